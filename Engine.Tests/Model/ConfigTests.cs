@@ -1,0 +1,110 @@
+using ToyModels.IO;
+using ToyModels.Model;
+
+namespace ToyModels.Tests.Model;
+
+public class ConfigTests
+{
+    public static IEnumerable<object[]> BadValues =>
+    [
+        ["n", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(0, 4, 0.1, 1e-3))],
+        ["m", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, -1, 0.1, 1e-3))],
+        ["p", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 1.5, 1e-3))],
+        ["p", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, -0.1, 1e-3))],
+        ["p", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, double.NaN, 1e-3))],
+        ["lr", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 0))],
+        ["lr", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, double.PositiveInfinity))],
+        ["lr", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, double.NaN))],
+        ["batch", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, batch: 0))],
+        ["instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, instances: 0))],
+        ["adam-eps", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Eps = 0 }))],
+        ["beta1", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Beta1 = 1 }))],
+        ["weight-decay", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { WeightDecay = -1 }))],
+        ["momentum", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Momentum = 0.5 }))],
+        ["importance", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, importance: Importance.Decay(1.5)))],
+        ["n, m, instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(1 << 20, 1 << 12, 0.1, 1e-3))],
+        ["batch, n, instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(1 << 16, 2, 0.1, 1e-3, batch: 1 << 16))],
+    ];
+
+    [Theory]
+    [MemberData(nameof(BadValues))]
+    public void Bad_values_name_the_field_the_value_and_the_range(string field, Func<AutoencoderConfig> make)
+    {
+        var error = Assert.Throws<ConfigException>(make);
+        Assert.Equal(field, error.Field);
+        Assert.False(string.IsNullOrEmpty(error.Value));
+        Assert.False(string.IsNullOrEmpty(error.Accepted));
+        Assert.Contains(error.Accepted, error.Message);
+    }
+
+    [SkippableFact]
+    public void Sizes_beyond_memory_are_rejected_before_allocating()
+    {
+        // Every buffer fits the int limit (the largest, x, is 32000 x 65536 floats), but parameters, gradients,
+        // Adam state and activations together need ~35 GB.
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        Skip.If(available > 32L << 30, $"this machine has {available >> 30} GiB; the case is sized for machines with at most 32 GiB");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<ConfigException>(() => AutoencoderConfig.Create(65536, 4096, 0.1, 1e-3, batch: 32000));
+        Assert.Equal("n, m, batch, instances", error.Field);
+        Assert.Contains("MiB", error.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "validation allocated the buffers");
+    }
+
+    [Fact]
+    public void Packed_instances_name_the_instance_that_is_wrong()
+    {
+        var error = Assert.Throws<ConfigException>(() => new AutoencoderConfig(4, 2, false, true, 8,
+            [new InstanceSettings(0, 0.1, 1e-3, Importance.Uniform), new InstanceSettings(1, 2, 1e-3, Importance.Uniform)]));
+        Assert.Equal("instances[1].p", error.Field);
+    }
+
+    [Theory]
+    [InlineData("uniform")]
+    [InlineData("decay:0.9")]
+    [InlineData("power:1.5")]
+    public void Importance_round_trips_through_text(string text) => Assert.Equal(text, Importance.Parse(text).ToString());
+
+    [Theory]
+    [InlineData("decay")]
+    [InlineData("decay:x")]
+    [InlineData("decay:0")]
+    [InlineData("power:-1")]
+    [InlineData("zipf:1")]
+    public void Bad_importance_is_rejected(string text) => Assert.Equal("importance", Assert.Throws<ConfigException>(() => Importance.Parse(text)).Field);
+
+    [Fact]
+    public void Importance_values()
+    {
+        Assert.Equal([1f, 0.9f, (float)0.81, (float)(0.9 * 0.9 * 0.9)], Importance.Decay(0.9).Compute(4));
+        Assert.Equal([1f, (float)Math.Pow(2, -0.75), (float)Math.Pow(3, -0.75)], Importance.Power(1.5).Compute(3));
+    }
+
+    [Fact]
+    public void Config_json_round_trips_exactly()
+    {
+        var config = new AutoencoderConfig(7, 3, true, false, 5,
+            [new InstanceSettings(ulong.MaxValue, 0.1 + 0.2, 1 / 3.0, Importance.Power(0.7)), new InstanceSettings(2, 1e-300, 3e-3 / Math.Sqrt(512), Importance.Decay(0.99))],
+            new OptimizerSettings { Kind = OptimizerKind.AdamW, Eps = 1e-7, WeightDecay = 0.01 }, InitKind.XavierNormal);
+        string json = ConfigJson.Write(config);
+        Assert.Equal(json, ConfigJson.Write(ConfigJson.Parse(json)));
+        var back = ConfigJson.Parse(json);
+        Assert.Equal(config.Instances, back.Instances);
+        Assert.Equal(config.Optimizer, back.Optimizer);
+    }
+
+    [Fact]
+    public void Layout_is_instance_major_with_named_views()
+    {
+        var config = AutoencoderConfig.Create(5, 3, 0.1, 1e-3, instances: 2);
+        var layout = config.Layout;
+        Assert.Equal(15 + 15 + 5, layout.PerInstance);
+        Assert.Equal(70, layout.Total);
+        Assert.Equal((0, 15), (layout.Encoder.Offset, layout.Encoder.Length));
+        Assert.Equal((15, 15), (layout.Decoder.Offset, layout.Decoder.Length));
+        Assert.Equal((30, 5), (layout.BiasVector.Offset, layout.BiasVector.Length));
+        var tied = AutoencoderConfig.Create(5, 3, 0.1, 1e-3, tied: true, bias: false).Layout;
+        Assert.Equal(["W"], tied.Tensors.Select(t => t.Name));
+        Assert.Equal(15, tied.PerInstance);
+    }
+}

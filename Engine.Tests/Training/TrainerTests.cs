@@ -1,0 +1,119 @@
+using ToyModels.Backends;
+using ToyModels.IO;
+using ToyModels.Model;
+using ToyModels.Training;
+using ToyModels.Tests.Support;
+
+namespace ToyModels.Tests.Training;
+
+public class TrainerTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-trainer-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static AutoencoderConfig Small(int instances = 1) => ParityCases.Make(40, 8, 32, false, true, 0.1, Importance.Uniform, instances);
+
+    private static (string Hash, float[] State) Train(AutoencoderConfig config, long steps)
+    {
+        using var backend = BackendFactory.Create(BackendKind.Reference, config);
+        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0 });
+        trainer.Run(steps);
+        var snapshot = trainer.Snapshot();
+        return (WeightsHash.Of(snapshot.Parameters), snapshot.OptimizerState);
+    }
+
+    [Fact]
+    public void Same_seed_same_bits_and_another_seed_other_bits()
+    {
+        var config = Small();
+        Assert.Equal(Train(config, 20).Hash, Train(config, 20).Hash);
+        var other = ParityCases.Make(40, 8, 32, false, true, 0.1, Importance.Uniform, 1, seed: 99);
+        Assert.NotEqual(Train(config, 20).Hash, Train(other, 20).Hash);
+    }
+
+    [Fact]
+    public void Resuming_from_a_checkpoint_file_continues_bit_for_bit()
+    {
+        var config = Small(instances: 2);
+        var straight = Train(config, 200);
+
+        string path = Path.Combine(_folder, "half.safetensors");
+        using (var backend = BackendFactory.Create(BackendKind.Reference, config))
+        {
+            var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, CheckpointPath = path });
+            trainer.Run(100);
+        }
+        var checkpoint = Checkpoint.Load(path);
+        Assert.Equal(100, checkpoint.Step);
+        using (var backend = BackendFactory.Create(BackendKind.Reference, checkpoint.Config))
+        {
+            var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0 });
+            trainer.Restore(checkpoint);
+            trainer.Run(200);
+            var resumed = trainer.Snapshot();
+            Assert.Equal(straight.Hash, WeightsHash.Of(resumed.Parameters));
+            Bits.Equal(straight.State, resumed.OptimizerState, "optimizer state");
+        }
+    }
+
+    [Fact]
+    public void Progress_reports_steps_losses_and_speed()
+    {
+        using var backend = BackendFactory.Create(BackendKind.Reference, Small());
+        var reports = new List<TrainingProgress>();
+        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 64, LogEvery = 5, EvalEvery = 10 });
+        var result = trainer.Run(20, new Collect(reports));
+        Assert.Equal([5L, 10, 15, 20], reports.Select(r => r.Step));
+        Assert.All(reports, r => Assert.True(r.Loss[0] > 0 && r.StepsPerSecond > 0));
+        Assert.Equal([false, true, false, true], reports.Select(r => r.EvalLoss is not null));
+        Assert.Equal(reports[^1].Loss[0], result.FinalLoss[0]);
+        Assert.Equal(reports[^1].EvalLoss![0], result.EvalLoss![0]);
+        Assert.Equal(20, result.Steps);
+    }
+
+    [Fact]
+    public void Evaluation_is_deterministic_and_independent_of_the_batch_size()
+    {
+        // Evaluation rows are numbered across calls, so the evaluation loss does not depend on B.
+        var a = ParityCases.Make(40, 8, 32, false, true, 0.1, Importance.Uniform, 1);
+        var b = ParityCases.Make(40, 8, 7, false, true, 0.1, Importance.Uniform, 1);
+        using var backendA = BackendFactory.Create(BackendKind.Reference, a);
+        using var backendB = BackendFactory.Create(BackendKind.Reference, b);
+        float lossA = new Trainer(backendA).Evaluate(100)[0];
+        float lossB = new Trainer(backendB).Evaluate(100)[0];
+        Assert.Equal(BitConverter.SingleToInt32Bits(lossA), BitConverter.SingleToInt32Bits(lossB));
+    }
+
+    [Fact]
+    public void Divergence_stops_with_the_step_and_keeps_the_last_finite_checkpoint()
+    {
+        var config = new AutoencoderConfig(20, 5, false, true, 16, [new InstanceSettings(3, 0.2, 1e20, Importance.Uniform)],
+            new OptimizerSettings { Kind = OptimizerKind.Sgd });
+        string path = Path.Combine(_folder, "diverging.safetensors");
+        using var backend = BackendFactory.Create(BackendKind.Reference, config);
+        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, CheckpointPath = path, CheckpointEvery = 1, LogEvery = 1 });
+        var error = Assert.Throws<DivergenceException>(() => trainer.Run(1000));
+        Assert.Equal(0, error.Instance);
+        var kept = Checkpoint.Load(path);
+        Assert.Equal(error.Step, kept.Step); // the state before the diverging step
+        Assert.All(kept.Parameters, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
+    public void Cancellation_stops_after_a_whole_step()
+    {
+        using var backend = BackendFactory.Create(BackendKind.Reference, Small());
+        using var cancel = new CancellationTokenSource();
+        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, LogEvery = 3 });
+        var result = trainer.Run(1000, new Collect([], _ => cancel.Cancel()), cancel.Token);
+        Assert.True(result.Cancelled);
+        Assert.Equal(3, result.Steps);
+        Assert.Equal(3, trainer.Step);
+    }
+
+    private sealed class Collect(List<TrainingProgress> into, Action<TrainingProgress>? also = null) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) { into.Add(value); also?.Invoke(value); }
+    }
+}

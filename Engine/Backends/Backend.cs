@@ -1,0 +1,147 @@
+using ToyModels.Model;
+
+namespace ToyModels.Backends;
+
+/// <summary>
+/// The checks every backend shares: public methods validate their arguments and then call the
+/// backend's <c>...Core</c> method, so each backend holds only its own computation.
+/// </summary>
+public abstract class Backend : IBackend
+{
+    private bool _disposed;
+
+    protected Backend(AutoencoderConfig config)
+    {
+        Config = config ?? throw new ArgumentNullException(nameof(config));
+        Rows = config.Batch;
+    }
+
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    public virtual int Threads => 1;
+    public AutoencoderConfig Config { get; }
+    protected ParameterLayout Layout => Config.Layout;
+    protected int Instances => Config.InstanceCount;
+
+    /// <summary>Rows of the last operation: the batch, or the count of the last Evaluate.</summary>
+    protected int Rows { get; private set; }
+
+    /// <summary>Floats that <see cref="Read"/> of this tensor writes now.</summary>
+    public int ElementCount(TensorKind tensor) => tensor switch
+    {
+        TensorKind.X or TensorKind.Z => Instances * Rows * Config.N,
+        TensorKind.H => Instances * Rows * Config.M,
+        TensorKind.Gradients => Layout.Total,
+        TensorKind.RowLoss => Instances * Rows,
+        _ => throw new ArgumentOutOfRangeException(nameof(tensor), tensor, "unknown tensor"),
+    };
+
+    public int OptimizerStateLength => Config.Optimizer.StateSlots * Layout.Total;
+
+    public void SetParameters(ReadOnlySpan<float> parameters) { Check(parameters.Length, Layout.Total, nameof(parameters)); SetParametersCore(parameters); }
+    public void GetParameters(Span<float> parameters) { Check(parameters.Length, Layout.Total, nameof(parameters)); GetParametersCore(parameters); }
+    public void SetOptimizerState(ReadOnlySpan<float> state) { Check(state.Length, OptimizerStateLength, nameof(state)); SetOptimizerStateCore(state); }
+    public void GetOptimizerState(Span<float> state) { Check(state.Length, OptimizerStateLength, nameof(state)); GetOptimizerStateCore(state); }
+
+    public void GenerateBatch(long step)
+    {
+        CheckStep(step);
+        Rows = Config.Batch;
+        GenerateBatchCore(step);
+    }
+
+    public void Forward() { ThrowIfDisposed(); ForwardCore(); }
+    public void Backward() { ThrowIfDisposed(); BackwardCore(); }
+
+    public void Update(OptimizerStep scalars)
+    {
+        CheckScalars(scalars);
+        UpdateCore(scalars);
+    }
+
+    public void Step(OptimizerStep scalars)
+    {
+        CheckScalars(scalars);
+        Rows = Config.Batch;
+        StepCore(scalars);
+    }
+
+    public void Evaluate(long firstSample, int count, Span<float> rowLoss)
+    {
+        ThrowIfDisposed();
+        if (count < 1 || count > Config.Batch)
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"evaluation rows per call are 1 .. batch ({Config.Batch})");
+        if (firstSample < 0 || firstSample + count > 1L + uint.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(firstSample), firstSample, "evaluation samples are numbered 0 .. 2^32 - 1");
+        Check(rowLoss.Length, Instances * count, nameof(rowLoss));
+        Rows = count;
+        EvaluateCore(firstSample, count, rowLoss);
+    }
+
+    public void Read(TensorKind tensor, Span<float> destination)
+    {
+        ThrowIfDisposed();
+        Check(destination.Length, ElementCount(tensor), nameof(destination));
+        ReadCore(tensor, destination);
+    }
+
+    public void ReadFirstNonFiniteStep(Span<long> firstStep)
+    {
+        ThrowIfDisposed();
+        Check(firstStep.Length, Instances, nameof(firstStep));
+        ReadFirstNonFiniteStepCore(firstStep);
+    }
+
+    protected abstract void SetParametersCore(ReadOnlySpan<float> parameters);
+    protected abstract void GetParametersCore(Span<float> parameters);
+    protected abstract void SetOptimizerStateCore(ReadOnlySpan<float> state);
+    protected abstract void GetOptimizerStateCore(Span<float> state);
+    protected abstract void GenerateBatchCore(long step);
+    protected abstract void ForwardCore();
+    protected abstract void BackwardCore();
+    protected abstract void UpdateCore(OptimizerStep scalars);
+    protected abstract void EvaluateCore(long firstSample, int count, Span<float> rowLoss);
+    protected abstract void ReadCore(TensorKind tensor, Span<float> destination);
+    protected abstract void ReadFirstNonFiniteStepCore(Span<long> firstStep);
+
+    /// <summary>One whole step. The default runs the four operations; backends override it to fuse them.</summary>
+    protected virtual void StepCore(OptimizerStep scalars)
+    {
+        GenerateBatchCore(scalars.Step);
+        ForwardCore();
+        BackwardCore();
+        UpdateCore(scalars);
+    }
+
+    private void CheckScalars(OptimizerStep scalars)
+    {
+        ArgumentNullException.ThrowIfNull(scalars);
+        CheckStep(scalars.Step);
+        if (scalars.StepSize.Length != Instances || scalars.Kind != Config.Optimizer.Kind)
+            throw new ArgumentException("these optimizer scalars belong to another configuration", nameof(scalars));
+    }
+
+    private void CheckStep(long step)
+    {
+        ThrowIfDisposed();
+        if (step < 0 || step >= AutoencoderConfig.MaxSteps)
+            throw new ArgumentOutOfRangeException(nameof(step), step, $"steps are 0 .. {AutoencoderConfig.MaxSteps - 1}");
+    }
+
+    private static void Check(int length, int expected, string name)
+    {
+        if (length != expected) throw new ArgumentException($"{name} has {length} floats; {expected} expected", name);
+    }
+
+    protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing) { }
+}

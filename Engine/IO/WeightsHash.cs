@@ -1,0 +1,44 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using ToyModels.Model;
+
+namespace ToyModels.IO;
+
+/// <summary>
+/// weights_sha256: the SHA-256 of the little-endian float32 bytes of all parameters, instance by
+/// instance, each instance as W_in (or W) row-major, then W_out, then b. That is exactly the
+/// parameter buffer of <see cref="ParameterLayout"/> in memory order, so
+/// <c>hashlib.sha256(np.concatenate([W_in.ravel(), W_out.ravel(), b]).astype('&lt;f4').tobytes())</c>
+/// recomputes it for one instance.
+/// </summary>
+public static class WeightsHash
+{
+    /// <summary>Lowercase hex SHA-256 of the floats, as little-endian bytes.</summary>
+    public static string Of(ReadOnlySpan<float> values)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Append(hash, values);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>The hash of instance s alone: the hash a run of that instance by itself reports.</summary>
+    public static string OfInstance(ParameterLayout layout, ReadOnlySpan<float> parameters, int s) => Of(layout.Instance(parameters, s));
+
+    internal static void Append(IncrementalHash hash, ReadOnlySpan<float> values)
+    {
+        if (BitConverter.IsLittleEndian)
+        {
+            hash.AppendData(MemoryMarshal.AsBytes(values));
+            return;
+        }
+        Span<byte> buffer = stackalloc byte[4096];
+        for (int start = 0; start < values.Length; start += buffer.Length / 4)
+        {
+            int count = Math.Min(buffer.Length / 4, values.Length - start);
+            for (int e = 0; e < count; e++)
+                BinaryPrimitives.WriteSingleLittleEndian(buffer.Slice(4 * e, 4), values[start + e]);
+            hash.AppendData(buffer[..(4 * count)]);
+        }
+    }
+}

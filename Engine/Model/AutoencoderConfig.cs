@@ -1,0 +1,106 @@
+namespace ToyModels.Model;
+
+public enum InitKind
+{
+    /// <summary>PyTorch nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for W_in, W_out and b (the Persian Rug code).</summary>
+    Uniform,
+    /// <summary>Xavier-normal: N(0, 2 / (n + m)) for the matrices, b = 0 (Anthropic's notebook).</summary>
+    XavierNormal,
+}
+
+/// <summary>
+/// One training run of the toy model of superposition (DESIGN section 1): shapes, tying, bias,
+/// batch, initialisation, optimizer, and the instances packed side by side. Validated on
+/// construction: every bad value throws <see cref="ConfigException"/> naming the field, the value
+/// and the accepted range, before anything is allocated.
+/// </summary>
+public sealed class AutoencoderConfig
+{
+    /// <summary>The largest float array .NET allocates (Array.MaxLength); every buffer must fit.</summary>
+    public const long MaxBufferElements = 0x7FFFFFC7;
+
+    /// <summary>Steps and sample indices are 32-bit counter words of data stream v1.</summary>
+    public const long MaxSteps = uint.MaxValue;
+
+    /// <summary>n: features.</summary>
+    public int N { get; }
+    /// <summary>m: hidden dimensions.</summary>
+    public int M { get; }
+    public bool Tied { get; }
+    public bool Bias { get; }
+    /// <summary>B: samples per optimizer step (per instance).</summary>
+    public int Batch { get; }
+    public InitKind Init { get; }
+    public OptimizerSettings Optimizer { get; }
+    public IReadOnlyList<InstanceSettings> Instances { get; }
+    public int InstanceCount => Instances.Count;
+    public ParameterLayout Layout { get; }
+
+    public AutoencoderConfig(int n, int m, bool tied, bool bias, int batch, IReadOnlyList<InstanceSettings> instances,
+        OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)
+    {
+        optimizer ??= new OptimizerSettings();
+        if (n < 1) throw new ConfigException("n", n, "an integer >= 1");
+        if (m < 1) throw new ConfigException("m", m, "an integer >= 1");
+        if (batch < 1) throw new ConfigException("batch", batch, "an integer >= 1");
+        if (instances is null || instances.Count < 1) throw new ConfigException("instances", instances?.Count ?? 0, "an integer >= 1");
+        if (!Enum.IsDefined(init)) throw new ConfigException("init", init, "uniform or xavier");
+        optimizer.Validate();
+        for (int s = 0; s < instances.Count; s++)
+            instances[s].Validate(instances.Count == 1 ? "" : $"instances[{s}].");
+        CheckSizes(n, m, tied, bias, batch, instances.Count, optimizer.StateSlots);
+
+        N = n; M = m; Tied = tied; Bias = bias; Batch = batch; Init = init;
+        Optimizer = optimizer;
+        Instances = instances.ToArray();
+        Layout = new ParameterLayout(n, m, tied, bias, instances.Count);
+    }
+
+    /// <summary>
+    /// The usual way to make a run: k instances that share p, lr and importance, instance s seeded
+    /// with seed + s (so each gets exactly what it would get trained alone with that seed).
+    /// </summary>
+    public static AutoencoderConfig Create(int n, int m, double p, double lr, bool tied = false, bool bias = true,
+        int batch = 1024, int instances = 1, ulong seed = 0, Importance? importance = null,
+        OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)
+    {
+        if (instances < 1) throw new ConfigException("instances", instances, "an integer >= 1");
+        if (instances > 1 << 20) throw new ConfigException("instances", instances, "an integer in [1, 1048576]");
+        var list = new InstanceSettings[instances];
+        for (int s = 0; s < instances; s++)
+            list[s] = new InstanceSettings(unchecked(seed + (ulong)s), p, lr, importance ?? Importance.Uniform);
+        return new AutoencoderConfig(n, m, tied, bias, batch, list, optimizer, init);
+    }
+
+    /// <summary>This run's instance s as a run of its own (same shapes and optimizer, one instance).</summary>
+    public AutoencoderConfig Single(int s) => new(N, M, Tied, Bias, Batch, new[] { Instances[s] }, Optimizer, Init);
+
+    /// <summary>The same run with other instances (used by sweeps to pack runs of one shape).</summary>
+    public AutoencoderConfig WithInstances(IReadOnlyList<InstanceSettings> instances) => new(N, M, Tied, Bias, Batch, instances, Optimizer, Init);
+
+    /// <summary>Host bytes of one training state: parameters, gradients, optimizer state and one batch of activations.</summary>
+    public long EstimatedBytes => EstimateBytes(N, M, Tied, Bias, Batch, InstanceCount, Optimizer.StateSlots);
+
+    private static long EstimateBytes(long n, long m, bool tied, bool bias, long batch, long k, int slots)
+    {
+        long perInstance = m * n + (tied ? 0 : n * m) + (bias ? n : 0);
+        long parameters = k * perInstance;
+        long activations = k * batch * (3 * n + 2 * m); // x, z, g_z and h, g_h
+        return 4 * (parameters * (2 + slots) + activations);
+    }
+
+    private static void CheckSizes(long n, long m, bool tied, bool bias, long batch, long k, int slots)
+    {
+        long perInstance = m * n + (tied ? 0 : n * m) + (bias ? n : 0);
+        string limit = $"sizes whose every buffer holds at most {MaxBufferElements} floats";
+        if (k * perInstance * Math.Max(1, slots) > MaxBufferElements)
+            throw new ConfigException("n, m, instances", $"{n}, {m}, {k} ({k * perInstance} parameters{(slots > 1 ? $", x{slots} optimizer state" : "")})", limit);
+        if (k * batch * Math.Max(n, m) > MaxBufferElements)
+            throw new ConfigException("batch, n, instances", $"{batch}, {n}, {k} ({k * batch * Math.Max(n, m)} activations)", limit);
+        long bytes = EstimateBytes(n, m, tied, bias, batch, k, slots);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && bytes > available)
+            throw new ConfigException("n, m, batch, instances", $"{n}, {m}, {batch}, {k} (needs {bytes / (1 << 20)} MiB)",
+                $"sizes that fit in the {available / (1 << 20)} MiB of memory available");
+    }
+}

@@ -1,0 +1,54 @@
+namespace ToyModels.Model;
+
+public enum OptimizerKind
+{
+    /// <summary>Adam in PyTorch's form; weight decay, if any, is added to the gradient (L2).</summary>
+    Adam,
+    /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter 2019): p *= 1 - lr * wd first.</summary>
+    AdamW,
+    /// <summary>SGD with optional momentum (PyTorch's form, no dampening); weight decay added to the gradient.</summary>
+    Sgd,
+}
+
+/// <summary>Optimizer settings shared by every instance of a run (the learning rate is per instance).</summary>
+public sealed record OptimizerSettings
+{
+    public OptimizerKind Kind { get; init; } = OptimizerKind.Adam;
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Eps { get; init; } = 1e-8;
+    public double WeightDecay { get; init; }
+    public double Momentum { get; init; }
+
+    /// <summary>Float slots of optimizer state per parameter: Adam 2 (m, v), SGD with momentum 1, plain SGD 0.</summary>
+    public int StateSlots => Kind switch
+    {
+        OptimizerKind.Sgd => Momentum > 0 ? 1 : 0,
+        _ => 2,
+    };
+
+    public static string Name(OptimizerKind kind) => kind switch
+    {
+        OptimizerKind.AdamW => "adamw",
+        OptimizerKind.Sgd => "sgd",
+        _ => "adam",
+    };
+
+    public static OptimizerKind Parse(string text) => text switch
+    {
+        "adam" => OptimizerKind.Adam,
+        "adamw" => OptimizerKind.AdamW,
+        "sgd" => OptimizerKind.Sgd,
+        _ => throw new ConfigException("optimizer", text, "adam, adamw or sgd"),
+    };
+
+    public void Validate()
+    {
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ConfigException("beta1", Beta1, "a number in [0, 1)");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ConfigException("beta2", Beta2, "a number in [0, 1)");
+        if (!(Eps > 0 && double.IsFinite(Eps))) throw new ConfigException("adam-eps", Eps, "a finite number > 0");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ConfigException("weight-decay", WeightDecay, "a finite number >= 0");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ConfigException("momentum", Momentum, "a number in [0, 1)");
+        if (Kind != OptimizerKind.Sgd && Momentum != 0) throw new ConfigException("momentum", Momentum, "0 unless the optimizer is sgd");
+    }
+}

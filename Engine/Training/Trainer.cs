@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using ToyModels.Backends;
+using ToyModels.IO;
+using ToyModels.Model;
+
+namespace ToyModels.Training;
+
+/// <summary>
+/// Runs optimizer steps on a backend: one whole step per call into the backend, the loss read back
+/// only at report steps, evaluation, checkpoints, cancellation and the divergence guard.
+/// </summary>
+/// <remarks>
+/// Step t (0-based) trains on the batch of data-stream step t with the optimizer scalars of step t;
+/// after it, <see cref="Step"/> = t + 1. Everything is a pure function of the config and the step,
+/// so resuming from a checkpoint continues bit for bit.
+/// </remarks>
+public sealed class Trainer
+{
+    private readonly OptimizerStep _scalars;
+    private readonly float[] _rowLoss;
+    private readonly float[] _loss;
+    private readonly long[] _nonFinite;
+    private readonly long[] _backendNonFinite;
+
+    public IBackend Backend { get; }
+    public AutoencoderConfig Config => Backend.Config;
+    public TrainerOptions Options { get; }
+    /// <summary>Optimizer steps completed.</summary>
+    public long Step { get; private set; }
+
+    public Trainer(IBackend backend, TrainerOptions? options = null)
+    {
+        Backend = backend ?? throw new ArgumentNullException(nameof(backend));
+        Options = options ?? new TrainerOptions();
+        Options.Validate();
+        _scalars = new OptimizerStep(backend.Config);
+        _rowLoss = new float[backend.Config.InstanceCount * backend.Config.Batch];
+        _loss = new float[backend.Config.InstanceCount];
+        _nonFinite = new long[backend.Config.InstanceCount];
+        _backendNonFinite = new long[backend.Config.InstanceCount];
+    }
+
+    /// <summary>Continues from a checkpoint of the same config.</summary>
+    public void Restore(Checkpoint checkpoint)
+    {
+        if (ConfigJson.Write(checkpoint.Config) != ConfigJson.Write(Config))
+            throw new ArgumentException("the checkpoint's config differs from this trainer's", nameof(checkpoint));
+        Backend.SetParameters(checkpoint.Parameters);
+        Backend.SetOptimizerState(checkpoint.OptimizerState);
+        Step = checkpoint.Step;
+    }
+
+    /// <summary>The current state as a checkpoint (copied off the backend).</summary>
+    public Checkpoint Snapshot(IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var parameters = new float[Config.Layout.Total];
+        var state = new float[Config.Optimizer.StateSlots * Config.Layout.Total];
+        Backend.GetParameters(parameters);
+        Backend.GetOptimizerState(state);
+        return new Checkpoint(Config, Step, parameters, state, metadata ?? Options.CheckpointMetadata?.Invoke());
+    }
+
+    /// <summary>Trains until <see cref="Step"/> = <paramref name="totalSteps"/>, or until cancelled (after a whole step).</summary>
+    public TrainingResult Run(long totalSteps, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        if (totalSteps < Step || totalSteps > AutoencoderConfig.MaxSteps)
+            throw new ConfigException("steps", totalSteps, $"an integer in [{Step} (steps already done), {AutoencoderConfig.MaxSteps}]");
+        long logEvery = Options.LogEvery > 0 ? Options.LogEvery : Math.Max(1, (totalSteps - Step) / 100);
+        var total = Stopwatch.StartNew();
+        var stepping = new Stopwatch();
+        long firstStep = Step, lastReportStep = Step;
+        double lastReportTime = 0;
+        float[] finalLoss = [];
+        float[]? evalLoss = null;
+        bool cancelled = false;
+        Array.Fill(_nonFinite, -1L);
+
+        while (Step < totalSteps)
+        {
+            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+            stepping.Start();
+            Backend.Step(_scalars.Set(Step));
+            Step++;
+            stepping.Stop();
+
+            bool last = Step == totalSteps;
+            bool report = last || Step % logEvery == 0;
+            bool evaluate = Options.EvalSamples > 0 && (last || (Options.EvalEvery > 0 && Step % Options.EvalEvery == 0));
+            bool checkpoint = Options.CheckpointPath is not null && (last || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0));
+            if (!report && !evaluate && !checkpoint) continue;
+
+            finalLoss = ReadLoss();
+            CheckDivergence(finalLoss);
+            float[]? eval = evaluate ? Evaluate() : null;
+            if (eval is not null) evalLoss = eval;
+            if (checkpoint) Snapshot().Save(Options.CheckpointPath!);
+            double now = stepping.Elapsed.TotalSeconds;
+            double speed = now > lastReportTime ? (Step - lastReportStep) / (now - lastReportTime) : 0;
+            lastReportStep = Step;
+            lastReportTime = now;
+            progress?.Report(new TrainingProgress(Step, totalSteps, finalLoss, eval, speed, total.Elapsed));
+        }
+        if (Step == firstStep && !cancelled && Options.EvalSamples > 0)
+            evalLoss = Evaluate(); // nothing left to train (resumed at the end): still report evaluation
+        double seconds = stepping.Elapsed.TotalSeconds;
+        return new TrainingResult(Step, finalLoss, evalLoss, seconds > 0 ? (Step - firstStep) / seconds : 0, total.Elapsed,
+            (long[])_nonFinite.Clone(), cancelled);
+    }
+
+    /// <summary>The batch loss of the last step, per instance.</summary>
+    public float[] ReadLoss()
+    {
+        Backend.Read(TensorKind.RowLoss, _rowLoss);
+        var loss = new float[Config.InstanceCount];
+        LossReduction.Finish(_rowLoss, Config.Batch, Config.N, loss);
+        return loss;
+    }
+
+    /// <summary>The loss on <see cref="TrainerOptions.EvalSamples"/> evaluation samples, per instance.</summary>
+    public float[] Evaluate() => Evaluate(Options.EvalSamples);
+
+    public float[] Evaluate(int samples)
+    {
+        if (samples < 1) throw new ConfigException("eval-samples", samples, "an integer >= 1");
+        int k = Config.InstanceCount, batch = Config.Batch;
+        var all = new float[k * samples];
+        var chunk = new float[k * batch];
+        for (int first = 0; first < samples; first += batch)
+        {
+            int count = Math.Min(batch, samples - first);
+            var rows = chunk.AsSpan(0, k * count);
+            Backend.Evaluate(first, count, rows);
+            for (int s = 0; s < k; s++)
+                rows.Slice(s * count, count).CopyTo(all.AsSpan(s * samples + first, count));
+        }
+        var loss = new float[k];
+        LossReduction.Finish(all, samples, Config.N, loss);
+        return loss;
+    }
+
+    private void CheckDivergence(float[] loss)
+    {
+        Backend.ReadFirstNonFiniteStep(_backendNonFinite);
+        for (int s = 0; s < loss.Length; s++)
+        {
+            if (_backendNonFinite[s] >= 0 && (_nonFinite[s] < 0 || _backendNonFinite[s] < _nonFinite[s])) _nonFinite[s] = _backendNonFinite[s];
+            // A non-finite loss with finite parameters: the forward pass overflowed at the step just run.
+            if (_nonFinite[s] < 0 && !float.IsFinite(loss[s])) _nonFinite[s] = Step - 1;
+            if (_nonFinite[s] >= 0 && Options.OnDivergence == DivergencePolicy.Stop)
+                throw new DivergenceException(s, _nonFinite[s], float.IsFinite(loss[s])
+                    ? "a parameter became non-finite"
+                    : $"the loss is {loss[s]}");
+        }
+    }
+}

@@ -1,0 +1,34 @@
+namespace ToyModels.Training;
+
+public enum DivergencePolicy
+{
+    /// <summary>Throw <see cref="DivergenceException"/> (a single run).</summary>
+    Stop,
+    /// <summary>Record the step and carry on: instances are independent, the others are unaffected (sweeps).</summary>
+    Continue,
+}
+
+public sealed record TrainerOptions
+{
+    /// <summary>Evaluation samples (data stream v1's evaluation streams); 0 turns evaluation off.</summary>
+    public int EvalSamples { get; init; } = 8192;
+    /// <summary>Read the loss and report every this many steps; 0 picks about 100 reports per run.</summary>
+    public long LogEvery { get; init; }
+    /// <summary>Evaluate every this many steps; 0 evaluates at the end only.</summary>
+    public long EvalEvery { get; init; }
+    /// <summary>Where to keep the latest checkpoint (atomically replaced), or null for none.</summary>
+    public string? CheckpointPath { get; init; }
+    /// <summary>Write the checkpoint every this many steps; 0 writes it at the end only.</summary>
+    public long CheckpointEvery { get; init; }
+    public DivergencePolicy OnDivergence { get; init; } = DivergencePolicy.Stop;
+    /// <summary>Extra metadata for every checkpoint written.</summary>
+    public Func<IReadOnlyDictionary<string, string>>? CheckpointMetadata { get; init; }
+
+    public void Validate()
+    {
+        if (EvalSamples < 0) throw new Model.ConfigException("eval-samples", EvalSamples, "an integer >= 0");
+        if (LogEvery < 0) throw new Model.ConfigException("log-every", LogEvery, "an integer >= 0");
+        if (EvalEvery < 0) throw new Model.ConfigException("eval-every", EvalEvery, "an integer >= 0");
+        if (CheckpointEvery < 0) throw new Model.ConfigException("checkpoint-every", CheckpointEvery, "an integer >= 0");
+    }
+}

@@ -1,0 +1,70 @@
+using ToyModels.Backends;
+using ToyModels.IO;
+using ToyModels.Model;
+using ToyModels.Training;
+
+namespace ToyModels.Samples;
+
+/// <summary>
+/// The exit codes every sample keeps: 0 done; 2 bad input (one line naming the option, the value and
+/// what is accepted; no stack trace); 3 diverged; 1 anything else, with a message.
+/// </summary>
+public static class ProgramErrors
+{
+    public const int Done = 0, Failed = 1, BadInput = 2, Diverged = 3;
+
+    /// <summary>Runs the program body and maps exceptions onto exit codes and one-line messages.</summary>
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"error: {Options(e.Field)}: {e.Value} is invalid; accepted: {e.Accepted}");
+            return BadInput;
+        }
+        catch (CheckpointException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return BadInput;
+        }
+        catch (DivergenceException e)
+        {
+            Console.Error.WriteLine($"diverged: {e.Message}");
+            return Diverged;
+        }
+        catch (BackendUnavailableException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return Failed;
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error: unexpected failure, please report it: {e}");
+            return Failed;
+        }
+    }
+
+    /// <summary>"n, m, instances" becomes "--n, --m, --instances"; "instances[2].p" becomes "--p (instance 2)".</summary>
+    public static string Options(string field) => string.Join(", ", field.Split(", ").Select(f =>
+    {
+        if (f.StartsWith("instances[", StringComparison.Ordinal))
+        {
+            int close = f.IndexOf(']');
+            return $"--{f[(close + 2)..]} (instance {f[10..close]})";
+        }
+        return "--" + f;
+    }));
+}

@@ -1,0 +1,313 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ToyModels.Backends;
+using ToyModels.IO;
+using ToyModels.Model;
+using ToyModels.Samples;
+using ToyModels.Training;
+
+// Samples/Train: the main job. Trains the toy model of superposition and prints what it reached
+// next to the baselines a reader needs. Run with --help for the options.
+return ProgramErrors.Run(() => TrainProgram.Run(args));
+
+internal static class TrainProgram
+{
+    private const long DefaultSteps = 2000;
+
+    private const string Help = """
+        Samples/Train: train the toy model of superposition (Elhage et al. 2022; Cowsik et al. 2024).
+
+        Model
+          --n N                  features (default 512)
+          --m M                  hidden dimensions (default 128)
+          --p P                  probability that a feature is active, in [0, 1] (default 0.045)
+          --tied                 W_out = W_in^T (default untied)
+          --no-bias              no output bias b
+          --importance SPEC      uniform | decay:R (I_i = R^i) | power:K (I_i = (i+1)^(-K/2)) (default uniform)
+          --init KIND            uniform (PyTorch nn.Linear) | xavier (default uniform)
+          --instances K          models trained side by side, instance s seeded with seed + s (default 1)
+        Training
+          --batch B              samples per step (default 1024)
+          --steps N              total optimizer steps (default 2000)
+          --lr LR                learning rate (default 3e-3 / sqrt(n))
+          --optimizer NAME       adam | adamw | sgd (default adam)
+          --adam-eps EPS         Adam's epsilon (default 1e-7)
+          --beta1 B1, --beta2 B2 Adam's betas (default 0.9, 0.999)
+          --weight-decay WD      L2 for adam and sgd, decoupled for adamw (default 0)
+          --momentum MU          SGD momentum (default 0)
+          --seed S               run seed (default 0)
+          --eval-samples E       evaluation samples, 0 for none (default 8192)
+          --log-every N          read the loss every N steps (default: 100 reports per run)
+          --eval-every N         evaluate every N steps (default: at the end)
+        Where
+          --backend NAME         {BACKENDS} (default auto)
+          --threads T            host threads, 0 for all cores (default 0)
+          --device D             device index for GPU backends (default 0)
+        Output
+          --out DIR              write model.safetensors, metrics.csv, summary.json (default runs/train-TIME)
+          --checkpoint-every N   also rewrite DIR/model.safetensors every N steps
+          --resume FILE          continue from a checkpoint up to --steps, with the config stored in it
+          --dump-grads FILE      write step-0 parameters, batch, loss and gradients of instance 0, then exit
+          --json                 print one JSON object as the last line of standard output
+          --quiet                no progress line
+
+        Exit codes: 0 done, 2 bad input, 3 diverged, 1 anything else.
+        """;
+
+    public static int Run(string[] argv)
+    {
+        if (argv.Contains("--help") || argv.Contains("-h"))
+        {
+            Console.WriteLine(Help.Replace("{BACKENDS}", BackendFactory.Names.Replace(", ", " | ")));
+            return ProgramErrors.Done;
+        }
+        var args = new Arguments(argv);
+        string? resume = args.String("--resume");
+        Checkpoint? checkpoint = null;
+        try { if (resume is not null) checkpoint = Checkpoint.Load(resume); }
+        catch (CheckpointException e) { throw UsageException.File("--resume", e); }
+        var config = checkpoint is null ? ConfigFromArguments(args) : CheckAgainst(args, checkpoint.Config);
+
+        long steps = args.Long("--steps", DefaultSteps, 0, AutoencoderConfig.MaxSteps);
+        var backendKind = args.Choice("--backend", BackendKind.Auto, BackendFactory.Parse, BackendFactory.Names);
+        var backendOptions = new BackendOptions(args.Int("--threads", 0, 0, 4096), args.Int("--device", 0, 0, 4096));
+        int evalSamples = args.Int("--eval-samples", 8192, 0);
+        long logEvery = args.Long("--log-every", 0, 1, long.MaxValue);
+        long evalEvery = args.Long("--eval-every", 0, 1, long.MaxValue);
+        long checkpointEvery = args.Long("--checkpoint-every", 0, 1, long.MaxValue);
+        string? dumpGrads = args.String("--dump-grads");
+        string? outArg = args.String("--out");
+        bool json = args.Flag("--json");
+        bool quiet = args.Flag("--quiet");
+        args.Finish();
+        if (checkpoint is not null && steps < checkpoint.Step)
+            throw new UsageException("--steps", steps.ToString(CultureInfo.InvariantCulture), $"an integer >= {checkpoint.Step}, the checkpoint's step");
+
+        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice));
+        if (dumpGrads is not null)
+        {
+            GradientDump.Write(dumpGrads, backend);
+            Console.WriteLine($"wrote step-0 gradients of instance 0 to {dumpGrads}");
+            return ProgramErrors.Done;
+        }
+
+        string outDir = outArg ?? Path.Combine("runs", "train-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(outDir);
+        string modelPath = Path.Combine(outDir, "model.safetensors");
+        var trainer = new Trainer(backend, new TrainerOptions
+        {
+            EvalSamples = evalSamples,
+            LogEvery = logEvery,
+            EvalEvery = evalEvery,
+            CheckpointPath = modelPath,
+            CheckpointEvery = checkpointEvery,
+        });
+        if (checkpoint is not null) trainer.Restore(checkpoint);
+
+        Console.Error.WriteLine($"training n {config.N}, m {config.M}, p {Fmt(config.Instances[0].P)}, {(config.Tied ? "tied" : "untied")}, " +
+            $"{(config.Bias ? "bias" : "no bias")}, batch {config.Batch}, {config.InstanceCount} instance(s), " +
+            $"{OptimizerSettings.Name(config.Optimizer.Kind)} lr {Fmt(config.Instances[0].LearningRate)}, steps {trainer.Step} -> {steps} on {backend.Description}");
+
+        using var metrics = new MetricsFile(Path.Combine(outDir, "metrics.csv"), append: checkpoint is not null);
+        var line = quiet ? null : new ProgressLine();
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        long firstStep = trainer.Step;
+        var progress = new SyncProgress(p =>
+        {
+            metrics.Append(p);
+            double fraction = steps > firstStep ? (double)(p.Step - firstStep) / (steps - firstStep) : 1;
+            double eta = p.StepsPerSecond > 0 ? (steps - p.Step) / p.StepsPerSecond : double.NaN;
+            line?.Update(fraction, $"step {p.Step}/{steps}  loss {p.MeanLoss:G5}" +
+                (p.MeanEvalLoss is double e ? $"  eval {e:G5}" : "") + $"  {p.StepsPerSecond:F0} steps/s  ETA {ProgressLine.Duration(eta)}", force: p.Step == steps);
+        });
+        TrainingResult result;
+        try { result = trainer.Run(steps, progress, cancel.Token); }
+        finally { line?.Done(); }
+
+        var parameters = new float[config.Layout.Total];
+        backend.GetParameters(parameters);
+        var summary = Summary(config, backend, steps, result, WeightsHash.Of(parameters), outDir);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary + "\n");
+        PrintSummary(config, backend, result, WeightsHash.Of(parameters), outDir, evalSamples);
+        if (json) Console.WriteLine(summary);
+        if (result.Cancelled)
+        {
+            Console.Error.WriteLine($"cancelled at step {result.Steps}; continue with --resume {modelPath}");
+            trainer.Snapshot().Save(modelPath);
+            return ProgramErrors.Failed;
+        }
+        return ProgramErrors.Done;
+    }
+
+    private static AutoencoderConfig ConfigFromArguments(Arguments args)
+    {
+        int n = args.Int("--n", 512, 1);
+        int m = args.Int("--m", 128, 1);
+        double p = args.Double("--p", 0.045, v => v >= 0 && v <= 1, "a number in [0, 1]");
+        bool tied = args.Flag("--tied");
+        bool bias = !args.Flag("--no-bias");
+        var importance = args.Choice("--importance", Importance.Uniform, t => Importance.Parse(t), Importance.Accepted);
+        var init = args.Choice("--init", InitKind.Uniform, ConfigJson.ParseInit, "uniform or xavier");
+        int instances = args.Int("--instances", 1, 1, 1 << 20);
+        int batch = args.Int("--batch", 1024, 1);
+        double lr = args.Double("--lr", 3e-3 / Math.Sqrt(n), v => v > 0 && double.IsFinite(v), "a finite number > 0");
+        ulong seed = args.ULong("--seed", 0);
+        var optimizer = Optimizer(args, new OptimizerSettings { Eps = 1e-7 });
+        return AutoencoderConfig.Create(n, m, p, lr, tied, bias, batch, instances, seed, importance, optimizer, init);
+    }
+
+    private static OptimizerSettings Optimizer(Arguments args, OptimizerSettings defaults) => new()
+    {
+        Kind = args.Choice("--optimizer", defaults.Kind, OptimizerSettings.Parse, "adam, adamw or sgd"),
+        Eps = args.Double("--adam-eps", defaults.Eps, v => v > 0 && double.IsFinite(v), "a finite number > 0"),
+        Beta1 = args.Double("--beta1", defaults.Beta1, v => v >= 0 && v < 1, "a number in [0, 1)"),
+        Beta2 = args.Double("--beta2", defaults.Beta2, v => v >= 0 && v < 1, "a number in [0, 1)"),
+        WeightDecay = args.Double("--weight-decay", defaults.WeightDecay, v => v >= 0 && double.IsFinite(v), "a finite number >= 0"),
+        Momentum = args.Double("--momentum", defaults.Momentum, v => v >= 0 && v < 1, "a number in [0, 1)"),
+    };
+
+    /// <summary>With --resume the stored config rules; an option that says otherwise is an error.</summary>
+    private static AutoencoderConfig CheckAgainst(Arguments args, AutoencoderConfig stored)
+    {
+        var first = stored.Instances[0];
+        void Same(string option, string given, string storedValue)
+        {
+            if (given != storedValue)
+                throw new UsageException(option, given, $"{storedValue}, the value stored in the checkpoint (or leave the option out)");
+        }
+        void Check(string option, Func<string> given, string storedValue)
+        {
+            if (args.Has(option)) Same(option, given(), storedValue);
+        }
+        Check("--n", () => args.Int("--n", 0, 1).ToString(CultureInfo.InvariantCulture), stored.N.ToString(CultureInfo.InvariantCulture));
+        Check("--m", () => args.Int("--m", 0, 1).ToString(CultureInfo.InvariantCulture), stored.M.ToString(CultureInfo.InvariantCulture));
+        Check("--p", () => Fmt(args.Double("--p", 0, v => v >= 0 && v <= 1, "a number in [0, 1]")), Fmt(first.P));
+        Check("--tied", () => args.Flag("--tied") ? "tied" : "", stored.Tied ? "tied" : "untied");
+        Check("--no-bias", () => args.Flag("--no-bias") ? "no bias" : "", stored.Bias ? "bias" : "no bias");
+        Check("--importance", () => args.Choice("--importance", Importance.Uniform, t => Importance.Parse(t), Importance.Accepted).ToString(), first.Importance.ToString());
+        Check("--init", () => ConfigJson.InitName(args.Choice("--init", InitKind.Uniform, ConfigJson.ParseInit, "uniform or xavier")), ConfigJson.InitName(stored.Init));
+        Check("--instances", () => args.Int("--instances", 1, 1).ToString(CultureInfo.InvariantCulture), stored.InstanceCount.ToString(CultureInfo.InvariantCulture));
+        Check("--batch", () => args.Int("--batch", 1, 1).ToString(CultureInfo.InvariantCulture), stored.Batch.ToString(CultureInfo.InvariantCulture));
+        Check("--lr", () => Fmt(args.Double("--lr", 1, v => v > 0 && double.IsFinite(v), "a finite number > 0")), Fmt(first.LearningRate));
+        Check("--seed", () => args.ULong("--seed", 0).ToString(CultureInfo.InvariantCulture), first.Seed.ToString(CultureInfo.InvariantCulture));
+        var o = Optimizer(args, stored.Optimizer);
+        Same("--optimizer", OptimizerSettings.Name(o.Kind), OptimizerSettings.Name(stored.Optimizer.Kind));
+        Same("--adam-eps", Fmt(o.Eps), Fmt(stored.Optimizer.Eps));
+        Same("--beta1", Fmt(o.Beta1), Fmt(stored.Optimizer.Beta1));
+        Same("--beta2", Fmt(o.Beta2), Fmt(stored.Optimizer.Beta2));
+        Same("--weight-decay", Fmt(o.WeightDecay), Fmt(stored.Optimizer.WeightDecay));
+        Same("--momentum", Fmt(o.Momentum), Fmt(stored.Optimizer.Momentum));
+        return stored;
+    }
+
+    private static string Fmt(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>The loss of the all-zero output, p/3 times the mean importance (E[u^2] = 1/3 for u ~ U[0, 1)).</summary>
+    private static double ZeroBaseline(AutoencoderConfig c) => c.Instances[0].P / 3 * c.Instances[0].Importance.Compute(c.N).Average(v => (double)v);
+
+    /// <summary>The best linear model's loss, (n - m - 1) p / (3 n), for uniform importance; null otherwise.</summary>
+    private static double? LinearBaseline(AutoencoderConfig c) =>
+        c.Instances[0].Importance.Kind == ImportanceKind.Uniform ? Math.Max(0, c.N - c.M - 1) * c.Instances[0].P / (3.0 * c.N) : null;
+
+    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, TrainingResult result, string hash, string outDir)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            var first = config.Instances[0];
+            json.WriteStartObject();
+            json.WriteNumber("n", config.N);
+            json.WriteNumber("m", config.M);
+            json.WriteNumber("p", first.P);
+            json.WriteBoolean("tied", config.Tied);
+            json.WriteBoolean("bias", config.Bias);
+            json.WriteNumber("batch", config.Batch);
+            json.WriteNumber("steps", result.Steps);
+            json.WriteNumber("instances", config.InstanceCount);
+            json.WriteString("importance", first.Importance.ToString());
+            json.WriteString("optimizer", OptimizerSettings.Name(config.Optimizer.Kind));
+            json.WriteNumber("lr", first.LearningRate);
+            json.WriteString("backend", backend.Name);
+            json.WriteString("device", backend.Description);
+            json.WriteNumber("threads", backend.Threads);
+            json.WriteNumber("seed", first.Seed);
+            WriteMean(json, "final_loss", result.FinalLoss);
+            WriteMean(json, "eval_loss", result.EvalLoss);
+            json.WriteNumber("zero_loss", ZeroBaseline(config));
+            if (LinearBaseline(config) is double linear) json.WriteNumber("linear_loss", linear);
+            else json.WriteNull("linear_loss");
+            json.WriteNumber("steps_per_s", Math.Round(result.StepsPerSecond, 3));
+            json.WriteNumber("elapsed_s", Math.Round(result.Elapsed.TotalSeconds, 3));
+            json.WriteString("weights_sha256", hash);
+            json.WriteBoolean("completed", !result.Cancelled && result.Steps == steps);
+            if (config.InstanceCount > 1)
+            {
+                json.WriteStartArray("instance_final_loss");
+                foreach (float l in result.FinalLoss) json.WriteNumberValue(l);
+                json.WriteEndArray();
+                json.WriteStartArray("instance_eval_loss");
+                foreach (float l in result.EvalLoss ?? []) json.WriteNumberValue(l);
+                json.WriteEndArray();
+            }
+            json.WriteString("out", outDir);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>The mean over instances (the value itself for one instance); null when unknown or not finite.</summary>
+    private static void WriteMean(Utf8JsonWriter json, string name, float[]? values)
+    {
+        if (values is null || values.Length == 0) { json.WriteNull(name); return; }
+        double mean = values.Length == 1 ? values[0] : values.Average(v => (double)v);
+        if (double.IsFinite(mean)) json.WriteNumber(name, mean);
+        else json.WriteNull(name);
+    }
+
+    private static void PrintSummary(AutoencoderConfig config, IBackend backend, TrainingResult result, string hash, string outDir, int evalSamples)
+    {
+        var o = Console.Out;
+        string Loss(float[]? values) => values is null || values.Length == 0 ? "-" : values.Average(v => (double)v).ToString("F6", CultureInfo.InvariantCulture);
+        o.WriteLine();
+        o.WriteLine($"  steps          {result.Steps} in {result.Elapsed.TotalSeconds:F1} s, {result.StepsPerSecond:F1} steps/s on {backend.Description}");
+        o.WriteLine($"  train loss     {Loss(result.FinalLoss)}   (last batch{(config.InstanceCount > 1 ? ", mean over instances" : "")})");
+        o.WriteLine($"  eval loss      {Loss(result.EvalLoss)}   ({(evalSamples > 0 ? $"{evalSamples} evaluation samples" : "evaluation off")})");
+        o.WriteLine($"  zero output    {ZeroBaseline(config):F6}   (p/3{(config.Instances[0].Importance.Kind == ImportanceKind.Uniform ? "" : " x mean importance")})");
+        o.WriteLine(LinearBaseline(config) is double linear
+            ? $"  best linear    {linear:F6}   ((n-m-1)p/(3n))"
+            : "  best linear    -          (formula for uniform importance only)");
+        o.WriteLine($"  weights_sha256 {hash}");
+        o.WriteLine($"  outputs        {Path.Combine(outDir, "model.safetensors")}, metrics.csv, summary.json");
+    }
+}
+
+/// <summary>IProgress that reports on the training thread (Progress&lt;T&gt; would post to a thread pool).</summary>
+internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+{
+    public void Report(TrainingProgress value) => report(value);
+}
+
+/// <summary>metrics.csv: step, instance, loss, eval_loss, steps_per_s; one row per instance per report.</summary>
+internal sealed class MetricsFile : IDisposable
+{
+    private readonly StreamWriter _writer;
+
+    public MetricsFile(string path, bool append)
+    {
+        bool header = !append || !File.Exists(path) || new FileInfo(path).Length == 0;
+        _writer = new StreamWriter(path, append, new UTF8Encoding(false));
+        if (header) _writer.WriteLine("step,instance,loss,eval_loss,steps_per_s");
+    }
+
+    public void Append(TrainingProgress p)
+    {
+        var c = CultureInfo.InvariantCulture;
+        for (int s = 0; s < p.Loss.Count; s++)
+            _writer.WriteLine(string.Create(c, $"{p.Step},{s},{p.Loss[s]:R},{(p.EvalLoss is null ? "" : p.EvalLoss[s].ToString("R", c))},{p.StepsPerSecond:F2}"));
+        _writer.Flush();
+    }
+
+    public void Dispose() => _writer.Dispose();
+}
