@@ -1,4 +1,5 @@
 using ToyModels.Backends.Reference;
+using ToyModels.Backends.Simd;
 using ToyModels.Model;
 
 namespace ToyModels.Backends;
@@ -8,6 +9,8 @@ public enum BackendKind
     /// <summary>The fastest backend present, and the choice is reported.</summary>
     Auto,
     Reference,
+    /// <summary>The vectorised, multi-threaded CPU backend (<see cref="SimdBackend"/>).</summary>
+    Simd,
 }
 
 /// <summary>How to run a backend: host threads (0: all cores) and which device among several.</summary>
@@ -19,12 +22,13 @@ public sealed class BackendUnavailableException(string message, Exception? inner
 /// <summary>Makes backends by kind; every backend starts from the host's initial parameters.</summary>
 public static class BackendFactory
 {
-    public static string Names => "auto, reference";
+    public static string Names => "auto, reference, simd";
 
     public static BackendKind Parse(string text) => text switch
     {
         "auto" => BackendKind.Auto,
         "reference" => BackendKind.Reference,
+        "simd" => BackendKind.Simd,
         _ => throw new ConfigException("backend", text, Names),
     };
 
@@ -40,16 +44,32 @@ public static class BackendFactory
         IBackend backend = kind switch
         {
             BackendKind.Reference => new ReferenceBackend(config),
-            BackendKind.Auto => Auto(config, notice),
+            BackendKind.Simd => new SimdBackend(config, options.Threads),
+            BackendKind.Auto => Auto(config, options, notice),
             _ => throw new ConfigException("backend", kind, Names),
         };
-        backend.SetParameters(Initialization.Create(config));
+        SetInitialParameters(backend, config);
         return backend;
     }
 
-    private static IBackend Auto(AutoencoderConfig config, Action<string>? notice)
+    /// <summary>
+    /// The host's initial parameters are as large as the model. For a large model they are handed back to
+    /// the operating system before training touches the optimizer state, so the peak memory of a run is
+    /// the backend's own.
+    /// </summary>
+    private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
     {
-        notice?.Invoke("auto: reference (no faster backend is built into this engine yet)");
-        return new ReferenceBackend(config);
+        backend.SetParameters(Initialization.Create(config));
+        if ((long)config.Layout.Total * sizeof(float) >= LargeInitialization)
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
+    private const long LargeInitialization = 64L << 20;
+
+    private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
+    {
+        var backend = new SimdBackend(config, options.Threads);
+        notice?.Invoke($"auto: simd ({backend.Description}); no GPU backend is built into this engine yet");
+        return backend;
     }
 }

@@ -1,0 +1,62 @@
+namespace ToyModels.Backends.Simd.Lanes;
+
+/// <summary>
+/// The float operations a SIMD kernel may use, over one vector of <see cref="Count"/> lanes. Every
+/// kernel is written once, generic over an implementation of this interface (Vector512, Vector256,
+/// Vector128 or a single float), and the JIT specialises it for the one chosen at run time.
+/// </summary>
+/// <remarks>
+/// Each member is one IEEE float32 operation per lane, rounded to nearest even, exactly as the scalar
+/// reference performs it: <see cref="Fma"/> is the fused multiply-add (rounded once), never an estimate;
+/// <see cref="Sqrt"/> and <see cref="Divide"/> are correctly rounded; the ReLU is a compare and select,
+/// never max (max differs on -0 and NaN between instruction sets).
+/// </remarks>
+internal unsafe interface ILanes<TVec> where TVec : unmanaged
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Count { get; }
+    static abstract TVec Zero { get; }
+    static abstract TVec Broadcast(float value);
+    /// <summary>Unaligned load of <see cref="Count"/> floats.</summary>
+    static abstract TVec Load(float* source);
+    static abstract void Store(float* destination, TVec value);
+    static abstract TVec Add(TVec a, TVec b);
+    static abstract TVec Subtract(TVec a, TVec b);
+    static abstract TVec Multiply(TVec a, TVec b);
+    static abstract TVec Divide(TVec a, TVec b);
+    static abstract TVec Sqrt(TVec a);
+    /// <summary>a * b + c, rounded once.</summary>
+    static abstract TVec Fma(TVec a, TVec b, TVec c);
+    /// <summary>z &gt; 0 ? value : +0 per lane (false for NaN).</summary>
+    static abstract TVec WherePositive(TVec z, TVec value);
+    /// <summary>Keeps the first <paramref name="lanes"/> lanes of <paramref name="value"/> and sets the others to +0.</summary>
+    static abstract TVec KeepFirst(TVec value, int lanes);
+    /// <summary>Bit l set iff lane l is not +0 or -0 (NaN is nonzero, as in the reference's <c>g != 0</c>).</summary>
+    static abstract uint NonZeroBits(TVec value);
+    /// <summary>Bit l set iff lane l is infinite or NaN.</summary>
+    static abstract uint NonFiniteBits(TVec value);
+    /// <summary>Lane l as a float.</summary>
+    static abstract float Lane(TVec value, int l);
+}
+
+/// <summary>
+/// 64-bit integer lanes for the vectorised Philox4x32-10 of data stream v1 (<see cref="Data.PhiloxLanes"/>):
+/// each lane holds one 32-bit counter word in its low half.
+/// </summary>
+internal unsafe interface IWordLanes<TWords> where TWords : unmanaged
+{
+    /// <summary>Philox counters per vector.</summary>
+    static abstract int WordCount { get; }
+    static abstract TWords Broadcast(ulong value);
+    /// <summary>Lanes first, first + 1, ..., first + Count - 1.</summary>
+    static abstract TWords Counting(ulong first);
+    static abstract TWords Load(ulong* source);
+    /// <summary>The full 64-bit product of the low 32 bits of each lane (the high halves are ignored).</summary>
+    static abstract TWords MultiplyLow32(TWords a, TWords b);
+    static abstract TWords ShiftRight32(TWords a);
+    static abstract TWords Xor(TWords a, TWords b);
+    /// <summary>Bit l set iff the low 32 bits of lane l, as an unsigned number, are below <paramref name="threshold"/> (at most 2^32).</summary>
+    static abstract uint Below(TWords words, ulong threshold);
+    /// <summary>Lane l's low 32 bits.</summary>
+    static abstract uint Word(TWords words, int l);
+}

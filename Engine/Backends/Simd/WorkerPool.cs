@@ -1,0 +1,124 @@
+using System.Diagnostics;
+
+namespace ToyModels.Backends.Simd;
+
+/// <summary>The items of one parallel phase: each runs exactly once, on any thread, in any order.</summary>
+internal interface IWorkItems
+{
+    /// <param name="thread">0 .. Threads - 1: which thread's scratch memory to use.</param>
+    void Run(int item, int thread);
+}
+
+/// <summary>
+/// A small persistent pool: Threads - 1 worker threads plus the calling thread take the items of one
+/// phase at a time from a shared counter. Items write disjoint outputs and never split a reduction,
+/// so results do not depend on which thread runs what. Nothing is allocated per phase; workers spin
+/// briefly between phases (a training step is a few short phases) and then sleep.
+/// </summary>
+internal sealed class WorkerPool : IDisposable
+{
+    /// <summary>How long an idle worker spins before it sleeps: longer than the gaps between phases of a step.</summary>
+    private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
+
+    private readonly Thread[] _workers;
+    private readonly object _start = new();
+    private readonly object _finish = new();
+    private IWorkItems? _work;
+    private int _count;
+    private int _next;
+    private int _busy;
+    private long _generation;
+    private volatile bool _stopping;
+    private Exception? _failure;
+
+    public WorkerPool(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "at least one thread");
+        Threads = threads;
+        _workers = new Thread[threads - 1];
+        for (int t = 0; t < _workers.Length; t++)
+        {
+            _workers[t] = new Thread(Work) { IsBackground = true, Name = $"ToyModels SIMD {t + 1}" };
+            _workers[t].Start(t + 1);
+        }
+    }
+
+    public int Threads { get; }
+
+    /// <summary>Runs items 0 .. count - 1 of <paramref name="work"/> and returns when all are done.</summary>
+    public void Run(IWorkItems work, int count)
+    {
+        if (count <= 0) return;
+        if (_workers.Length == 0 || count == 1)
+        {
+            for (int item = 0; item < count; item++) work.Run(item, 0);
+            return;
+        }
+        _work = work;
+        _count = count;
+        _next = 0;
+        _failure = null;
+        Volatile.Write(ref _busy, _workers.Length);
+        lock (_start)
+        {
+            _generation++;
+            Monitor.PulseAll(_start);
+        }
+        Drain(0);
+        WaitForWorkers();
+        _work = null;
+        if (_failure is { } failure) throw new AggregateException("a SIMD kernel failed", failure);
+    }
+
+    private void Drain(int thread)
+    {
+        var work = _work!;
+        int item;
+        while ((item = Interlocked.Increment(ref _next) - 1) < _count)
+        {
+            try { work.Run(item, thread); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
+        }
+    }
+
+    private void WaitForWorkers()
+    {
+        long until = Stopwatch.GetTimestamp() + SpinTicks;
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _busy) != 0)
+        {
+            if (Stopwatch.GetTimestamp() < until) { spin.SpinOnce(sleep1Threshold: -1); continue; }
+            lock (_finish)
+                while (Volatile.Read(ref _busy) != 0) Monitor.Wait(_finish);
+        }
+    }
+
+    private void Work(object? state)
+    {
+        int thread = (int)state!;
+        long seen = 0;
+        while (true)
+        {
+            long until = Stopwatch.GetTimestamp() + SpinTicks;
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _generation) == seen && !_stopping)
+            {
+                if (Stopwatch.GetTimestamp() < until) { spin.SpinOnce(sleep1Threshold: -1); continue; }
+                lock (_start)
+                    while (Volatile.Read(ref _generation) == seen && !_stopping) Monitor.Wait(_start);
+            }
+            if (_stopping) return;
+            seen = Volatile.Read(ref _generation);
+            Drain(thread);
+            if (Interlocked.Decrement(ref _busy) == 0)
+                lock (_finish) Monitor.PulseAll(_finish);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        lock (_start) Monitor.PulseAll(_start);
+        foreach (var worker in _workers) worker.Join();
+    }
+}
