@@ -3,10 +3,17 @@ namespace ToyModels.Backends.Simd;
 /// <summary>How the work of a step is cut into parallel items: always along independent outputs.</summary>
 internal static class Blocking
 {
-    /// <summary>Samples per item of the row phases (data, encoder, g_h): a multiple of 16, so items own whole cache lines of [feature][sample] buffers.</summary>
-    public const int Rows = 16;
-    /// <summary>Features per item of the decoder and the gradient/optimizer phase: a multiple of the 6-row tile and of 16.</summary>
-    public const int Features = 48;
+    /// <summary>Features per item of the gradient/optimizer phase: a multiple of the 6-row tile and of 16.</summary>
+    public static int Features = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_FEATURES") ?? "48"); // TEMP tuning
+
+    /// <summary>
+    /// Rows per item of the dense products (z^T and g_h^T): with <see cref="LaneGroup"/> panels of lanes, the item's
+    /// output block (256 x 256 floats) stays in L2 while its k-blocks pass, and each operand is streamed only a few times.
+    /// </summary>
+    public static int ProductRows = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_PRODUCT_ROWS") ?? "256"); // TEMP tuning
+
+    /// <summary>Panels of 64 samples per item of the dense products.</summary>
+    public static int LaneGroup = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_LANE_GROUP") ?? "4"); // TEMP tuning
 
     public static int Count(int total, int block) => (total + block - 1) / block;
 }

@@ -1,7 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using ToyModels.Backends.Simd.Kernels;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Model;
-using System.Runtime.Intrinsics;
 
 namespace ToyModels.Backends.Simd;
 
@@ -10,23 +11,42 @@ namespace ToyModels.Backends.Simd;
 /// kernels (AVX-512, AVX2, SSE with FMA, or scalar, chosen at run time) on a small pool of threads.
 /// </summary>
 /// <remarks>
-/// A step is six parallel phases, each split over independent outputs (samples, features,
+/// A step is a few parallel phases, each split over independent outputs (samples, features,
 /// instances), never inside a reduction: data (Philox over 8 lanes), encoder (sparse over x), decoder
-/// (the one dense product, blocked), loss and g_z, g_h (sparse over g_z), and per feature the gradients
-/// of W_out, W_in and b, each handed to the optimizer as soon as it is finished, so a fused
-/// <see cref="IBackend.Step"/> never materialises the gradient buffer.
+/// (the one dense product, blocked), loss and g_z, g_h, and per feature the gradients of W_out, W_in and
+/// b, each handed to the optimizer as soon as it is finished, so a fused <see cref="IBackend.Step"/>
+/// never materialises the gradient buffer. g_h and gW_out run sparse over the nonzero g_z, or as dense
+/// products when g_z is dense enough and that provably gives the same bits (<see cref="ExactDense"/>).
 /// </remarks>
 public sealed unsafe class SimdBackend : Backend, IWorkItems
 {
-    private enum Phase { Generate, Encode, Decode, Loss, HiddenGradient, Gradients, Update }
+    /// <summary>The g_z density from which g_h and gW_out run as dense products (measured: see Benchmarks).</summary>
+    internal const double DefaultDenseDensity = 0.15;
+
+    /// <summary>The density threshold in use: tests set it to 0 or above 1 to hold both paths to the reference.</summary>
+    internal double DenseDensity { get; set; } = DefaultDenseDensity;
+
+    private enum Phase { Generate, Encode, Decode, Loss, Hidden, TransposeHidden, Gradients, Update }
 
     private readonly InstructionSet _instructionSet;
     private readonly Workspace _w;
     private readonly IStepKernels _kernels;
     private readonly WorkerPool _pool;
     private readonly long[] _firstNonFinite;
-    private readonly bool[] _nonFinite;
     private readonly int _featureBlocks;
+    private int _productBlocks => Blocking.Count(Config.N, Blocking.ProductRows);
+    private int _hiddenBlocks => Blocking.Count(Config.M, Blocking.ProductRows);
+    private int _laneGroups => Blocking.Count(_w.Panels, Blocking.LaneGroup);
+    private readonly int[] _hiddenStart;
+
+    // Per item results of the phase just run, and per instance what the next phases choose from.
+    private readonly float[] _panelSmallest;
+    private readonly bool[] _panelNonFinite;
+    private readonly int[] _panelNonzero;
+    private readonly UpdateResult[] _blockResults;
+    private readonly float[] _hSmallest, _gzSmallest, _decoderSmallest;
+    private readonly bool[] _hNonFinite, _decoderNonFinite, _denseHidden, _denseDecoder;
+    private readonly long[] _gzNonzero;
 
     // The phase being run and its arguments.
     private Phase _phase;
@@ -62,10 +82,23 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
             _ => new StepKernels<float, ulong, ScalarLanes>(),
         };
         _pool = new WorkerPool(count);
-        _firstNonFinite = new long[Instances];
+        int k = Instances;
+        _firstNonFinite = new long[k];
         Array.Fill(_firstNonFinite, -1L);
-        _nonFinite = new bool[Instances];
         _featureBlocks = Blocking.Count(config.N, Blocking.Features);
+        _hiddenStart = new int[k + 1];
+        _panelSmallest = new float[k * _w.Panels];
+        _panelNonFinite = new bool[k * _w.Panels];
+        _panelNonzero = new int[k * _w.Panels];
+        _blockResults = new UpdateResult[k * _featureBlocks];
+        _hSmallest = new float[k];
+        _gzSmallest = new float[k];
+        _decoderSmallest = new float[k];
+        _hNonFinite = new bool[k];
+        _decoderNonFinite = new bool[k];
+        _denseHidden = new bool[k];
+        _denseDecoder = new bool[k];
+        _gzNonzero = new long[k];
     }
 
     public override string Name => "simd";
@@ -77,6 +110,24 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     {
         CanonicalLayout.Import(_w, Layout, parameters, _w.Parameters);
         Array.Fill(_firstNonFinite, -1L);
+        for (int s = 0; s < Instances; s++) ScanDecoder(s);
+    }
+
+    /// <summary>The smallest nonzero |W_out| and whether W_out is finite, which the exact dense paths need (updates keep them current).</summary>
+    private void ScanDecoder(int s)
+    {
+        float* decoder = _w.Block(_w.Parameters, s) + (Config.Tied ? _w.EncoderOffset : _w.DecoderOffset);
+        float smallest = float.PositiveInfinity;
+        bool nonFinite = false;
+        for (int i = 0; i < Config.N; i++)
+            for (int j = 0; j < Config.M; j++)
+            {
+                float v = decoder[(nint)i * _w.Ldm + j];
+                nonFinite |= !float.IsFinite(v);
+                if (v != 0f && float.IsFinite(v)) smallest = MathF.Min(smallest, MathF.Abs(v));
+            }
+        _decoderSmallest[s] = smallest;
+        _decoderNonFinite[s] = nonFinite;
     }
 
     protected override void GetParametersCore(Span<float> parameters) => CanonicalLayout.Export(_w, Layout, _w.Parameters, parameters);
@@ -123,17 +174,18 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _w.EnsureGradients();
         _scalars = scalars;
         RunPhase(Phase.Update, Instances * _featureBlocks);
-        RecordNonFinite(scalars.Step);
+        RecordUpdate(scalars.Step);
     }
 
+    private static readonly long ProfileFrom = long.Parse(Environment.GetEnvironmentVariable("TOYMODELS_PHASES_FROM") ?? "0");
     protected override void StepCore(OptimizerStep scalars)
     {
+        if (scalars.Step == ProfileFrom) { Array.Clear(PhaseTicks); Array.Clear(PhaseCalls); }
         Generate(scalars.Step, 0, Config.Batch, evaluation: false);
         Forward(Config.Batch);
         _trainingForward = true;
         Backward(scalars);
         _gradientsCurrent = false;
-        RecordNonFinite(scalars.Step);
     }
 
     protected override void EvaluateCore(long firstSample, int count, Span<float> rowLoss)
@@ -152,39 +204,85 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _firstSample = firstSample;
         _evaluation = evaluation;
         _rows = rows;
-        RunPhase(Phase.Generate, Instances * Blocking.Count(rows, Blocking.Rows));
+        RunPhase(Phase.Generate, Instances * Panels(rows));
         _trainingBatch = !evaluation;
     }
 
     private void Forward(int rows)
     {
         _rows = rows;
-        RunPhase(Phase.Encode, Instances * Blocking.Count(rows, Blocking.Rows));
-        RunPhase(Phase.Decode, Instances * _featureBlocks);
+        int panels = Panels(rows);
+        RunPhase(Phase.Encode, Instances * panels);
+        for (int s = 0; s < Instances; s++)
+        {
+            _hSmallest[s] = float.PositiveInfinity;
+            _hNonFinite[s] = false;
+            for (int p = 0; p < panels; p++)
+            {
+                _hSmallest[s] = MathF.Min(_hSmallest[s], _panelSmallest[s * _w.Panels + p]);
+                _hNonFinite[s] |= _panelNonFinite[s * _w.Panels + p];
+            }
+        }
+        RunPhase(Phase.Decode, Instances * _productBlocks * LaneGroups(rows));
     }
+
+    private static int LaneGroups(int rows) => Blocking.Count(Panels(rows), Blocking.LaneGroup);
+
+    /// <summary>The decoder product alone (z from the h of the last Forward), for benchmarks.</summary>
+    internal void Decode() => RunPhase(Phase.Decode, Instances * _productBlocks * LaneGroups(_rows));
 
     private void Loss(int rows, bool gradients)
     {
         _rows = rows;
         _withGradients = gradients;
-        RunPhase(Phase.Loss, Instances * Blocking.Count(Workspace.RoundUp(rows), LossLanes.BlockLanes));
+        int panels = Panels(rows);
+        RunPhase(Phase.Loss, Instances * panels);
+        if (!gradients) return;
+        for (int s = 0; s < Instances; s++)
+        {
+            _gzSmallest[s] = float.PositiveInfinity;
+            _gzNonzero[s] = 0;
+            for (int p = 0; p < panels; p++)
+            {
+                _gzSmallest[s] = MathF.Min(_gzSmallest[s], _panelSmallest[s * _w.Panels + p]);
+                _gzNonzero[s] += _panelNonzero[s * _w.Panels + p];
+            }
+        }
     }
 
-    /// <summary>Loss and g_z, then g_h and x's columns, then the per-feature gradients (into the optimizer when fused).</summary>
+    /// <summary>Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused).</summary>
     private void Backward(OptimizerStep? fused)
     {
         Loss(Config.Batch, gradients: true);
         _rows = Config.Batch;
-        RunPhase(Phase.HiddenGradient, Instances + Instances * Blocking.Count(Config.Batch, Blocking.Rows));
+        _hiddenStart[0] = Instances; // the first items build x's columns, one per instance
+        for (int s = 0; s < Instances; s++)
+        {
+            bool dense = (double)_gzNonzero[s] / ((double)Config.N * Config.Batch) >= DenseDensity;
+            _denseHidden[s] = dense && !_decoderNonFinite[s] && ExactDense.SkipsAreExact(_decoderSmallest[s], _gzSmallest[s]);
+            _denseDecoder[s] = dense && !_hNonFinite[s] && ExactDense.SkipsAreExact(_hSmallest[s], _gzSmallest[s]);
+            _hiddenStart[s + 1] = _hiddenStart[s] + (_denseHidden[s] ? _hiddenBlocks * _laneGroups : _w.Panels);
+        }
+        RunPhase(Phase.Hidden, _hiddenStart[Instances]);
+        if (Array.IndexOf(_denseHidden, true) >= 0) RunPhase(Phase.TransposeHidden, Instances * _w.Panels);
         _scalars = fused;
         RunPhase(Phase.Gradients, Instances * _featureBlocks);
+        if (fused is not null) RecordUpdate(fused.Step);
     }
+
+    private static int Panels(int rows) => Blocking.Count(rows, Workspace.Tile);
 
     private void RunPhase(Phase phase, int items)
     {
         _phase = phase;
+        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         _pool.Run(this, items);
+        PhaseTicks[(int)phase] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
+        PhaseCalls[(int)phase]++;
     }
+    internal readonly long[] PhaseTicks = new long[8]; // TEMP profiling
+    internal readonly long[] PhaseCalls = new long[8];
+    internal string Decisions => $"dense hidden {_denseHidden[0]} decoder {_denseDecoder[0]} density {(double)_gzNonzero[0] / ((double)Config.N * Config.Batch):F4} W {_decoderSmallest[0]:E2} h {_hSmallest[0]:E2} gz {_gzSmallest[0]:E2}";
 
     void IWorkItems.Run(int item, int thread)
     {
@@ -192,60 +290,69 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         {
             case Phase.Generate:
             {
-                var (s, b0, b1) = RowItem(item);
-                _kernels.Generate(_w, s, b0, b1, _step, _firstSample, _evaluation);
+                int panels = Panels(_rows);
+                _kernels.Generate(_w, item / panels, item % panels, _rows, _step, _firstSample, _evaluation);
                 break;
             }
             case Phase.Encode:
             {
-                var (s, b0, b1) = RowItem(item);
-                _kernels.Encode(_w, s, b0, b1, _rows);
+                int panels = Panels(_rows), s = item / panels, p = item % panels;
+                (_panelSmallest[s * _w.Panels + p], _panelNonFinite[s * _w.Panels + p]) = _kernels.Encode(_w, s, p, _rows);
                 break;
             }
             case Phase.Decode:
             {
-                var (s, i0, i1) = FeatureItem(item);
-                _kernels.Decode(_w, s, i0, i1, Workspace.RoundUp(_rows));
+                int groups = LaneGroups(_rows), s = item / (_productBlocks * groups), block = item % (_productBlocks * groups);
+                int i0 = block / groups * Blocking.ProductRows, l0 = block % groups * Blocking.LaneGroup * Workspace.Tile;
+                _kernels.Decode(_w, s, i0, Math.Min(i0 + Blocking.ProductRows, Config.N), l0,
+                    Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, Workspace.RoundUp(_rows, Workspace.Tile)), _w.Scratch[thread]);
                 break;
             }
             case Phase.Loss:
             {
-                int lanes = Workspace.RoundUp(_rows), blocks = Blocking.Count(lanes, LossLanes.BlockLanes);
-                int s = item / blocks, l0 = item % blocks * LossLanes.BlockLanes;
-                _kernels.Loss(_w, s, l0, Math.Min(LossLanes.BlockLanes, lanes - l0), _rows, _withGradients);
+                int panels = Panels(_rows), s = item / panels, p = item % panels;
+                (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.Loss(_w, s, p, _rows, _withGradients);
                 break;
             }
-            case Phase.HiddenGradient:
+            case Phase.Hidden:
             {
                 if (item < Instances)
                 {
                     BuildColumns(item);
                     break;
                 }
-                var (s, b0, b1) = RowItem(item - Instances);
-                _kernels.HiddenGradient(_w, s, b0, b1);
+                int s = 0;
+                while (item >= _hiddenStart[s + 1]) s++;
+                int block = item - _hiddenStart[s];
+                if (!_denseHidden[s])
+                {
+                    _kernels.HiddenGradientSparse(_w, s, block, _w.Scratch[thread]);
+                    break;
+                }
+                int j0 = block / _laneGroups * Blocking.ProductRows, l0 = block % _laneGroups * Blocking.LaneGroup * Workspace.Tile;
+                _kernels.HiddenGradientDense(_w, s, j0, Math.Min(j0 + Blocking.ProductRows, Config.M), l0,
+                    Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, _w.Ldb), _w.Scratch[thread]);
+                break;
+            }
+            case Phase.TransposeHidden:
+            {
+                int s = item / _w.Panels;
+                if (_denseHidden[s]) _kernels.TransposeHiddenGradient(_w, s, item % _w.Panels);
                 break;
             }
             case Phase.Gradients:
             {
                 var (s, i0, i1) = FeatureItem(item);
-                if (_kernels.Gradients(_w, s, i0, i1, _w.Scratch[thread], _scalars)) _nonFinite[s] = true;
+                _blockResults[item] = _kernels.Gradients(_w, s, i0, i1, _w.Scratch[thread], _scalars, _denseDecoder[s]);
                 break;
             }
             case Phase.Update:
             {
                 var (s, i0, i1) = FeatureItem(item);
-                if (_kernels.Update(_w, s, i0, i1, _scalars!)) _nonFinite[s] = true;
+                _blockResults[item] = _kernels.Update(_w, s, i0, i1, _scalars!);
                 break;
             }
         }
-    }
-
-    private (int Instance, int First, int End) RowItem(int item)
-    {
-        int blocks = Blocking.Count(_rows, Blocking.Rows);
-        int s = item / blocks, b0 = item % blocks * Blocking.Rows;
-        return (s, b0, Math.Min(b0 + Blocking.Rows, _rows));
     }
 
     private (int Instance, int First, int End) FeatureItem(int item)
@@ -255,6 +362,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     }
 
     /// <summary>x of instance s as columns: per feature, its nonzero (sample, value) in ascending sample order (a counting sort).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BuildColumns(int s)
     {
         int n = Config.N, batch = Config.Batch;
@@ -262,22 +370,21 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         new Span<int>(start, n + 1).Clear();
         for (int b = 0; b < batch; b++)
         {
-            nint row = _w.SparseRow(s, b);
+            SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
             int count = _w.XCount[(nint)s * batch + b];
-            for (int e = 0; e < count; e++) start[_w.XIndex[row + e] + 1]++;
+            for (int e = 0; e < count; e++) start[row[e].Index + 1]++;
         }
         for (int i = 0; i < n; i++) start[i + 1] += start[i];
-        nint columns = _w.SparseRow(s, 0);
+        SparseEntry* columns = _w.XColumns + (nint)s * batch * n;
         for (int b = 0; b < batch; b++)
         {
-            nint row = _w.SparseRow(s, b);
+            SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
             int count = _w.XCount[(nint)s * batch + b];
             for (int e = 0; e < count; e++)
             {
-                int i = _w.XIndex[row + e];
-                int at = start[i]++;
-                _w.XColumnRow[columns + at] = b;
-                _w.XColumnValue[columns + at] = _w.XValue[row + e];
+                SparseEntry* entry = columns + start[row[e].Index]++;
+                entry->Index = b;
+                entry->Value = row[e].Value;
             }
         }
         // The fill advanced each start to the next feature's; shift back.
@@ -285,12 +392,22 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         start[0] = 0;
     }
 
-    private void RecordNonFinite(long step)
+    /// <summary>After an update: the first non-finite step per instance, and W_out's statistics for the next step's choice of paths.</summary>
+    private void RecordUpdate(long step)
     {
         for (int s = 0; s < Instances; s++)
         {
-            if (_nonFinite[s] && _firstNonFinite[s] < 0) _firstNonFinite[s] = step;
-            _nonFinite[s] = false;
+            bool nonFinite = false;
+            float smallest = float.PositiveInfinity;
+            for (int block = 0; block < _featureBlocks; block++)
+            {
+                var result = _blockResults[s * _featureBlocks + block];
+                nonFinite |= result.NonFinite;
+                smallest = MathF.Min(smallest, result.DecoderSmallest);
+            }
+            if (nonFinite && _firstNonFinite[s] < 0) _firstNonFinite[s] = step;
+            _decoderNonFinite[s] = nonFinite; // any parameter: conservative for W_out
+            _decoderSmallest[s] = smallest;
         }
     }
 
@@ -304,22 +421,24 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
                 for (int s = 0; s < Instances; s++)
                     for (int b = 0; b < rows; b++)
                     {
-                        nint row = _w.SparseRow(s, b);
+                        SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
                         var x = destination.Slice((s * rows + b) * n, n);
-                        for (int e = 0; e < _w.XCount[(nint)s * Config.Batch + b]; e++) x[_w.XIndex[row + e]] = _w.XValue[row + e];
+                        for (int e = 0; e < _w.XCount[(nint)s * Config.Batch + b]; e++) x[row[e].Index] = row[e].Value;
                     }
                 break;
             case TensorKind.H:
                 for (int s = 0; s < Instances; s++)
                     for (int b = 0; b < rows; b++)
-                        new ReadOnlySpan<float>(_w.H + ((nint)s * Config.Batch + b) * _w.Ldm, m).CopyTo(destination.Slice((s * rows + b) * m, m));
+                        for (int j = 0; j < m; j++)
+                            destination[(s * rows + b) * m + j] = _w.Tiles(_w.H, s)[(j >> 6) * _w.HiddenTile + (nint)b * Workspace.Tile + (j & 63)];
                 break;
             case TensorKind.Z:
                 for (int s = 0; s < Instances; s++)
-                    for (int i = 0; i < n; i++)
+                    for (int b = 0; b < rows; b++)
                     {
-                        float* z = _w.ZT + ((nint)s * n + i) * _w.Ldb;
-                        for (int b = 0; b < rows; b++) destination[(s * rows + b) * n + i] = z[b];
+                        float* z = _w.FeaturePanelOf(_w.ZT, s, b / Workspace.Tile) + b % Workspace.Tile;
+                        var row = destination.Slice((s * rows + b) * n, n);
+                        for (int i = 0; i < n; i++) row[i] = z[(nint)i * Workspace.Tile];
                     }
                 break;
             case TensorKind.Gradients:
@@ -339,6 +458,10 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
 
     protected override void Dispose(bool disposing)
     {
+        if (Environment.GetEnvironmentVariable("TOYMODELS_PHASES") == "1")
+            Console.Error.WriteLine($"dense hidden {_denseHidden[0]} dense decoder {_denseDecoder[0]} density {(double)_gzNonzero[0] / ((double)Config.N * Config.Batch):F4}");
+        if (Environment.GetEnvironmentVariable("TOYMODELS_PHASES") == "1")
+            for (int p = 0; p < 8; p++) Console.Error.WriteLine($"{(Phase)p,-16} {PhaseCalls[p],6} calls {PhaseTicks[p] * 1000.0 / System.Diagnostics.Stopwatch.Frequency / Math.Max(1, PhaseCalls[p]),9:F3} ms/call");
         if (disposing) _pool.Dispose();
         _w.Dispose();
     }

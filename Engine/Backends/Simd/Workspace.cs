@@ -7,23 +7,34 @@ namespace ToyModels.Backends.Simd;
 /// with pointers. Only what crosses IBackend is converted to the canonical layout (docs/numerics.md).
 /// </summary>
 /// <remarks>
-/// Per instance, the parameter block holds E = W_in^T (n x ldm: row i is feature i's encoder column,
-/// contiguous over hidden units j, so the sparse encoder and gW_in walk whole rows), then D = W_out
-/// (n x ldm, untied only), then b (n, padded). Tied models keep W^T, which is both W_in^T and W_out.
-/// ldm is m rounded up to 16 floats so rows are whole vectors of every width; the padding lanes start at
-/// zero and never flow into a real lane (every reduction runs over the real extent only).
-/// Optimizer state slots and materialised gradients use the same layout.
-/// Activations that the dense decoder and the loss walk across samples are stored transposed,
-/// [feature][sample] with ldb = B rounded up to 16; sparse ones as rows (CSR) and columns (CSC).
+/// <para>Parameters: per instance, E = W_in^T (n rows of ldm: row i is feature i's encoder column,
+/// contiguous over hidden units, so the sparse encoder and gW_in walk whole rows), then D = W_out (n rows
+/// of ldm, untied only), then b (n, padded). Tied models keep W^T, which is both W_in^T and W_out. ldm is m
+/// rounded up to 16 floats and to an odd number of cache lines (rows read together then never share a
+/// cache set). Padding lanes start at zero and never flow into a real lane: every reduction runs over the
+/// real extent only. Optimizer state slots and materialised gradients use the same layout.</para>
+/// <para>Activations are cut into tiles of 64 lanes (4 AVX-512 vectors, the dense product's tile width).
+/// Those walked across samples (x^T, h^T, z^T, g_z^T, g_h^T) are panels of 64 samples: element (i, b) at
+/// (b / 64) * panelStride + 64 i + b % 64, so a vector holds one feature of several samples and a walk
+/// down the features of a panel is one contiguous run. h and g_h, walked across hidden units, are tiles of
+/// 64 units: element (b, j) at (j / 64) * tileStride + 64 b + j % 64. Every stride adds one cache line so
+/// rows of different panels never alias. Sparse x is kept as rows (per sample, ascending features) and
+/// columns (per feature, ascending samples).</para>
 /// </remarks>
 internal sealed unsafe class Workspace : IDisposable
 {
     public const int Alignment = 16;
+    /// <summary>Lanes per tile and samples per panel.</summary>
+    public const int Tile = 64;
 
-    public readonly int N, M, Ldm, Batch, Ldb, Instances, BiasLength;
+    public readonly int N, M, Ldm, Batch, Ldb, Instances, BiasLength, Panels, HiddenTiles;
     public readonly bool Tied, Bias;
     /// <summary>Floats per instance in the internal parameter layout, and where E, D and b start in a block.</summary>
     public readonly nint PerInstance, EncoderOffset, DecoderOffset, BiasOffset;
+    /// <summary>Floats per panel of the n-feature and m-unit panel buffers, and per tile of h and g_h.</summary>
+    public readonly nint FeaturePanel, HiddenPanel, HiddenTile;
+    /// <summary>Entries per sparse row (room for n; an odd number of cache lines).</summary>
+    public readonly nint RowCapacity;
 
     public readonly float* Parameters;
     /// <summary>Optimizer state slots (Adam's m and v; SGD's momentum), or null.</summary>
@@ -31,16 +42,14 @@ internal sealed unsafe class Workspace : IDisposable
     public readonly float* Importance, GradScale;     // [k][n]
     public readonly ulong[] Seed, Threshold;
 
-    // x as rows (the encoder), as columns (gW_in) and dense transposed (the loss).
-    public readonly int* XIndex; public readonly float* XValue; public readonly int* XCount;   // [k][B][n], [k][B]
-    public readonly int* XColumnStart;                                                           // [k][n + 1]
-    public readonly int* XColumnRow; public readonly float* XColumnValue;                       // [k][B n]
-    public readonly float* XT;                                                                   // [k][n][ldb]
-    public readonly float* H, GH;                                                                // [k][B][ldm]
-    public readonly float* HT;                                                                   // [k][m][ldb]
-    public readonly float* ZT, GzT;                                                              // [k][n][ldb]
-    public readonly int* GzIndex; public readonly float* GzValue; public readonly int* GzCount;  // [k][B][n], [k][B]
-    public readonly float* RowLoss;                                                              // [k][ldb]
+    public readonly SparseEntry* XRows;      // [k][B][RowCapacity]
+    public readonly int* XCount;             // [k][B]
+    public readonly int* XColumnStart;       // [k][n + 1]
+    public readonly SparseEntry* XColumns;   // [k][B n]
+    public readonly float* XT, ZT, GzT;      // [k] panels of n features
+    public readonly float* HT, GhT;          // [k] panels of m units
+    public readonly float* H, GH;            // [k] tiles of B samples
+    public readonly float* RowLoss;          // [k][ldb]
     public readonly ThreadScratch[] Scratch;
 
     private readonly List<NativeBuffer> _buffers = [];
@@ -50,8 +59,15 @@ internal sealed unsafe class Workspace : IDisposable
     {
         N = config.N; M = config.M; Batch = config.Batch; Instances = config.InstanceCount;
         Tied = config.Tied; Bias = config.Bias;
-        Ldm = RoundUp(M); Ldb = RoundUp(Batch);
-        BiasLength = Bias ? RoundUp(N) : 0;
+        Ldm = OddLines(RoundUp(M, Alignment));
+        Ldb = RoundUp(Batch, Tile);
+        Panels = Ldb / Tile;
+        HiddenTiles = (Ldm + Tile - 1) / Tile;
+        FeaturePanel = (nint)N * Tile + Alignment;
+        HiddenPanel = (nint)M * Tile + Alignment;
+        HiddenTile = (nint)Batch * Tile + Alignment;
+        RowCapacity = OddLines(RoundUp(N, 8) * 2) / 2;
+        BiasLength = Bias ? RoundUp(N, Alignment) : 0;
         nint matrix = (nint)N * Ldm;
         EncoderOffset = 0;
         DecoderOffset = matrix;
@@ -69,35 +85,52 @@ internal sealed unsafe class Workspace : IDisposable
         Seed = constants.Seed;
         Threshold = constants.Threshold;
 
-        // The sparse structures are sized for the worst case (every feature active) in one block, so the
-        // operating system maps it lazily: only the entries actually written become resident.
-        nint sparse = (nint)k * Batch * N;
-        var arena = Allocate(6 * sparse * sizeof(float));
-        XIndex = (int*)arena;
-        XValue = (float*)(XIndex + sparse);
-        XColumnRow = (int*)(XValue + sparse);
-        XColumnValue = (float*)(XColumnRow + sparse);
-        GzIndex = (int*)(XColumnValue + sparse);
-        GzValue = (float*)(GzIndex + sparse);
+        // The sparse structures are sized for the worst case (every feature active) in one block, which the
+        // operating system maps lazily: only the entries actually written become resident.
+        nint rows = (nint)k * Batch * RowCapacity, columns = (nint)k * Batch * N;
+        var arena = (SparseEntry*)Allocate((rows + columns) * sizeof(SparseEntry));
+        XRows = arena;
+        XColumns = arena + rows;
         XCount = (int*)Allocate((nint)k * Batch * sizeof(int));
-        GzCount = (int*)Allocate((nint)k * Batch * sizeof(int));
         XColumnStart = (int*)Allocate((nint)k * (N + 1) * sizeof(int));
-        XT = Floats((nint)k * N * Ldb);
-        H = Floats((nint)k * Batch * Ldm);
-        GH = Floats((nint)k * Batch * Ldm);
-        HT = Floats((nint)k * M * Ldb);
-        ZT = Floats((nint)k * N * Ldb);
-        GzT = Floats((nint)k * N * Ldb);
+        XT = Floats(k * Panels * FeaturePanel);
+        ZT = Floats(k * Panels * FeaturePanel);
+        GzT = Floats(k * Panels * FeaturePanel);
+        HT = Floats(k * Panels * HiddenPanel);
+        GhT = Floats(k * Panels * HiddenPanel);
+        H = Floats(k * HiddenTiles * HiddenTile);
+        GH = Floats(k * HiddenTiles * HiddenTile);
         RowLoss = Floats((nint)k * Ldb);
+        int features = Blocking.Features;
         Scratch = new ThreadScratch[threads];
         for (int t = 0; t < threads; t++)
-            Scratch[t] = new ThreadScratch((int*)Allocate(Ldb * sizeof(int)), Floats(Ldb), Floats(Ldm), Floats(Blocking.Features + Alignment));
+            Scratch[t] = new ThreadScratch(
+                (SparseEntry*)Allocate(Math.Max((nint)features * Batch, Tile * RowCapacity) * sizeof(SparseEntry)),
+                (int*)Allocate(Tile * sizeof(int)),
+                Floats((nint)features * Ldm),
+                Floats(Kernels.DenseProduct.PackFloats(1024)),
+                Floats(features + Tile));
     }
 
-    public static int RoundUp(int count) => (count + Alignment - 1) / Alignment * Alignment;
+    public static int RoundUp(int count, int multiple) => (count + multiple - 1) / multiple * multiple;
+
+    /// <summary>A multiple of 16 floats (a cache line) that is an odd number of lines: the next one up if needed.</summary>
+    private static int OddLines(int floats) => floats / Alignment % 2 == 0 ? floats + Alignment : floats;
 
     /// <summary>Instance s's parameter block.</summary>
     public float* Block(float* all, int s) => all + s * PerInstance;
+
+    /// <summary>Panel p of instance s in an n-feature panel buffer (x^T, z^T, g_z^T).</summary>
+    public float* FeaturePanelOf(float* buffer, int s, int p) => buffer + ((nint)s * Panels + p) * FeaturePanel;
+
+    /// <summary>Panel p of instance s in h^T or g_h^T.</summary>
+    public float* HiddenPanelOf(float* buffer, int s, int p) => buffer + ((nint)s * Panels + p) * HiddenPanel;
+
+    /// <summary>Instance s's h or g_h (its first tile).</summary>
+    public float* Tiles(float* buffer, int s) => buffer + (nint)s * HiddenTiles * HiddenTile;
+
+    /// <summary>Sample b's sparse row of x in instance s.</summary>
+    public nint SparseRow(int s, int b) => ((nint)s * Batch + b) * RowCapacity;
 
     /// <summary>Gradients in the parameter layout, allocated by the first Backward that is not fused into a Step.</summary>
     public float* Gradients => _gradients is null ? null : (float*)_gradients.Pointer;
@@ -111,9 +144,6 @@ internal sealed unsafe class Workspace : IDisposable
         }
         return (float*)_gradients.Pointer;
     }
-
-    /// <summary>Start of sample b's sparse row (capacity n) in instance s's row structures.</summary>
-    public nint SparseRow(int s, int b) => ((nint)s * Batch + b) * N;
 
     private float* Floats(nint count) => (float*)Allocate(count * sizeof(float));
 
@@ -131,11 +161,17 @@ internal sealed unsafe class Workspace : IDisposable
     }
 }
 
-/// <summary>One thread's working memory: a sparse list of up to B entries, a gradient row (tied models) and a block of bias gradients.</summary>
-internal readonly unsafe struct ThreadScratch(int* listIndex, float* listValue, float* row, float* biasGradient)
+/// <summary>
+/// One thread's working memory: sparse lists (per feature of a block, its nonzero g_z over samples, room
+/// for B each; or per sample of a panel, its nonzero g_z over features, room for n each) and their lengths;
+/// a block of gradient rows; the dense product's packed A block; the block's bias gradients.
+/// </summary>
+internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient)
 {
-    public readonly int* ListIndex = listIndex;
-    public readonly float* ListValue = listValue;
-    public readonly float* Row = row;
+    public readonly SparseEntry* Lists = lists;
+    public readonly int* Counts = counts;
+    /// <summary>Blocking.Features rows of ldm: the block's gW_out rows.</summary>
+    public readonly float* Rows = rows;
+    public readonly float* Pack = pack;
     public readonly float* BiasGradient = biasGradient;
 }

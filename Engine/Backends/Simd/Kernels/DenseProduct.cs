@@ -3,171 +3,223 @@ using ToyModels.Backends.Simd.Lanes;
 
 namespace ToyModels.Backends.Simd.Kernels;
 
+/// <summary>Where the elements of a dense product's left operand A are: (r, k) at a + (r / 64) RowPanel + (r % 64) Row + (k / 64) KPanel + (k % 64) K.</summary>
+internal readonly unsafe struct Operand(float* a, nint rowPanel, nint row, nint kPanel, nint k)
+{
+    public readonly float* A = a;
+    public readonly nint RowPanel = rowPanel, Row = row, KPanel = kPanel, K = k;
+
+    /// <summary>A plain matrix: (r, k) at a + r row + k k.</summary>
+    public static Operand Strided(float* a, nint row, nint k) => new(a, Workspace.Tile * row, row, Workspace.Tile * k, k);
+
+}
+
 /// <summary>
-/// The dense product C[r][l] = serial-k over k of fma(A(r, k), B[k][l], acc) (the decoder z = W_out h),
-/// register- and cache-blocked, vectorised across the output lanes l only: each lane of each
-/// accumulator runs exactly the reference's chain for its output element, in ascending k. Blocking
-/// over k stores the partial sums in C and resumes them in order, which changes no bit.
+/// The dense product C[r][l] = serial-k over k of fma(A(r, k), B[k][l], acc) (the decoder z = W_out h, and
+/// g_h and gW_out when g_z is dense), register- and cache-blocked, vectorised across the output lanes l
+/// only: each lane of each accumulator runs exactly the reference's chain for its output element, in
+/// ascending k. Blocking over k stores the partial sums in C and resumes them in order, which changes no bit.
 /// </summary>
 /// <remarks>
-/// A is read in place through strides (element (r, k) at a + r * rowStride + k * kStride) and broadcast;
-/// B rows are contiguous over the lanes. Tiles are 6 rows by 4 vectors where there are 32 vector
-/// registers (AVX-512) and 6 by 2 where there are 16.
+/// A (<see cref="Operand"/>) is packed per block of 64 k into 6-row slivers, contiguous over k (a short last tile padded
+/// with zero rows that are computed but never stored), and broadcast.
+/// B and C are addressed in tiles of 64 lanes: element (k, l) of B at b + (l / 64) bPanel + k bK + l % 64,
+/// and (r, l) of C at c + (l / 64) cPanel + r cRow + l % 64, which covers both the panel layouts of
+/// <see cref="Workspace"/> and plain row-major matrices. Tiles are 6 rows by 4 vectors where there are 32
+/// vector registers (AVX-512) and 6 by 2 where there are 16.
 /// </remarks>
 internal static unsafe class DenseProduct
 {
     private const int TileRows = 6;
-    /// <summary>k per block: the B panel of one tile column (KBlock x 4 vectors of 16 floats) stays in L1.</summary>
-    private const int KBlock = 128;
+    /// <summary>
+    /// k per block: one 64-lane panel of A's k, and the B block of one tile column (64 x 64 lanes, 16 KiB) plus the
+    /// packed A slivers stay in L1 while the tiles pass.
+    /// </summary>
+    public const int KBlock = Workspace.Tile;
+
+    /// <summary>Floats of packing space for products of up to <paramref name="rows"/> rows.</summary>
+    public static nint PackFloats(int rows) => (nint)(rows + TileRows) * KBlock;
 
     /// <param name="lanes">Columns of B and C: a multiple of 16.</param>
-    public static void Multiply<TVec, TLanes>(float* a, nint rowStride, nint kStride, float* b, nint ldb, float* c, nint ldc,
-        int rows, int lanes, int k)
+    /// <param name="pack">Room for <see cref="PackFloats"/>(rows).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Multiply<TVec, TLanes>(Operand a, float* b, nint bPanel, nint bK, float* c, nint cPanel, nint cRow,
+        int rows, int lanes, int k, float* pack)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int width = TLanes.Count;
-        bool wide = width == 16;
-        int tileVectors = wide ? 4 : 2;
-        int tileLanes = tileVectors * width;
+        int tileVectors = width == 16 ? 4 : 2, tileLanes = tileVectors * width;
+        int tiles = (rows + TileRows - 1) / TileRows;
+        float** row = stackalloc float*[TileRows];
         for (int k0 = 0; k0 < k; k0 += KBlock)
         {
             int kc = Math.Min(KBlock, k - k0);
             bool resume = k0 > 0;
+            // A as 6-row slivers, contiguous over k: tile t, step kk, row r at pack[(t kc + kk) 6 + r]; rows past the end are zeros.
+            nint kBase = (k0 >> 6) * a.KPanel;
+            for (int t = 0; t < tiles; t++)
+            {
+                int live = Math.Min(TileRows, rows - t * TileRows);
+                for (int r = 0; r < live; r++)
+                {
+                    int i = t * TileRows + r;
+                    row[r] = a.A + (i >> 6) * a.RowPanel + (i & 63) * a.Row + kBase;
+                }
+                float* sliver = pack + (nint)t * kc * TileRows;
+                for (int kk = 0; kk < kc; kk++)
+                {
+                    nint at = kk * a.K;
+                    for (int r = 0; r < live; r++) sliver[kk * TileRows + r] = row[r][at];
+                    for (int r = live; r < TileRows; r++) sliver[kk * TileRows + r] = 0f;
+                }
+            }
             for (int l0 = 0; l0 < lanes; l0 += tileLanes)
             {
                 int vectors = Math.Min(tileVectors, (lanes - l0) / width);
-                float* bt = b + k0 * ldb + l0;
-                for (int r0 = 0; r0 < rows; r0 += TileRows)
+                float* bt = b + (l0 >> 6) * bPanel + k0 * bK + (l0 & 63);
+                float* ct = c + (l0 >> 6) * cPanel + (l0 & 63);
+                for (int t = 0; t < tiles; t++)
                 {
-                    int tileRows = Math.Min(TileRows, rows - r0);
-                    float* at = a + r0 * rowStride + k0 * kStride;
-                    float* ct = c + r0 * ldc + l0;
-                    if (tileRows == TileRows && vectors == tileVectors)
+                    float* sliver = pack + (nint)t * kc * TileRows;
+                    float* cr = ct + t * TileRows * cRow;
+                    int live = Math.Min(TileRows, rows - t * TileRows);
+                    if (vectors == 4)
                     {
-                        if (wide) Tile6x4<TVec, TLanes>(at, rowStride, kStride, bt, ldb, ct, ldc, kc, resume);
-                        else Tile6x2<TVec, TLanes>(at, rowStride, kStride, bt, ldb, ct, ldc, kc, resume);
+                        Tile4<TVec, TLanes>(sliver, bt, bK, cr, cRow, kc, resume, live);
                     }
                     else
                     {
-                        Edge<TVec, TLanes>(at, rowStride, kStride, bt, ldb, ct, ldc, kc, resume, tileRows, vectors);
+                        int v = 0;
+                        for (; v + 2 <= vectors; v += 2) Tile2<TVec, TLanes>(sliver, bt + v * width, bK, cr + v * width, cRow, kc, resume, live);
+                        if (v < vectors) Tile1<TVec, TLanes>(sliver, bt + v * width, bK, cr + v * width, cRow, kc, resume, live);
                     }
                 }
             }
         }
     }
 
-    /// <summary>Any tile smaller than a full one: one accumulator at a time, the same chain per element.</summary>
-    private static void Edge<TVec, TLanes>(float* a, nint rowStride, nint kStride, float* b, nint ldb, float* c, nint ldc,
-        int kc, bool resume, int rows, int vectors)
-        where TVec : unmanaged where TLanes : ILanes<TVec>
-    {
-        int width = TLanes.Count;
-        for (int r = 0; r < rows; r++)
-            for (int v = 0; v < vectors; v++)
-            {
-                float* cv = c + r * ldc + v * width;
-                TVec acc = resume ? TLanes.Load(cv) : TLanes.Zero;
-                float* ar = a + r * rowStride;
-                for (int k = 0; k < kc; k++)
-                    acc = TLanes.Fma(TLanes.Broadcast(ar[k * kStride]), TLanes.Load(b + k * ldb + v * width), acc);
-                TLanes.Store(cv, acc);
-            }
-    }
-
+    /// <summary>6 rows (the first <paramref name="live"/> of them real) by 4 vectors, over kc steps of k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x4<TVec, TLanes>(float* a, nint rowStride, nint kStride, float* b, nint ldb, float* c, nint ldc, int kc, bool resume)
+    private static void Tile4<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int w = TLanes.Count;
-        float* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc, c4 = c + 4 * ldc, c5 = c + 5 * ldc;
-        TVec s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33, s40, s41, s42, s43, s50, s51, s52, s53;
+        float* c0 = c, c1 = c + cRow, c2 = c + 2 * cRow, c3 = c + 3 * cRow, c4 = c + 4 * cRow, c5 = c + 5 * cRow;
+        TVec z = TLanes.Zero;
+        TVec s00 = z, s01 = z, s02 = z, s03 = z, s10 = z, s11 = z, s12 = z, s13 = z, s20 = z, s21 = z, s22 = z, s23 = z;
+        TVec s30 = z, s31 = z, s32 = z, s33 = z, s40 = z, s41 = z, s42 = z, s43 = z, s50 = z, s51 = z, s52 = z, s53 = z;
         if (resume)
         {
             s00 = TLanes.Load(c0); s01 = TLanes.Load(c0 + w); s02 = TLanes.Load(c0 + 2 * w); s03 = TLanes.Load(c0 + 3 * w);
-            s10 = TLanes.Load(c1); s11 = TLanes.Load(c1 + w); s12 = TLanes.Load(c1 + 2 * w); s13 = TLanes.Load(c1 + 3 * w);
-            s20 = TLanes.Load(c2); s21 = TLanes.Load(c2 + w); s22 = TLanes.Load(c2 + 2 * w); s23 = TLanes.Load(c2 + 3 * w);
-            s30 = TLanes.Load(c3); s31 = TLanes.Load(c3 + w); s32 = TLanes.Load(c3 + 2 * w); s33 = TLanes.Load(c3 + 3 * w);
-            s40 = TLanes.Load(c4); s41 = TLanes.Load(c4 + w); s42 = TLanes.Load(c4 + 2 * w); s43 = TLanes.Load(c4 + 3 * w);
-            s50 = TLanes.Load(c5); s51 = TLanes.Load(c5 + w); s52 = TLanes.Load(c5 + 2 * w); s53 = TLanes.Load(c5 + 3 * w);
+            if (live > 1) { s10 = TLanes.Load(c1); s11 = TLanes.Load(c1 + w); s12 = TLanes.Load(c1 + 2 * w); s13 = TLanes.Load(c1 + 3 * w); }
+            if (live > 2) { s20 = TLanes.Load(c2); s21 = TLanes.Load(c2 + w); s22 = TLanes.Load(c2 + 2 * w); s23 = TLanes.Load(c2 + 3 * w); }
+            if (live > 3) { s30 = TLanes.Load(c3); s31 = TLanes.Load(c3 + w); s32 = TLanes.Load(c3 + 2 * w); s33 = TLanes.Load(c3 + 3 * w); }
+            if (live > 4) { s40 = TLanes.Load(c4); s41 = TLanes.Load(c4 + w); s42 = TLanes.Load(c4 + 2 * w); s43 = TLanes.Load(c4 + 3 * w); }
+            if (live > 5) { s50 = TLanes.Load(c5); s51 = TLanes.Load(c5 + w); s52 = TLanes.Load(c5 + 2 * w); s53 = TLanes.Load(c5 + 3 * w); }
         }
-        else
-        {
-            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = TLanes.Zero;
-            s30 = s31 = s32 = s33 = s40 = s41 = s42 = s43 = s50 = s51 = s52 = s53 = TLanes.Zero;
-        }
-        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride;
-        nint ak = 0;
         for (int k = 0; k < kc; k++)
         {
-            TVec b0 = TLanes.Load(b), b1 = TLanes.Load(b + w), b2 = TLanes.Load(b + 2 * w), b3 = TLanes.Load(b + 3 * w);
-            TVec x = TLanes.Broadcast(a0[ak]);
-            s00 = TLanes.Fma(x, b0, s00); s01 = TLanes.Fma(x, b1, s01); s02 = TLanes.Fma(x, b2, s02); s03 = TLanes.Fma(x, b3, s03);
-            x = TLanes.Broadcast(a1[ak]);
-            s10 = TLanes.Fma(x, b0, s10); s11 = TLanes.Fma(x, b1, s11); s12 = TLanes.Fma(x, b2, s12); s13 = TLanes.Fma(x, b3, s13);
-            x = TLanes.Broadcast(a2[ak]);
-            s20 = TLanes.Fma(x, b0, s20); s21 = TLanes.Fma(x, b1, s21); s22 = TLanes.Fma(x, b2, s22); s23 = TLanes.Fma(x, b3, s23);
-            x = TLanes.Broadcast(a3[ak]);
-            s30 = TLanes.Fma(x, b0, s30); s31 = TLanes.Fma(x, b1, s31); s32 = TLanes.Fma(x, b2, s32); s33 = TLanes.Fma(x, b3, s33);
-            x = TLanes.Broadcast(a4[ak]);
-            s40 = TLanes.Fma(x, b0, s40); s41 = TLanes.Fma(x, b1, s41); s42 = TLanes.Fma(x, b2, s42); s43 = TLanes.Fma(x, b3, s43);
-            x = TLanes.Broadcast(a5[ak]);
-            s50 = TLanes.Fma(x, b0, s50); s51 = TLanes.Fma(x, b1, s51); s52 = TLanes.Fma(x, b2, s52); s53 = TLanes.Fma(x, b3, s53);
-            ak += kStride;
-            b += ldb;
+            TVec v0 = TLanes.Load(b), v1 = TLanes.Load(b + w), v2 = TLanes.Load(b + 2 * w), v3 = TLanes.Load(b + 3 * w);
+            TVec x = TLanes.Broadcast(a[0]);
+            s00 = TLanes.Fma(x, v0, s00); s01 = TLanes.Fma(x, v1, s01); s02 = TLanes.Fma(x, v2, s02); s03 = TLanes.Fma(x, v3, s03);
+            x = TLanes.Broadcast(a[1]);
+            s10 = TLanes.Fma(x, v0, s10); s11 = TLanes.Fma(x, v1, s11); s12 = TLanes.Fma(x, v2, s12); s13 = TLanes.Fma(x, v3, s13);
+            x = TLanes.Broadcast(a[2]);
+            s20 = TLanes.Fma(x, v0, s20); s21 = TLanes.Fma(x, v1, s21); s22 = TLanes.Fma(x, v2, s22); s23 = TLanes.Fma(x, v3, s23);
+            x = TLanes.Broadcast(a[3]);
+            s30 = TLanes.Fma(x, v0, s30); s31 = TLanes.Fma(x, v1, s31); s32 = TLanes.Fma(x, v2, s32); s33 = TLanes.Fma(x, v3, s33);
+            x = TLanes.Broadcast(a[4]);
+            s40 = TLanes.Fma(x, v0, s40); s41 = TLanes.Fma(x, v1, s41); s42 = TLanes.Fma(x, v2, s42); s43 = TLanes.Fma(x, v3, s43);
+            x = TLanes.Broadcast(a[5]);
+            s50 = TLanes.Fma(x, v0, s50); s51 = TLanes.Fma(x, v1, s51); s52 = TLanes.Fma(x, v2, s52); s53 = TLanes.Fma(x, v3, s53);
+            a += TileRows;
+            b += bK;
         }
         TLanes.Store(c0, s00); TLanes.Store(c0 + w, s01); TLanes.Store(c0 + 2 * w, s02); TLanes.Store(c0 + 3 * w, s03);
-        TLanes.Store(c1, s10); TLanes.Store(c1 + w, s11); TLanes.Store(c1 + 2 * w, s12); TLanes.Store(c1 + 3 * w, s13);
-        TLanes.Store(c2, s20); TLanes.Store(c2 + w, s21); TLanes.Store(c2 + 2 * w, s22); TLanes.Store(c2 + 3 * w, s23);
-        TLanes.Store(c3, s30); TLanes.Store(c3 + w, s31); TLanes.Store(c3 + 2 * w, s32); TLanes.Store(c3 + 3 * w, s33);
-        TLanes.Store(c4, s40); TLanes.Store(c4 + w, s41); TLanes.Store(c4 + 2 * w, s42); TLanes.Store(c4 + 3 * w, s43);
-        TLanes.Store(c5, s50); TLanes.Store(c5 + w, s51); TLanes.Store(c5 + 2 * w, s52); TLanes.Store(c5 + 3 * w, s53);
+        if (live > 1) { TLanes.Store(c1, s10); TLanes.Store(c1 + w, s11); TLanes.Store(c1 + 2 * w, s12); TLanes.Store(c1 + 3 * w, s13); }
+        if (live > 2) { TLanes.Store(c2, s20); TLanes.Store(c2 + w, s21); TLanes.Store(c2 + 2 * w, s22); TLanes.Store(c2 + 3 * w, s23); }
+        if (live > 3) { TLanes.Store(c3, s30); TLanes.Store(c3 + w, s31); TLanes.Store(c3 + 2 * w, s32); TLanes.Store(c3 + 3 * w, s33); }
+        if (live > 4) { TLanes.Store(c4, s40); TLanes.Store(c4 + w, s41); TLanes.Store(c4 + 2 * w, s42); TLanes.Store(c4 + 3 * w, s43); }
+        if (live > 5) { TLanes.Store(c5, s50); TLanes.Store(c5 + w, s51); TLanes.Store(c5 + 2 * w, s52); TLanes.Store(c5 + 3 * w, s53); }
     }
 
+    /// <summary>6 rows (the first <paramref name="live"/> real) by 2 vectors: the tile where there are 16 vector registers, and AVX-512's last lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile6x2<TVec, TLanes>(float* a, nint rowStride, nint kStride, float* b, nint ldb, float* c, nint ldc, int kc, bool resume)
+    private static void Tile2<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int w = TLanes.Count;
-        float* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc, c4 = c + 4 * ldc, c5 = c + 5 * ldc;
-        TVec s00, s01, s10, s11, s20, s21, s30, s31, s40, s41, s50, s51;
+        float* c0 = c, c1 = c + cRow, c2 = c + 2 * cRow, c3 = c + 3 * cRow, c4 = c + 4 * cRow, c5 = c + 5 * cRow;
+        TVec z = TLanes.Zero;
+        TVec s00 = z, s01 = z, s10 = z, s11 = z, s20 = z, s21 = z, s30 = z, s31 = z, s40 = z, s41 = z, s50 = z, s51 = z;
         if (resume)
         {
             s00 = TLanes.Load(c0); s01 = TLanes.Load(c0 + w);
-            s10 = TLanes.Load(c1); s11 = TLanes.Load(c1 + w);
-            s20 = TLanes.Load(c2); s21 = TLanes.Load(c2 + w);
-            s30 = TLanes.Load(c3); s31 = TLanes.Load(c3 + w);
-            s40 = TLanes.Load(c4); s41 = TLanes.Load(c4 + w);
-            s50 = TLanes.Load(c5); s51 = TLanes.Load(c5 + w);
+            if (live > 1) { s10 = TLanes.Load(c1); s11 = TLanes.Load(c1 + w); }
+            if (live > 2) { s20 = TLanes.Load(c2); s21 = TLanes.Load(c2 + w); }
+            if (live > 3) { s30 = TLanes.Load(c3); s31 = TLanes.Load(c3 + w); }
+            if (live > 4) { s40 = TLanes.Load(c4); s41 = TLanes.Load(c4 + w); }
+            if (live > 5) { s50 = TLanes.Load(c5); s51 = TLanes.Load(c5 + w); }
         }
-        else
-        {
-            s00 = s01 = s10 = s11 = s20 = s21 = s30 = s31 = s40 = s41 = s50 = s51 = TLanes.Zero;
-        }
-        float* a0 = a, a1 = a + rowStride, a2 = a + 2 * rowStride, a3 = a + 3 * rowStride, a4 = a + 4 * rowStride, a5 = a + 5 * rowStride;
-        nint ak = 0;
         for (int k = 0; k < kc; k++)
         {
-            TVec b0 = TLanes.Load(b), b1 = TLanes.Load(b + w);
-            TVec x = TLanes.Broadcast(a0[ak]);
-            s00 = TLanes.Fma(x, b0, s00); s01 = TLanes.Fma(x, b1, s01);
-            x = TLanes.Broadcast(a1[ak]);
-            s10 = TLanes.Fma(x, b0, s10); s11 = TLanes.Fma(x, b1, s11);
-            x = TLanes.Broadcast(a2[ak]);
-            s20 = TLanes.Fma(x, b0, s20); s21 = TLanes.Fma(x, b1, s21);
-            x = TLanes.Broadcast(a3[ak]);
-            s30 = TLanes.Fma(x, b0, s30); s31 = TLanes.Fma(x, b1, s31);
-            x = TLanes.Broadcast(a4[ak]);
-            s40 = TLanes.Fma(x, b0, s40); s41 = TLanes.Fma(x, b1, s41);
-            x = TLanes.Broadcast(a5[ak]);
-            s50 = TLanes.Fma(x, b0, s50); s51 = TLanes.Fma(x, b1, s51);
-            ak += kStride;
-            b += ldb;
+            TVec v0 = TLanes.Load(b), v1 = TLanes.Load(b + w);
+            TVec x = TLanes.Broadcast(a[0]);
+            s00 = TLanes.Fma(x, v0, s00); s01 = TLanes.Fma(x, v1, s01);
+            x = TLanes.Broadcast(a[1]);
+            s10 = TLanes.Fma(x, v0, s10); s11 = TLanes.Fma(x, v1, s11);
+            x = TLanes.Broadcast(a[2]);
+            s20 = TLanes.Fma(x, v0, s20); s21 = TLanes.Fma(x, v1, s21);
+            x = TLanes.Broadcast(a[3]);
+            s30 = TLanes.Fma(x, v0, s30); s31 = TLanes.Fma(x, v1, s31);
+            x = TLanes.Broadcast(a[4]);
+            s40 = TLanes.Fma(x, v0, s40); s41 = TLanes.Fma(x, v1, s41);
+            x = TLanes.Broadcast(a[5]);
+            s50 = TLanes.Fma(x, v0, s50); s51 = TLanes.Fma(x, v1, s51);
+            a += TileRows;
+            b += bK;
         }
         TLanes.Store(c0, s00); TLanes.Store(c0 + w, s01);
-        TLanes.Store(c1, s10); TLanes.Store(c1 + w, s11);
-        TLanes.Store(c2, s20); TLanes.Store(c2 + w, s21);
-        TLanes.Store(c3, s30); TLanes.Store(c3 + w, s31);
-        TLanes.Store(c4, s40); TLanes.Store(c4 + w, s41);
-        TLanes.Store(c5, s50); TLanes.Store(c5 + w, s51);
+        if (live > 1) { TLanes.Store(c1, s10); TLanes.Store(c1 + w, s11); }
+        if (live > 2) { TLanes.Store(c2, s20); TLanes.Store(c2 + w, s21); }
+        if (live > 3) { TLanes.Store(c3, s30); TLanes.Store(c3 + w, s31); }
+        if (live > 4) { TLanes.Store(c4, s40); TLanes.Store(c4 + w, s41); }
+        if (live > 5) { TLanes.Store(c5, s50); TLanes.Store(c5 + w, s51); }
+    }
+
+    /// <summary>6 rows (the first <paramref name="live"/> real) by 1 vector: the last lanes of a product.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live)
+        where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
+        TVec z = TLanes.Zero;
+        TVec s0 = z, s1 = z, s2 = z, s3 = z, s4 = z, s5 = z;
+        if (resume)
+        {
+            s0 = TLanes.Load(c);
+            if (live > 1) s1 = TLanes.Load(c + cRow);
+            if (live > 2) s2 = TLanes.Load(c + 2 * cRow);
+            if (live > 3) s3 = TLanes.Load(c + 3 * cRow);
+            if (live > 4) s4 = TLanes.Load(c + 4 * cRow);
+            if (live > 5) s5 = TLanes.Load(c + 5 * cRow);
+        }
+        for (int k = 0; k < kc; k++)
+        {
+            TVec v = TLanes.Load(b);
+            s0 = TLanes.Fma(TLanes.Broadcast(a[0]), v, s0);
+            s1 = TLanes.Fma(TLanes.Broadcast(a[1]), v, s1);
+            s2 = TLanes.Fma(TLanes.Broadcast(a[2]), v, s2);
+            s3 = TLanes.Fma(TLanes.Broadcast(a[3]), v, s3);
+            s4 = TLanes.Fma(TLanes.Broadcast(a[4]), v, s4);
+            s5 = TLanes.Fma(TLanes.Broadcast(a[5]), v, s5);
+            a += TileRows;
+            b += bK;
+        }
+        TLanes.Store(c, s0);
+        if (live > 1) TLanes.Store(c + cRow, s1);
+        if (live > 2) TLanes.Store(c + 2 * cRow, s2);
+        if (live > 3) TLanes.Store(c + 3 * cRow, s3);
+        if (live > 4) TLanes.Store(c + 4 * cRow, s4);
+        if (live > 5) TLanes.Store(c + 5 * cRow, s5);
     }
 }

@@ -1,78 +1,59 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
 namespace ToyModels.Backends.Simd.Kernels;
 
 /// <summary>
 /// The loss terms and the output gradient in one pass over (z, x), vectorised across samples: the
-/// activations are stored transposed ([feature][sample]), so one vector holds one feature of several
-/// samples and each lane runs the reference's per-sample R32 sum over features.
+/// activations are stored in panels of 64 samples ([panel][feature][64]), so one vector holds one
+/// feature of several samples, the walk over features is contiguous, and each lane runs the
+/// reference's per-sample R32 sum over features.
 /// </summary>
 internal static unsafe class LossLanes
 {
-    /// <summary>Samples per call: up to 64 (4 vectors of 16).</summary>
-    public const int BlockLanes = 64;
-
     /// <summary>
-    /// For samples r in [first, first + lanes), with y = (z &gt; 0 ? z : 0) and d = y - x:
-    /// rowLoss[r] = R32 over i of lane = fma(I_i * d, d, lane) (lane i mod 32, then the halving tree);
-    /// with <paramref name="gzT"/>: g_z[i][r] = z &gt; 0 ? GradScale_i * d : 0, and the nonzero g_z of each
-    /// sample appended, by ascending feature, to its sparse row (index, value) of capacity n.
+    /// For the 64 samples of one panel, with y = (z &gt; 0 ? z : 0) and d = y - x:
+    /// rowLoss[l] = R32 over i of lane = fma(I_i * d, d, lane) (lane i mod 32, then the halving tree), and with
+    /// <paramref name="gz"/>: g_z[i][l] = z &gt; 0 ? GradScale_i * d : 0.
     /// </summary>
-    /// <param name="lanes">A multiple of the vector width, at most <see cref="BlockLanes"/>.</param>
-    /// <param name="rows">Samples that exist: lanes at or past it get g_z = 0 and no entries.</param>
-    /// <param name="rowLoss">Indexed by sample; lanes past <paramref name="rows"/> receive junk.</param>
-    /// <returns>The number of nonzero g_z written.</returns>
-    public static int Block<TVec, TLanes>(float* zT, float* xT, nint ldb, int n, float* importance, float* gradScale,
-        int first, int lanes, int rows, float* rowLoss, float* gzT, int* gzIndex, float* gzValue, int* gzCount)
+    /// <param name="z">The panel: element (i, l) at z + 64 i + l; likewise <paramref name="x"/> and <paramref name="gz"/> (null: no gradient).</param>
+    /// <param name="live">Samples of the panel that exist (1 .. 64): the others get g_z = 0 and a junk loss.</param>
+    /// <returns>How many g_z are nonzero, and the smallest nonzero finite |g_z| (+infinity if none).</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static (int Nonzero, float Smallest) Panel<TVec, TLanes>(float* z, float* x, float* gz, int n, float* importance, float* gradScale,
+        int live, float* rowLoss)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
-        int w = TLanes.Count, vectors = lanes / w;
+        int w = TLanes.Count, vectors = Workspace.Tile / w;
         TVec* acc = stackalloc TVec[32 * vectors];
         for (int e = 0; e < 32 * vectors; e++) acc[e] = TLanes.Zero;
-        int* counts = stackalloc int[BlockLanes];
-        for (int r = 0; r < BlockLanes; r++) counts[r] = 0;
-        int live = rows - first;
+        TVec smallest = TLanes.Broadcast(float.PositiveInfinity);
+        int nonzero = 0;
         for (int i = 0; i < n; i++)
         {
             TVec importanceI = TLanes.Broadcast(importance[i]);
             TVec scaleI = TLanes.Broadcast(gradScale[i]);
             TVec* lane = acc + (i & 31) * vectors;
-            nint row = i * ldb + first;
+            nint at = (nint)i * Workspace.Tile;
             for (int v = 0; v < vectors; v++)
             {
-                TVec z = TLanes.Load(zT + row + v * w);
-                TVec d = TLanes.Subtract(TLanes.WherePositive(z, z), TLanes.Load(xT + row + v * w));
+                TVec zi = TLanes.Load(z + at + v * w);
+                TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + at + v * w));
                 lane[v] = TLanes.Fma(TLanes.Multiply(importanceI, d), d, lane[v]);
-                if (gzT == null) continue;
-                TVec g = TLanes.WherePositive(z, TLanes.Multiply(scaleI, d));
+                if (gz == null) continue;
+                TVec g = TLanes.WherePositive(zi, TLanes.Multiply(scaleI, d));
                 if (live - v * w < w) g = TLanes.KeepFirst(g, live - v * w);
-                float* gi = gzT + row + v * w;
-                TLanes.Store(gi, g);
-                uint bits = TLanes.NonZeroBits(g);
-                while (bits != 0)
-                {
-                    int l = BitOperations.TrailingZeroCount(bits);
-                    int r = v * w + l;
-                    nint at = (nint)(first + r) * n + counts[r]++;
-                    gzIndex[at] = i;
-                    gzValue[at] = gi[l];
-                    bits &= bits - 1;
-                }
+                TLanes.Store(gz + at + v * w, g);
+                nonzero += BitOperations.PopCount(TLanes.NonZeroBits(g));
+                smallest = TLanes.MinMagnitude(smallest, g);
             }
         }
         for (int h = 16; h >= 1; h /= 2)
             for (int j = 0; j < h; j++)
                 for (int v = 0; v < vectors; v++)
                     acc[j * vectors + v] = TLanes.Add(acc[j * vectors + v], acc[(j + h) * vectors + v]);
-        for (int v = 0; v < vectors; v++) TLanes.Store(rowLoss + first + v * w, acc[v]);
-        int nonzero = 0;
-        if (gzT != null)
-            for (int r = 0; r < Math.Min(lanes, live); r++)
-            {
-                gzCount[first + r] = counts[r];
-                nonzero += counts[r];
-            }
-        return nonzero;
+        for (int v = 0; v < vectors; v++) TLanes.Store(rowLoss + v * w, acc[v]);
+        return (nonzero, TLanes.Smallest(smallest));
     }
 }

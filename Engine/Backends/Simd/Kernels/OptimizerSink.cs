@@ -18,9 +18,12 @@ internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
     private readonly TVec _l2Value, _decay, _beta1, _beta2, _oneMinusBeta1, _oneMinusBeta2, _biasCorrection2Sqrt, _eps, _momentumValue, _negativeStepSize;
     private nint _row;
     private int _width;
+    private bool _track;
 
     /// <summary>Bit l is set once a real (not padding) updated parameter was not finite.</summary>
     public uint NonFinite;
+    /// <summary>Per lane, the smallest nonzero finite magnitude of the updated W_out (for the choice of exact paths, <see cref="ExactDense"/>).</summary>
+    public TVec Smallest;
 
     /// <param name="parameters">The instance's parameter block; <paramref name="first"/> and <paramref name="second"/> its state slots (or null).</param>
     public OptimizerSink(OptimizerStep o, int instance, float* parameters, float* first, float* second)
@@ -44,13 +47,19 @@ internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
         _row = 0;
         _width = 0;
         NonFinite = 0;
+        _track = false;
+        Smallest = TLanes.Broadcast(float.PositiveInfinity);
     }
 
-    /// <summary>The next row starts at <paramref name="offset"/> in the block; its first <paramref name="width"/> lanes are real.</summary>
-    public void Start(nint offset, int width)
+    /// <summary>
+    /// The next row starts at <paramref name="offset"/> in the block; its first <paramref name="width"/> lanes are real.
+    /// Rows of W_out (<paramref name="decoder"/>) update <see cref="Smallest"/>.
+    /// </summary>
+    public void Start(nint offset, int width, bool decoder = false)
     {
         _row = offset;
         _width = width;
+        _track = decoder;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -81,7 +90,12 @@ internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
         TLanes.Store(_parameters + o, p);
         uint bad = TLanes.NonFiniteBits(p);
         int real = _width - j;
-        if (real < TLanes.Count) bad &= real <= 0 ? 0u : (1u << real) - 1;
+        if (real < TLanes.Count)
+        {
+            bad &= real <= 0 ? 0u : (1u << real) - 1;
+            p = TLanes.KeepFirst(p, real);
+        }
         NonFinite |= bad;
+        if (_track) Smallest = TLanes.MinMagnitude(Smallest, p);
     }
 }

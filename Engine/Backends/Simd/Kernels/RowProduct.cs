@@ -15,48 +15,68 @@ namespace ToyModels.Backends.Simd.Kernels;
 /// <item>gW_out[i] from h rows and the nonzero g_z of feature i (over samples);</item>
 /// <item>gW_in^T[i] from g_h rows and the nonzero x of feature i (over samples).</item>
 /// </list>
-/// The list holds only nonzero values: the reference skips exact zeros, and so must we.
+/// The list holds only nonzero values: the reference skips exact zeros, and so must we. Eight accumulators
+/// (two halves of up to 64 lanes) are in flight, enough to hide the fma latency.
 /// </remarks>
 internal static unsafe class RowProduct
 {
-    /// <param name="rows">Row r of the matrix starts at rows + r * ld.</param>
+    /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
     /// <param name="width">Lanes per row: a multiple of 16, so every vector width divides it.</param>
-    /// <param name="addend">null, or a row added after the chain (one rounded add: out = chain + addend[j]).</param>
+    /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Combine<TVec, TLanes, TSink>(float* rows, nint ld, int* index, float* value, int count, int width, float* addend, ref TSink sink)
+    public static void Combine<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int width,
+        float* addend, ref TSink sink)
         where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
     {
-        int c = TLanes.Count;
+        int c = TLanes.Count, half = 4 * c;
         int j = 0;
-        for (; j + 4 * c <= width; j += 4 * c)
+        for (; j + 2 * half <= width; j += 2 * half)
         {
+            // Each half lies inside one tile (4 vectors are at most 64 lanes and divide 64).
+            nint first = (j >> 6) * tileStride + (j & 63), second = ((j + half) >> 6) * tileStride + ((j + half) & 63);
             TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
+            TVec a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
             for (int t = 0; t < count; t++)
             {
-                float* w = rows + index[t] * ld + j;
-                TVec x = TLanes.Broadcast(value[t]);
-                a0 = TLanes.Fma(TLanes.Load(w), x, a0);
-                a1 = TLanes.Fma(TLanes.Load(w + c), x, a1);
-                a2 = TLanes.Fma(TLanes.Load(w + 2 * c), x, a2);
-                a3 = TLanes.Fma(TLanes.Load(w + 3 * c), x, a3);
+                float* row = rows + list[t].Index * rowStride;
+                TVec x = TLanes.Broadcast(list[t].Value);
+                float* p = row + first, q = row + second;
+                a0 = TLanes.Fma(TLanes.Load(p), x, a0);
+                a1 = TLanes.Fma(TLanes.Load(p + c), x, a1);
+                a2 = TLanes.Fma(TLanes.Load(p + 2 * c), x, a2);
+                a3 = TLanes.Fma(TLanes.Load(p + 3 * c), x, a3);
+                a4 = TLanes.Fma(TLanes.Load(q), x, a4);
+                a5 = TLanes.Fma(TLanes.Load(q + c), x, a5);
+                a6 = TLanes.Fma(TLanes.Load(q + 2 * c), x, a6);
+                a7 = TLanes.Fma(TLanes.Load(q + 3 * c), x, a7);
             }
             if (addend != null)
             {
-                a0 = TLanes.Add(a0, TLanes.Load(addend + j));
-                a1 = TLanes.Add(a1, TLanes.Load(addend + j + c));
-                a2 = TLanes.Add(a2, TLanes.Load(addend + j + 2 * c));
-                a3 = TLanes.Add(a3, TLanes.Load(addend + j + 3 * c));
+                float* e = addend + j;
+                a0 = TLanes.Add(a0, TLanes.Load(e));
+                a1 = TLanes.Add(a1, TLanes.Load(e + c));
+                a2 = TLanes.Add(a2, TLanes.Load(e + 2 * c));
+                a3 = TLanes.Add(a3, TLanes.Load(e + 3 * c));
+                a4 = TLanes.Add(a4, TLanes.Load(e + 4 * c));
+                a5 = TLanes.Add(a5, TLanes.Load(e + 5 * c));
+                a6 = TLanes.Add(a6, TLanes.Load(e + 6 * c));
+                a7 = TLanes.Add(a7, TLanes.Load(e + 7 * c));
             }
             sink.Put(j, a0);
             sink.Put(j + c, a1);
             sink.Put(j + 2 * c, a2);
             sink.Put(j + 3 * c, a3);
+            sink.Put(j + 4 * c, a4);
+            sink.Put(j + 5 * c, a5);
+            sink.Put(j + 6 * c, a6);
+            sink.Put(j + 7 * c, a7);
         }
         for (; j < width; j += c)
         {
+            nint at = (j >> 6) * tileStride + (j & 63);
             TVec a = TLanes.Zero;
             for (int t = 0; t < count; t++)
-                a = TLanes.Fma(TLanes.Load(rows + index[t] * ld + j), TLanes.Broadcast(value[t]), a);
+                a = TLanes.Fma(TLanes.Load(rows + list[t].Index * rowStride + at), TLanes.Broadcast(list[t].Value), a);
             if (addend != null) a = TLanes.Add(a, TLanes.Load(addend + j));
             sink.Put(j, a);
         }

@@ -6,27 +6,33 @@ namespace ToyModels.Backends.Simd.Kernels;
 /// <summary>Where a kernel puts a finished row of output lanes.</summary>
 internal interface IRowSink<TVec> where TVec : unmanaged
 {
-    /// <summary>The next row starts at <paramref name="offset"/>; its first <paramref name="width"/> lanes are real, the rest padding.</summary>
-    void Start(nint offset, int width);
+    /// <summary>
+    /// The next row starts at <paramref name="offset"/>; its first <paramref name="width"/> lanes are real, the rest padding.
+    /// <paramref name="decoder"/>: the row is one of W_out (whose magnitudes an optimizer sink keeps track of).
+    /// </summary>
+    void Start(nint offset, int width, bool decoder = false);
     /// <summary>Lanes [j, j + Count) of the current row.</summary>
     void Put(int j, TVec value);
 }
 
-/// <summary>Stores the row: h, g_h, or the materialised gradient.</summary>
+/// <summary>Stores the row: h and g_h (in tiles of 64 lanes), or gradient rows (row-major).</summary>
 internal unsafe struct StoreRow<TVec, TLanes> : IRowSink<TVec>
     where TVec : unmanaged where TLanes : ILanes<TVec>
 {
     private readonly float* _base;
+    private readonly nint _tileStride;
     private float* _row;
 
-    public StoreRow(float* @base)
+    /// <param name="tileStride">Lanes [64 t, 64 t + 64) of a row are at row + t * tileStride; 64 for a row-major row.</param>
+    public StoreRow(float* @base, nint tileStride = Workspace.Tile)
     {
         _base = @base;
+        _tileStride = tileStride;
         _row = @base;
     }
 
-    public void Start(nint offset, int width) => _row = _base + offset;
+    public void Start(nint offset, int width, bool decoder = false) => _row = _base + offset;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Put(int j, TVec value) => TLanes.Store(_row + j, value);
+    public void Put(int j, TVec value) => TLanes.Store(_row + (j >> 6) * _tileStride + (j & 63), value);
 }

@@ -26,12 +26,11 @@ internal static unsafe class SampleRows
 
     /// <summary>
     /// Sample <paramref name="sample"/> of step <paramref name="step"/>: writes the features with x != 0 in
-    /// ascending order to <paramref name="indices"/> and their values to <paramref name="values"/> (room for n
-    /// each) and returns how many. An active feature whose value is exactly 0 is left out, as the reference's
-    /// products skip it.
+    /// ascending order to <paramref name="row"/> (room for n) and returns how many. An active feature whose
+    /// value is exactly 0 is left out, as the reference's products skip it.
     /// </summary>
-    public static int Generate<TWords, TLanes>(ulong seed, ulong threshold, uint step, uint sample, bool evaluation, int n,
-        int* indices, float* values)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static int Generate<TWords, TLanes>(ulong seed, ulong threshold, uint step, uint sample, bool evaluation, int n, SparseEntry* row)
         where TWords : unmanaged where TLanes : IWordLanes<TWords>
     {
         if (threshold == 0) return 0;
@@ -42,58 +41,58 @@ internal static unsafe class SampleRows
         int count = 0;
         if (threshold > uint.MaxValue)
         {
-            for (int i = 0; i < n; i++) indices[count++] = i; // p = 1: every 32-bit word is below 2^32
+            for (int i = 0; i < n; i++) row[count++].Index = i; // p = 1: every 32-bit word is below 2^32
         }
         else
         {
             int blocks = (n + 3) / 4;
-            TWords row = TLanes.Broadcast(sample), time = TLanes.Broadcast(step), stream = TLanes.Broadcast(maskStream);
-            for (int q0 = 0; q0 < blocks; q0 += lanes)
+            var uint32 = Spread;
+            TWords sampleWord = TLanes.Broadcast(sample), stepWord = TLanes.Broadcast(step), streamWord = TLanes.Broadcast(maskStream);
+            for (int q0 = 0; q0 < blocks; q0 += 2 * lanes)
             {
-                TWords c0 = TLanes.Counting((ulong)q0), c1 = row, c2 = time, c3 = stream;
-                PhiloxLanes.Generate<TWords, TLanes>(ref c0, ref c1, ref c2, ref c3, k0, k1);
+                TWords a0 = TLanes.Counting((ulong)q0), a1 = sampleWord, a2 = stepWord, a3 = streamWord;
+                TWords b0 = TLanes.Counting((ulong)(q0 + lanes)), b1 = sampleWord, b2 = stepWord, b3 = streamWord;
+                PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
                 // Feature 4q + k is active iff word k of block q is below T (64-bit unsigned compare).
-                ulong active = Spread[TLanes.Below(c0, threshold)]
-                    | (ulong)Spread[TLanes.Below(c1, threshold)] << 1
-                    | (ulong)Spread[TLanes.Below(c2, threshold)] << 2
-                    | (ulong)Spread[TLanes.Below(c3, threshold)] << 3;
+                ulong active = (ulong)(uint32[TLanes.Below(a0, threshold)]
+                        | uint32[TLanes.Below(a1, threshold)] << 1 | uint32[TLanes.Below(a2, threshold)] << 2 | uint32[TLanes.Below(a3, threshold)] << 3)
+                    | (ulong)(uint32[TLanes.Below(b0, threshold)]
+                        | uint32[TLanes.Below(b1, threshold)] << 1 | uint32[TLanes.Below(b2, threshold)] << 2 | uint32[TLanes.Below(b3, threshold)] << 3) << (4 * lanes);
                 int first = 4 * q0;
-                if (n - first < 4 * lanes) active &= (1UL << (n - first)) - 1;
+                if (n - first < 8 * lanes) active &= (1UL << (n - first)) - 1;
                 while (active != 0)
                 {
-                    indices[count++] = first + BitOperations.TrailingZeroCount(active);
+                    row[count++].Index = first + BitOperations.TrailingZeroCount(active);
                     active &= active - 1;
                 }
             }
         }
-        return Values<TWords, TLanes>(k0, k1, step, sample, valueStream, indices, values, count);
+        return Values<TWords, TLanes>(k0, k1, step, sample, valueStream, row, count);
     }
 
     /// <summary>Value words for the active features, several per call; compacts away exact zeros.</summary>
-    private static int Values<TWords, TLanes>(uint k0, uint k1, uint step, uint sample, uint valueStream, int* indices, float* values, int count)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Values<TWords, TLanes>(uint k0, uint k1, uint step, uint sample, uint valueStream, SparseEntry* row, int count)
         where TWords : unmanaged where TLanes : IWordLanes<TWords>
     {
         int lanes = TLanes.WordCount;
-        ulong* staged = stackalloc ulong[16];
-        int* feature = stackalloc int[16];
-        TWords row = TLanes.Broadcast(sample), time = TLanes.Broadcast(step), stream = TLanes.Broadcast(valueStream);
+        ulong* staged = stackalloc ulong[32];
+        TWords sampleWord = TLanes.Broadcast(sample), stepWord = TLanes.Broadcast(step), streamWord = TLanes.Broadcast(valueStream);
         int kept = 0;
-        for (int e = 0; e < count; e += lanes)
+        for (int e = 0; e < count; e += 2 * lanes)
         {
-            int here = Math.Min(lanes, count - e);
-            for (int l = 0; l < lanes; l++)
-            {
-                feature[l] = l < here ? indices[e + l] : 0;
-                staged[l] = (uint)feature[l];
-            }
-            TWords c0 = TLanes.Load(staged), c1 = row, c2 = time, c3 = stream;
-            PhiloxLanes.Generate<TWords, TLanes>(ref c0, ref c1, ref c2, ref c3, k0, k1);
+            int here = Math.Min(2 * lanes, count - e);
+            for (int l = 0; l < 2 * lanes; l++) staged[l] = l < here ? (uint)row[e + l].Index : 0u;
+            TWords a0 = TLanes.Load(staged), a1 = sampleWord, a2 = stepWord, a3 = streamWord;
+            TWords b0 = TLanes.Load(staged + lanes), b1 = sampleWord, b2 = stepWord, b3 = streamWord;
+            PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
             for (int l = 0; l < here; l++)
             {
-                float value = DataStream.Value(TLanes.Word(c0, l));
+                float value = DataStream.Value(l < lanes ? TLanes.Word(a0, l) : TLanes.Word(b0, l - lanes));
                 if (value == 0f) continue;
-                indices[kept] = feature[l]; // kept <= e + l: never overwrites an index not yet staged
-                values[kept] = value;
+                // kept <= e + l: never overwrites an index not yet staged.
+                row[kept].Index = (int)staged[l];
+                row[kept].Value = value;
                 kept++;
             }
         }

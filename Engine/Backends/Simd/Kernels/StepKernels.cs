@@ -1,207 +1,349 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
 namespace ToyModels.Backends.Simd.Kernels;
 
+/// <summary>What the update of a block of parameters saw: a non-finite result, and the smallest nonzero |W_out|.</summary>
+internal readonly record struct UpdateResult(bool NonFinite, float DecoderSmallest);
+
 /// <summary>The work items of a training step, one method per phase; implemented once, generic over the lanes.</summary>
 internal unsafe interface IStepKernels
 {
-    /// <summary>Samples [b0, b1) of instance s: x as sparse rows and in the dense x^T.</summary>
-    void Generate(Workspace w, int s, int b0, int b1, uint step, long firstSample, bool evaluation);
-    /// <summary>h for samples [b0, b1) and its transpose h^T; lanes of h^T from <paramref name="rows"/> to the next multiple of 16 are zeroed.</summary>
-    void Encode(Workspace w, int s, int b0, int b1, int rows);
-    /// <summary>z^T for features [i0, i1), over the first <paramref name="lanes"/> samples.</summary>
-    void Decode(Workspace w, int s, int i0, int i1, int lanes);
-    /// <summary>Row losses (and, with <paramref name="gradients"/>, g_z) for sample lanes [l0, l0 + lanes); returns the nonzero g_z count.</summary>
-    int Loss(Workspace w, int s, int l0, int lanes, int rows, bool gradients);
-    /// <summary>g_h for samples [b0, b1).</summary>
-    void HiddenGradient(Workspace w, int s, int b0, int b1);
+    /// <summary>The samples of panel p (those below <paramref name="rows"/>) of instance s: x as sparse rows and in the dense x^T panel.</summary>
+    void Generate(Workspace w, int s, int p, int rows, uint step, long firstSample, bool evaluation);
     /// <summary>
-    /// Every gradient of features [i0, i1): rows of gW_out and gW_in^T (tied: their sum) and g_b, handed to
-    /// the optimizer as they are finished (<paramref name="fused"/> given) or stored in the gradient buffer.
-    /// Returns true if an updated parameter is not finite.
+    /// h for the samples of panel p and the h^T panel (lanes past <paramref name="rows"/> zeroed). Returns the
+    /// smallest nonzero finite |h| and whether some h is not finite.
     /// </summary>
-    bool Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused);
-    /// <summary>The optimizer over the stored gradients of features [i0, i1). Returns true if an updated parameter is not finite.</summary>
-    bool Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars);
+    (float Smallest, bool NonFinite) Encode(Workspace w, int s, int p, int rows);
+    /// <summary>z^T for features [i0, i1) and samples [l0, l1) (multiples of 64).</summary>
+    void Decode(Workspace w, int s, int i0, int i1, int l0, int l1, ThreadScratch scratch);
+    /// <summary>Row losses (and, with <paramref name="gradients"/>, g_z) for the samples of panel p: the nonzero count and smallest nonzero |g_z|.</summary>
+    (int Nonzero, float Smallest) Loss(Workspace w, int s, int p, int rows, bool gradients);
+    /// <summary>g_h for the samples of panel p from each sample's nonzero g_z.</summary>
+    void HiddenGradientSparse(Workspace w, int s, int p, ThreadScratch scratch);
+    /// <summary>
+    /// g_h^T for hidden units [j0, j1) and samples [l0, l1) (multiples of 64) as one dense product over every
+    /// feature (valid when it gives the sparse bits, see <see cref="ExactDense"/>).
+    /// </summary>
+    void HiddenGradientDense(Workspace w, int s, int j0, int j1, int l0, int l1, ThreadScratch scratch);
+    /// <summary>g_h of the samples of panel p from the g_h^T panel.</summary>
+    void TransposeHiddenGradient(Workspace w, int s, int p);
+    /// <summary>
+    /// Every gradient of features [i0, i1): rows of gW_out (dense or sparse) and gW_in^T (tied: their sum) and
+    /// g_b, handed to the optimizer as they are finished (<paramref name="fused"/> given) or stored in the gradient buffer.
+    /// </summary>
+    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, bool dense);
+    /// <summary>The optimizer over the stored gradients of features [i0, i1).</summary>
+    UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars);
+}
+
+internal static class ExactDense
+{
+    /// <summary>
+    /// Whether a serial-k chain of fma(a_k, g_k, acc) that skips the terms with g_k = 0 (the reference) gives
+    /// the same bits as the chain that keeps them (a dense product), given every a_k is finite, the smallest
+    /// nonzero |a_k| and the smallest nonzero |g_k|.
+    /// </summary>
+    /// <remarks>
+    /// A kept term with g = 0 adds a * g = +-0 (a finite), which leaves acc unchanged unless acc is -0. acc starts
+    /// at +0; an exact zero sum rounds to +0, so acc can become -0 only when a nonzero exact sum underflows to zero.
+    /// Every float is a multiple of 2^(E - 23), E its exponent (-126 for subnormals), so a * g is a multiple of
+    /// 2^(E_a + E_g - 46) and acc of 2^-149: when E_a + E_g - 46 &gt;= -149 every nonzero sum is at least 2^-149 in
+    /// magnitude and never rounds to zero. The smallest magnitudes bound every pair's exponents.
+    /// </remarks>
+    public static bool SkipsAreExact(float smallestA, float smallestG) =>
+        float.IsPositiveInfinity(smallestA) || float.IsPositiveInfinity(smallestG) || Exponent(smallestA) + Exponent(smallestG) >= -103;
+
+    private static int Exponent(float magnitude)
+    {
+        int biased = (BitConverter.SingleToInt32Bits(magnitude) >> 23) & 0xFF;
+        return biased == 0 ? -126 : biased - 127;
+    }
 }
 
 internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     where TVec : unmanaged where TWords : unmanaged where TLanes : ILanes<TVec>, IWordLanes<TWords>
 {
-    public void Generate(Workspace w, int s, int b0, int b1, uint step, long firstSample, bool evaluation)
+    private const int Tile = Workspace.Tile;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Generate(Workspace w, int s, int p, int rows, uint step, long firstSample, bool evaluation)
     {
-        int n = w.N;
-        float* xT = w.XT + (nint)s * n * w.Ldb;
+        float* xT = w.FeaturePanelOf(w.XT, s, p);
+        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows);
         for (int b = b0; b < b1; b++)
         {
-            nint row = w.SparseRow(s, b);
-            int* index = w.XIndex + row;
-            float* value = w.XValue + row;
+            SparseEntry* row = w.XRows + w.SparseRow(s, b);
             int* count = w.XCount + (nint)s * w.Batch + b;
-            for (int e = 0; e < *count; e++) xT[index[e] * w.Ldb + b] = 0f;
+            int lane = b - b0;
+            for (int e = 0; e < *count; e++) xT[row[e].Index * Tile + lane] = 0f;
             uint sample = evaluation ? (uint)(firstSample + b) : (uint)b;
-            *count = SampleRows.Generate<TWords, TLanes>(w.Seed[s], w.Threshold[s], step, sample, evaluation, n, index, value);
-            for (int e = 0; e < *count; e++) xT[index[e] * w.Ldb + b] = value[e];
+            *count = SampleRows.Generate<TWords, TLanes>(w.Seed[s], w.Threshold[s], step, sample, evaluation, w.N, row);
+            for (int e = 0; e < *count; e++) xT[row[e].Index * Tile + lane] = row[e].Value;
         }
     }
 
-    public void Encode(Workspace w, int s, int b0, int b1, int rows)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public (float Smallest, bool NonFinite) Encode(Workspace w, int s, int p, int rows)
     {
         float* encoder = w.Block(w.Parameters, s) + w.EncoderOffset;
-        float* h = w.H + (nint)s * w.Batch * w.Ldm;
-        var sink = new StoreRow<TVec, TLanes>(h);
+        float* h = w.Tiles(w.H, s);
+        var sink = new StoreRow<TVec, TLanes>(h, w.HiddenTile);
+        TVec smallest = TLanes.Broadcast(float.PositiveInfinity);
+        uint bad = 0;
+        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows);
         for (int b = b0; b < b1; b++)
         {
-            nint row = w.SparseRow(s, b);
-            sink.Start((nint)b * w.Ldm, w.M);
-            RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, w.XIndex + row, w.XValue + row,
+            sink.Start((nint)b * Tile, w.M);
+            RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, w.XRows + w.SparseRow(s, b),
                 w.XCount[(nint)s * w.Batch + b], w.Ldm, null, ref sink);
+            for (int j = 0; j < w.M; j += TLanes.Count)
+            {
+                TVec v = TLanes.Load(h + (j >> 6) * w.HiddenTile + (nint)b * Tile + (j & 63));
+                if (w.M - j < TLanes.Count) v = TLanes.KeepFirst(v, w.M - j);
+                smallest = TLanes.MinMagnitude(smallest, v);
+                bad |= TLanes.NonFiniteBits(v);
+            }
         }
-        // h^T for the decoder, whose lanes are samples; the lanes past the last sample are zeroed so junk never enters.
-        float* hT = w.HT + (nint)s * w.M * w.Ldb;
-        int end = b1 == rows ? Workspace.RoundUp(rows) : b1;
-        for (int j = 0; j < w.M; j++)
+        // The h^T panel for the decoder, whose lanes are samples: 64 x 64 blocks of h transposed; lanes past
+        // the last sample are zeroed so junk never enters.
+        float* panel = w.HiddenPanelOf(w.HT, s, p);
+        int live = b1 - b0, end = b1 == rows ? Tile : live;
+        for (int j0 = 0; j0 < w.M; j0 += Tile)
         {
-            float* column = hT + (nint)j * w.Ldb;
-            for (int b = b0; b < b1; b++) column[b] = h[(nint)b * w.Ldm + j];
-            for (int b = b1; b < end; b++) column[b] = 0f;
+            float* tile = h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile;
+            for (int j = j0; j < Math.Min(j0 + Tile, w.M); j++)
+            {
+                float* column = panel + (nint)j * Tile;
+                for (int l = 0; l < live; l++) column[l] = tile[l * Tile + (j - j0)];
+                for (int l = live; l < end; l++) column[l] = 0f;
+            }
         }
+        return (TLanes.Smallest(smallest), bad != 0);
     }
 
-    public void Decode(Workspace w, int s, int i0, int i1, int lanes)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Decode(Workspace w, int s, int i0, int i1, int l0, int l1, ThreadScratch scratch)
     {
         float* block = w.Block(w.Parameters, s);
         float* decoder = block + (w.Tied ? w.EncoderOffset : w.DecoderOffset) + (nint)i0 * w.Ldm;
-        float* zT = w.ZT + ((nint)s * w.N + i0) * w.Ldb;
-        DenseProduct.Multiply<TVec, TLanes>(decoder, w.Ldm, 1, w.HT + (nint)s * w.M * w.Ldb, w.Ldb, zT, w.Ldb, i1 - i0, lanes, w.M);
+        float* zT = w.FeaturePanelOf(w.ZT, s, l0 / Tile) + (nint)i0 * Tile;
+        DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, w.Ldm, 1), w.HiddenPanelOf(w.HT, s, l0 / Tile), w.HiddenPanel, Tile,
+            zT, w.FeaturePanel, Tile, i1 - i0, l1 - l0, w.M, scratch.Pack);
         if (!w.Bias) return;
         float* bias = block + w.BiasOffset;
-        for (int i = i0; i < i1; i++)
+        for (int p = 0; p < (l1 - l0) / Tile; p++)
+            for (int i = i0; i < i1; i++)
+            {
+                TVec b = TLanes.Broadcast(bias[i]);
+                float* z = zT + p * w.FeaturePanel + (nint)(i - i0) * Tile;
+                for (int l = 0; l < Tile; l += TLanes.Count) TLanes.Store(z + l, TLanes.Add(TLanes.Load(z + l), b));
+            }
+    }
+
+    public (int Nonzero, float Smallest) Loss(Workspace w, int s, int p, int rows, bool gradients)
+    {
+        int first = p * Tile;
+        return LossLanes.Panel<TVec, TLanes>(w.FeaturePanelOf(w.ZT, s, p), w.FeaturePanelOf(w.XT, s, p),
+            gradients ? w.FeaturePanelOf(w.GzT, s, p) : null, w.N, w.Importance + (nint)s * w.N, w.GradScale + (nint)s * w.N,
+            Math.Min(Tile, rows - first), w.RowLoss + (nint)s * w.Ldb + first);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void HiddenGradientSparse(Workspace w, int s, int p, ThreadScratch scratch)
+    {
+        // Each sample's nonzero g_z, by ascending feature: one contiguous walk down the panel.
+        float* panel = w.FeaturePanelOf(w.GzT, s, p);
+        int width = TLanes.Count;
+        for (int l = 0; l < Tile; l++) scratch.Counts[l] = 0;
+        for (int i = 0; i < w.N; i++)
+            for (int v = 0; v < Tile; v += width)
+            {
+                float* g = panel + (nint)i * Tile + v;
+                uint bits = TLanes.NonZeroBits(TLanes.Load(g));
+                while (bits != 0)
+                {
+                    int l = v + BitOperations.TrailingZeroCount(bits);
+                    SparseEntry* entry = scratch.Lists + l * w.RowCapacity + scratch.Counts[l]++;
+                    entry->Index = i;
+                    entry->Value = panel[(nint)i * Tile + l];
+                    bits &= bits - 1;
+                }
+            }
+        float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
+        var sink = new StoreRow<TVec, TLanes>(w.Tiles(w.GH, s), w.HiddenTile);
+        int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
+        for (int l = 0; l < live; l++)
         {
-            TVec b = TLanes.Broadcast(bias[i]);
-            float* z = zT + (nint)(i - i0) * w.Ldb;
-            for (int l = 0; l < lanes; l += TLanes.Count) TLanes.Store(z + l, TLanes.Add(TLanes.Load(z + l), b));
+            sink.Start((nint)(first + l) * Tile, w.M);
+            RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(decoder, w.Ldm, Tile, scratch.Lists + l * w.RowCapacity,
+                scratch.Counts[l], w.Ldm, null, ref sink);
         }
     }
 
-    public int Loss(Workspace w, int s, int l0, int lanes, int rows, bool gradients)
+    public void HiddenGradientDense(Workspace w, int s, int j0, int j1, int l0, int l1, ThreadScratch scratch)
     {
-        nint activations = (nint)s * w.N * w.Ldb;
-        nint sparse = w.SparseRow(s, 0);
-        return LossLanes.Block<TVec, TLanes>(w.ZT + activations, w.XT + activations, w.Ldb, w.N, w.Importance + (nint)s * w.N,
-            w.GradScale + (nint)s * w.N, l0, lanes, rows, w.RowLoss + (nint)s * w.Ldb,
-            gradients ? w.GzT + activations : null, w.GzIndex + sparse, w.GzValue + sparse, w.GzCount + (nint)s * w.Batch);
+        // g_h^T[j][b] = sum over i of fma(W_out[i][j], g_z[b][i], acc), every i kept (exact: see ExactDense);
+        // A(j, i) = W_out[i][j] is read down the columns of W_out, B is g_z^T: contiguous 64-lane rows.
+        float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset) + j0;
+        int p = l0 / Tile;
+        DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, 1, w.Ldm), w.FeaturePanelOf(w.GzT, s, p), w.FeaturePanel, Tile,
+            w.HiddenPanelOf(w.GhT, s, p) + (nint)j0 * Tile, w.HiddenPanel, Tile, j1 - j0, l1 - l0, w.N, scratch.Pack);
     }
 
-    public void HiddenGradient(Workspace w, int s, int b0, int b1)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void TransposeHiddenGradient(Workspace w, int s, int p)
     {
-        float* block = w.Block(w.Parameters, s);
-        float* decoder = block + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
-        var sink = new StoreRow<TVec, TLanes>(w.GH + (nint)s * w.Batch * w.Ldm);
-        for (int b = b0; b < b1; b++)
+        float* panel = w.HiddenPanelOf(w.GhT, s, p);
+        int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
+        float* gh = w.Tiles(w.GH, s) + (nint)first * Tile;
+        for (int j0 = 0; j0 < w.M; j0 += Tile)
         {
-            nint row = w.SparseRow(s, b);
-            sink.Start((nint)b * w.Ldm, w.M);
-            RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(decoder, w.Ldm, w.GzIndex + row, w.GzValue + row,
-                w.GzCount[(nint)s * w.Batch + b], w.Ldm, null, ref sink);
+            float* tile = gh + (j0 >> 6) * w.HiddenTile;
+            for (int j = j0; j < Math.Min(j0 + Tile, w.M); j++)
+            {
+                float* column = panel + (nint)j * Tile;
+                for (int l = 0; l < live; l++) tile[l * Tile + (j - j0)] = column[l];
+            }
         }
     }
 
-    public bool Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused)
+    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, bool denseDecoder)
     {
         if (fused is null)
         {
             var store = new StoreRow<TVec, TLanes>(w.Block(w.Gradients, s));
-            FeatureGradients(w, s, i0, i1, scratch, ref store);
-            return false;
+            FeatureGradients(w, s, i0, i1, scratch, denseDecoder, ref store);
+            return new UpdateResult(false, float.PositiveInfinity);
         }
         var sink = Sink(w, s, fused);
-        FeatureGradients(w, s, i0, i1, scratch, ref sink);
-        return sink.NonFinite != 0;
+        FeatureGradients(w, s, i0, i1, scratch, denseDecoder, ref sink);
+        return new UpdateResult(sink.NonFinite != 0, TLanes.Smallest(sink.Smallest));
     }
 
     private static OptimizerSink<TVec, TLanes> Sink(Workspace w, int s, OptimizerStep scalars) =>
         new(scalars, s, w.Block(w.Parameters, s), w.First == null ? null : w.Block(w.First, s), w.Second == null ? null : w.Block(w.Second, s));
 
     /// <summary>
-    /// Per feature i: its nonzero g_z over samples (one scan of the g_z^T row), then gW_out[i] from them and h,
-    /// gW_in^T[i] from its nonzero x and g_h (tied: plus gW_out[i], one rounded add), and g_b[i]; every
-    /// finished vector goes to the sink.
+    /// For the features of the block: gW_out rows, either as one dense product of g_z and h or per feature from
+    /// its nonzero g_z; g_b; then gW_in^T rows from each feature's nonzero x and g_h (tied: plus gW_out, one
+    /// rounded add). Every finished vector goes to the sink.
     /// </summary>
-    private static void FeatureGradients<TSink>(Workspace w, int s, int i0, int i1, ThreadScratch scratch, ref TSink sink)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void FeatureGradients<TSink>(Workspace w, int s, int i0, int i1, ThreadScratch scratch, bool dense, ref TSink sink)
         where TSink : struct, IRowSink<TVec>
     {
-        int width = TLanes.Count, samples = (w.Batch + width - 1) / width * width;
-        float* h = w.H + (nint)s * w.Batch * w.Ldm;
-        float* gh = w.GH + (nint)s * w.Batch * w.Ldm;
-        float* gzT = w.GzT + (nint)s * w.N * w.Ldb;
-        int* columnStart = w.XColumnStart + (nint)s * (w.N + 1);
-        nint columns = w.SparseRow(s, 0);
-        var tiedRow = new StoreRow<TVec, TLanes>(scratch.Row);
-        for (int i = i0; i < i1; i++)
+        int width = TLanes.Count, features = i1 - i0, batch = w.Batch, ldm = w.Ldm;
+        float* gz = w.FeaturePanelOf(w.GzT, s, 0) + (nint)i0 * Tile;   // g_z of feature i0 + f, sample b: gz + (b / 64) panel + 64 f + b % 64
+        float* h = w.Tiles(w.H, s);
+        float* gh = w.Tiles(w.GH, s);
+        float* bias = scratch.BiasGradient;
+        if (dense)
         {
-            float* gzRow = gzT + (nint)i * w.Ldb;
-            int count = 0;
-            for (int b = 0; b < samples; b += width)
+            // gW_out[i][j] = sum over b of fma(g_z[b][i], h[b][j], acc), every b kept (exact: see ExactDense).
+            DenseProduct.Multiply<TVec, TLanes>(new Operand(gz, Tile * Tile, Tile, w.FeaturePanel, 1), h, w.HiddenTile, Tile,
+                scratch.Rows, Tile, ldm, features, ldm, batch, scratch.Pack);
+            // g_b[i] = sum over b of g_z (adding the zeros is exact): the block's chains interleaved.
+            for (int f = 0; f < features; f++) bias[f] = 0f;
+            for (int p = 0; p < w.Panels; p++)
             {
-                uint bits = TLanes.NonZeroBits(TLanes.Load(gzRow + b));
-                while (bits != 0)
+                float* panel = gz + p * w.FeaturePanel;
+                for (int l = 0; l < Math.Min(Tile, batch - p * Tile); l++)
+                    for (int f = 0; f < features; f++) bias[f] += panel[f * Tile + l];
+            }
+            if (!w.Tied)
+                for (int f = 0; f < features; f++)
                 {
-                    int l = System.Numerics.BitOperations.TrailingZeroCount(bits);
-                    scratch.ListIndex[count] = b + l;
-                    scratch.ListValue[count++] = gzRow[b + l];
-                    bits &= bits - 1;
+                    sink.Start(w.DecoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: true);
+                    float* row = scratch.Rows + (nint)f * ldm;
+                    for (int j = 0; j < ldm; j += width) sink.Put(j, TLanes.Load(row + j));
+                }
+        }
+        else
+        {
+            // Each feature's nonzero g_z over samples, ascending: one contiguous walk over the block in each panel.
+            SparseEntry* lists = scratch.Lists;
+            int* counts = scratch.Counts;
+            for (int f = 0; f < features; f++) counts[f] = 0;
+            for (int p = 0; p < w.Panels; p++)
+            {
+                float* panel = gz + p * w.FeaturePanel;
+                for (int f = 0; f < features; f++)
+                    for (int v = 0; v < Tile; v += width)
+                    {
+                        float* g = panel + f * Tile + v;
+                        uint bits = TLanes.NonZeroBits(TLanes.Load(g));
+                        while (bits != 0)
+                        {
+                            int l = BitOperations.TrailingZeroCount(bits);
+                            SparseEntry* entry = lists + (nint)f * batch + counts[f]++;
+                            entry->Index = p * Tile + v + l;
+                            entry->Value = g[l];
+                            bits &= bits - 1;
+                        }
+                    }
+            }
+            var rows = new StoreRow<TVec, TLanes>(scratch.Rows);
+            for (int f = 0; f < features; f++)
+            {
+                SparseEntry* list = lists + (nint)f * batch;
+                int count = counts[f];
+                float gb = 0f;
+                for (int e = 0; e < count; e++) gb += list[e].Value;
+                bias[f] = gb;
+                if (w.Tied)
+                {
+                    rows.Start((nint)f * ldm, w.M);
+                    RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, list, count, ldm, null, ref rows);
+                }
+                else
+                {
+                    sink.Start(w.DecoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: true);
+                    RowProduct.Combine<TVec, TLanes, TSink>(h, Tile, w.HiddenTile, list, count, ldm, null, ref sink);
                 }
             }
-            if (w.Bias)
-            {
-                float gb = 0f;
-                for (int e = 0; e < count; e++) gb += scratch.ListValue[e];
-                scratch.BiasGradient[i - i0] = gb;
-            }
-            if (w.Tied)
-            {
-                RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(h, w.Ldm, scratch.ListIndex, scratch.ListValue, count, w.Ldm, null, ref tiedRow);
-            }
-            else
-            {
-                sink.Start(w.DecoderOffset + (nint)i * w.Ldm, w.M);
-                RowProduct.Combine<TVec, TLanes, TSink>(h, w.Ldm, scratch.ListIndex, scratch.ListValue, count, w.Ldm, null, ref sink);
-            }
-            int start = columnStart[i];
-            sink.Start(w.EncoderOffset + (nint)i * w.Ldm, w.M);
-            RowProduct.Combine<TVec, TLanes, TSink>(gh, w.Ldm, w.XColumnRow + columns + start, w.XColumnValue + columns + start,
-                columnStart[i + 1] - start, w.Ldm, w.Tied ? scratch.Row : null, ref sink);
         }
-        if (w.Bias) PutBias(w, i0, i1, scratch.BiasGradient, ref sink);
+        int* columnStart = w.XColumnStart + (nint)s * (w.N + 1);
+        SparseEntry* columns = w.XColumns + (nint)s * batch * w.N;
+        for (int i = i0; i < i1; i++)
+        {
+            int start = columnStart[i];
+            sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
+            RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, ldm,
+                w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
+        }
+        if (w.Bias) PutBias(w, i0, i1, bias, ref sink);
     }
 
     /// <summary>g_b of features [i0, i1) (i0 a multiple of 16): whole vectors, zero past the last feature.</summary>
     private static void PutBias<TSink>(Workspace w, int i0, int i1, float* gradient, ref TSink sink) where TSink : struct, IRowSink<TVec>
     {
-        int end = Workspace.RoundUp(i1);
+        int end = Workspace.RoundUp(i1, Workspace.Alignment);
         for (int i = i1; i < end; i++) gradient[i - i0] = 0f;
         sink.Start(w.BiasOffset, w.N);
         for (int i = i0; i < end; i += TLanes.Count) sink.Put(i, TLanes.Load(gradient + (i - i0)));
     }
 
-    public bool Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars)
     {
         var sink = Sink(w, s, scalars);
         float* gradient = w.Block(w.Gradients, s);
         for (int i = i0; i < i1; i++)
         {
-            PutRow(gradient, w.EncoderOffset + (nint)i * w.Ldm, 0, w.Ldm, w.M, ref sink);
-            if (!w.Tied) PutRow(gradient, w.DecoderOffset + (nint)i * w.Ldm, 0, w.Ldm, w.M, ref sink);
+            PutRow(gradient, w.EncoderOffset + (nint)i * w.Ldm, 0, w.Ldm, w.M, w.Tied, ref sink);
+            if (!w.Tied) PutRow(gradient, w.DecoderOffset + (nint)i * w.Ldm, 0, w.Ldm, w.M, true, ref sink);
         }
-        if (w.Bias) PutRow(gradient, w.BiasOffset, i0, Workspace.RoundUp(i1), w.N, ref sink);
-        return sink.NonFinite != 0;
+        if (w.Bias) PutRow(gradient, w.BiasOffset, i0, Workspace.RoundUp(i1, Workspace.Alignment), w.N, false, ref sink);
+        return new UpdateResult(sink.NonFinite != 0, TLanes.Smallest(sink.Smallest));
     }
 
     /// <summary>Lanes [from, to) of the stored gradient row at <paramref name="offset"/> through the optimizer; the first <paramref name="width"/> are real.</summary>
-    private static void PutRow(float* gradient, nint offset, int from, int to, int width, ref OptimizerSink<TVec, TLanes> sink)
+    private static void PutRow(float* gradient, nint offset, int from, int to, int width, bool decoder, ref OptimizerSink<TVec, TLanes> sink)
     {
-        sink.Start(offset, width);
+        sink.Start(offset, width, decoder);
         for (int j = from; j < to; j += TLanes.Count) sink.Put(j, TLanes.Load(gradient + offset + j));
     }
 }

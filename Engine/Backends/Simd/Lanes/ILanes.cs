@@ -37,6 +37,13 @@ internal unsafe interface ILanes<TVec> where TVec : unmanaged
     static abstract uint NonFiniteBits(TVec value);
     /// <summary>Lane l as a float.</summary>
     static abstract float Lane(TVec value, int l);
+    /// <summary>
+    /// Per lane, min(smallest, |value|) over values that are nonzero and finite (others leave it as is): a
+    /// statistic that chooses between two exact paths, never part of a result.
+    /// </summary>
+    static abstract TVec MinMagnitude(TVec smallest, TVec value);
+    /// <summary>The smallest lane (lanes hold non-negative numbers or +infinity).</summary>
+    static abstract float Smallest(TVec value);
 }
 
 /// <summary>

@@ -24,6 +24,13 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroBits(float value) => value != 0f ? 1u : 0u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonFiniteBits(float value) => float.IsFinite(value) ? 0u : 1u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(float value, int l) => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MinMagnitude(float smallest, float value)
+    {
+        float magnitude = MathF.Abs(value);
+        return magnitude < float.PositiveInfinity && magnitude != 0f && magnitude < smallest ? magnitude : smallest;
+    }
+    public static float Smallest(float value) => value;
 
     public static int WordCount => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Broadcast(ulong value) => value;

@@ -29,6 +29,19 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector128<float> value) => (uint)(~Vector128.Equals(value - value, Vector128<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(Vector128<float> value, int l) => value.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MinMagnitude(Vector128<float> smallest, Vector128<float> value)
+    {
+        var magnitude = Vector128.Abs(value);
+        var counted = Vector128.LessThan(magnitude, Vector128.Create(float.PositiveInfinity)) & ~Vector128.Equals(magnitude, Vector128<float>.Zero);
+        return Vector128.ConditionalSelect(counted, Vector128.Min(smallest, magnitude), smallest);
+    }
+    public static float Smallest(Vector128<float> value)
+    {
+        float smallest = float.PositiveInfinity;
+        for (int l = 0; l < Vector128<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
+        return smallest;
+    }
 
     public static int WordCount => Vector128<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Broadcast(ulong value) => Vector128.Create(value);

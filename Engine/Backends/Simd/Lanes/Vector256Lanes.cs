@@ -29,6 +29,19 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector256<float> value) => (uint)(~Vector256.Equals(value - value, Vector256<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(Vector256<float> value, int l) => value.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MinMagnitude(Vector256<float> smallest, Vector256<float> value)
+    {
+        var magnitude = Vector256.Abs(value);
+        var counted = Vector256.LessThan(magnitude, Vector256.Create(float.PositiveInfinity)) & ~Vector256.Equals(magnitude, Vector256<float>.Zero);
+        return Vector256.ConditionalSelect(counted, Vector256.Min(smallest, magnitude), smallest);
+    }
+    public static float Smallest(Vector256<float> value)
+    {
+        float smallest = float.PositiveInfinity;
+        for (int l = 0; l < Vector256<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
+        return smallest;
+    }
 
     public static int WordCount => Vector256<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Broadcast(ulong value) => Vector256.Create(value);

@@ -29,6 +29,19 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector512<float> value) => (uint)(~Vector512.Equals(value - value, Vector512<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(Vector512<float> value, int l) => value.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> MinMagnitude(Vector512<float> smallest, Vector512<float> value)
+    {
+        var magnitude = Vector512.Abs(value);
+        var counted = Vector512.LessThan(magnitude, Vector512.Create(float.PositiveInfinity)) & ~Vector512.Equals(magnitude, Vector512<float>.Zero);
+        return Vector512.ConditionalSelect(counted, Vector512.Min(smallest, magnitude), smallest);
+    }
+    public static float Smallest(Vector512<float> value)
+    {
+        float smallest = float.PositiveInfinity;
+        for (int l = 0; l < Vector512<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
+        return smallest;
+    }
 
     public static int WordCount => Vector512<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Broadcast(ulong value) => Vector512.Create(value);
