@@ -251,10 +251,16 @@ internal sealed class DeviceBackend : Backend
                 scalars.Eps, scalars.L2, scalars.BiasCorrection2Sqrt, scalars.Kind == OptimizerKind.AdamW);
     }
 
+    /// <summary>
+    /// The four operations, then a wait for the device: the trainer times Backend.Step alone, so a
+    /// step that returned before the device finished would be under-counted (and its time charged
+    /// to the next loss read). Once the trainer's clock also covers its loss reads, this wait can
+    /// become a Flush and steps can overlap the host's work.
+    /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
         base.StepCore(scalars);
-        _device.Flush();
+        _device.Finish();
     }
 
     protected override void EvaluateCore(long firstSample, int count, Span<float> rowLoss)

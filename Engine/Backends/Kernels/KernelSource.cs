@@ -50,11 +50,17 @@ internal static class KernelSource
     /// <summary>training.kernels.c as embedded.</summary>
     public static string Training => Resource("training.kernels.c");
 
-    /// <summary>The OpenCL C program: the OpenCL preamble (which starts with FP_CONTRACT OFF), then the kernels.</summary>
-    public static string ForOpenCl() => Resource("preamble.opencl.h") + "\n" + Training;
+    /// <summary>preamble.opencl.h: the dialect's names in OpenCL C, starting with FP_CONTRACT OFF.</summary>
+    public static string OpenClPreamble => Resource("preamble.opencl.h");
+
+    /// <summary>preamble.cuda.h: the dialect's names in CUDA C, every float operation a _rn intrinsic.</summary>
+    public static string CudaPreamble => Resource("preamble.cuda.h");
+
+    /// <summary>The OpenCL C program: the OpenCL preamble, then the kernels.</summary>
+    public static string ForOpenCl() => OpenClPreamble + "\n" + Training;
 
     /// <summary>The CUDA C program for NVRTC: the CUDA preamble, then the kernels.</summary>
-    public static string ForCuda() => Resource("preamble.cuda.h") + "\n" + Training;
+    public static string ForCuda() => CudaPreamble + "\n" + Training;
 
     /// <summary>A short hash of a program's text, for cache keys and for people.</summary>
     public static string Hash(string program) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(program)))[..16];

@@ -14,16 +14,13 @@ internal static unsafe partial class OpenClApi
 
     public const int Success = 0;
     public const int DeviceNotFound = -1;
-    public const int BuildProgramFailure = -11;
     public const int PlatformNotFoundKhr = -1001;
 
     public const ulong DeviceTypeCpu = 1 << 1, DeviceTypeGpu = 1 << 2, DeviceTypeAccelerator = 1 << 3, DeviceTypeAll = 0xFFFFFFFF;
 
-    public const uint PlatformName = 0x0902, PlatformVersion = 0x0901, PlatformVendor = 0x0903;
-    public const uint DeviceType = 0x1000, DeviceMaxComputeUnits = 0x1002, DeviceMaxWorkGroupSize = 0x1004,
-        DeviceSingleFpConfig = 0x101B, DeviceGlobalMemSize = 0x101F, DeviceMaxMemAllocSize = 0x1010,
-        DeviceLocalMemSize = 0x1023, DeviceName = 0x102B, DeviceVendor = 0x102C, DriverVersion = 0x102D,
-        DeviceVersion = 0x102F, DeviceOpenClCVersion = 0x103D;
+    public const uint PlatformName = 0x0902;
+    public const uint DeviceType = 0x1000, DeviceMaxComputeUnits = 0x1002, DeviceSingleFpConfig = 0x101B,
+        DeviceGlobalMemSize = 0x101F, DeviceMaxMemAllocSize = 0x1010, DeviceName = 0x102B, DriverVersion = 0x102D;
     public const ulong FpDenorm = 1 << 0, FpFma = 1 << 5, FpCorrectlyRoundedDivideSqrt = 1 << 7;
     public const uint ProgramBuildLog = 0x1183;
     public const uint KernelWorkGroupSize = 0x11B0;

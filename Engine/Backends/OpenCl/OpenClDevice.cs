@@ -36,7 +36,7 @@ internal sealed unsafe class OpenClDevice : IComputeDevice
 
     public string BackendName => "opencl";
 
-    public string Description => $"OpenCL {_program.Device.Name} ({_program.Device.TypeName}, {_program.Device.PlatformName}, {_program.Device.Version})";
+    public string Description => $"OpenCL {_program.Device.Name} ({_program.Device.TypeName}, {_program.Device.PlatformName}, driver {_program.Device.DriverVersion})";
 
     /// <summary>OpenCL global sizes are size_t in every dimension: no chunking needed.</summary>
     public int MaxInstancesPerLaunch => int.MaxValue;

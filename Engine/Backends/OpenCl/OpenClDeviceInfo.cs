@@ -9,7 +9,6 @@ internal sealed record OpenClDeviceInfo(
     nint Device,
     string PlatformName,
     string Name,
-    string Version,
     string DriverVersion,
     ulong Type,
     ulong SingleFpConfig,
@@ -23,9 +22,9 @@ internal sealed record OpenClDeviceInfo(
         : (Type & OpenClApi.DeviceTypeCpu) != 0 ? "CPU"
         : (Type & OpenClApi.DeviceTypeAccelerator) != 0 ? "accelerator" : "other";
 
-    /// <summary>For people: "#0 NVIDIA H100 (GPU, NVIDIA CUDA, OpenCL 3.0 CUDA, 132 compute units, 80 GiB)".</summary>
+    /// <summary>For people: "#0 NVIDIA H100 80GB HBM3 (GPU, NVIDIA CUDA, driver 570.86, 132 compute units, 81008 MiB)".</summary>
     public string Describe() =>
-        $"#{Index} {Name} ({TypeName}, {PlatformName}, {Version}, driver {DriverVersion}, {ComputeUnits} compute units, {GlobalMemoryBytes / (1L << 20)} MiB)";
+        $"#{Index} {Name} ({TypeName}, {PlatformName}, driver {DriverVersion}, {ComputeUnits} compute units, {GlobalMemoryBytes >> 20} MiB)";
 
     /// <summary>
     /// Why this device cannot produce the engine's bits, or null: single precision must have a true

@@ -3,8 +3,11 @@ using ToyModels.Backends.Kernels;
 
 namespace ToyModels.Backends.OpenCl;
 
-/// <summary>An OpenCL context on one device with a program built in it.</summary>
-internal sealed unsafe class OpenClProgram
+/// <summary>
+/// An OpenCL context on one device with a program built in it. The training program of each device
+/// lives as long as the process (<see cref="OpenClRuntime.Program"/>); others are disposed by their owner.
+/// </summary>
+internal sealed unsafe class OpenClProgram : IDisposable
 {
     /// <summary>
     /// DESIGN section 2, rule 3: IEEE division and square root; OpenCL C 1.2, the common version.
@@ -62,6 +65,12 @@ internal sealed unsafe class OpenClProgram
             OpenClApi.clReleaseContext(context);
             throw;
         }
+    }
+
+    public void Dispose()
+    {
+        OpenClApi.clReleaseProgram(Handle);
+        OpenClApi.clReleaseContext(Context);
     }
 
     /// <summary>The message of a failed build: the device, the status and the compiler's log.</summary>

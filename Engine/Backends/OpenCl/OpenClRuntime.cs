@@ -93,7 +93,6 @@ internal static unsafe class OpenClRuntime
         return new OpenClDeviceInfo(
             index, platform, device, platformName,
             Name: OpenClApi.InfoString(query, device, OpenClApi.DeviceName, f),
-            Version: OpenClApi.InfoString(query, device, OpenClApi.DeviceVersion, f),
             DriverVersion: OpenClApi.InfoString(query, device, OpenClApi.DriverVersion, f),
             Type: OpenClApi.Info<ulong>(query, device, OpenClApi.DeviceType, f),
             SingleFpConfig: OpenClApi.Info<ulong>(query, device, OpenClApi.DeviceSingleFpConfig, f),
