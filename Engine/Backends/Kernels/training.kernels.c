@@ -3,8 +3,9 @@
    Written in the common subset of the two languages against the names of a small preamble
    (preamble.opencl.h, preamble.cuda.h): KERNEL, GLOBAL, LOCAL, RESTRICT, DEVICE_FN, GROUP_ID,
    LOCAL_ID, INSTANCE_GROUP, BARRIER, FADD/FSUB/FMUL/FDIV/FSQRT/FMA, MUL_HI, FLOAT_BITS,
-   ATOMIC_CAS_U32, u32, u64. Every float operation of the training path is one of those macros or a
-   compare/select, so neither compiler can contract, reassociate or approximate it.
+   ATOMIC_CAS_U32, u32, u64. Every float operation of the training path is one of those macros, a
+   compare/select, a negation or an integer-to-float conversion below 2^24, so neither compiler can
+   contract, reassociate or approximate it.
 
    Bits: every output is computed in the reference backend's order (docs/numerics.md). Matrix
    products are serial-k chains (acc = +0, then acc = FMA(a_k, b_k, acc) for k ascending), each
@@ -117,7 +118,7 @@ KERNEL void generate_batch(u32 firstInstance, GLOBAL float* RESTRICT x, GLOBAL c
         if (i >= n) break;
         float value = 0.0f;
         if ((u64)words[k] < threshold)
-            value = (float)(philox(i, sample, step, valueStream, k0, k1).w0 >> 8) * (1.0f / 16777216.0f);
+            value = FMUL((float)(philox(i, sample, step, valueStream, k0, k1).w0 >> 8), 1.0f / 16777216.0f); /* exact */
         row[i] = value;
     }
 }
