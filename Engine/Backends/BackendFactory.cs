@@ -70,9 +70,9 @@ public static class BackendFactory
                 notice?.Invoke($"auto: opencl on {gpu.Describe()}");
                 return backend;
             }
-            catch (BackendUnavailableException e)
+            catch (Exception e) when (e is BackendUnavailableException or OpenClException)
             {
-                reason = e.Message;
+                reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
             }
         }
         notice?.Invoke($"auto: reference (opencl: {reason})");

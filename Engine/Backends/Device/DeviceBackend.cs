@@ -54,23 +54,23 @@ internal sealed class DeviceBackend : Backend
             _update = Kernel(config.Optimizer.Kind == OptimizerKind.Sgd ? KernelSource.SgdUpdate : KernelSource.AdamUpdate);
 
             long k = Instances, b = config.Batch, n = config.N, m = config.M;
-            _parameters = Floats(Layout.Total);
-            _gradients = Floats(Layout.Total);
-            _state = Floats((long)config.Optimizer.StateSlots * Layout.Total);
-            _x = Floats(k * b * n);
-            _z = Floats(k * b * n);
-            _gz = Floats(k * b * n);
-            _h = Floats(k * b * m);
-            _gh = Floats(k * b * m);
-            _rowLoss = Floats(k * b);
-            _xRowIndex = Floats(k * b * n);
-            _xRowCount = Floats(k * b);
-            _gzRowIndex = Floats(k * b * n);
-            _gzRowCount = Floats(k * b);
-            _xColumnIndex = Floats(k * n * b);
-            _xColumnCount = Floats(k * n);
-            _gzColumnIndex = Floats(k * n * b);
-            _gzColumnCount = Floats(k * n);
+            _parameters = Words(Layout.Total);
+            _gradients = Words(Layout.Total);
+            _state = Words((long)config.Optimizer.StateSlots * Layout.Total);
+            _x = Words(k * b * n);
+            _z = Words(k * b * n);
+            _gz = Words(k * b * n);
+            _h = Words(k * b * m);
+            _gh = Words(k * b * m);
+            _rowLoss = Words(k * b);
+            _xRowIndex = Words(k * b * n);
+            _xRowCount = Words(k * b);
+            _gzRowIndex = Words(k * b * n);
+            _gzRowCount = Words(k * b);
+            _xColumnIndex = Words(k * n * b);
+            _xColumnCount = Words(k * n);
+            _gzColumnIndex = Words(k * n * b);
+            _gzColumnCount = Words(k * n);
 
             var constants = new InstanceConstants(config);
             var keys = new uint[2 * k];
@@ -80,8 +80,8 @@ internal sealed class DeviceBackend : Backend
             _importance = Upload<float>(constants.Importance);
             _gradScale = Upload<float>(constants.GradScale);
             _hostStepScalars = new float[2 * k];
-            _stepScalars = Floats(2 * k);
-            _firstNonFinite = Floats(k);
+            _stepScalars = Words(2 * k);
+            _firstNonFinite = Words(k);
             ResetFirstNonFinite();
         }
         catch
@@ -98,15 +98,15 @@ internal sealed class DeviceBackend : Backend
     {
         var kernel = _device.Kernel(name);
         _owned.Add(kernel);
-        int needed = KernelSource.Kernels.First(kernel => kernel.Name == name).GroupSize;
+        int needed = KernelSource.Kernels.First(known => known.Name == name).GroupSize;
         if (kernel.MaxGroupSize < needed)
             throw new BackendUnavailableException($"{_device.BackendName}: {_device.Description} runs kernel {name} with at most " +
                 $"{kernel.MaxGroupSize} work-items per group; it needs {needed}");
         return kernel;
     }
 
-    /// <summary>A zeroed buffer of 4-byte elements (floats or u32); at least one element, as some runtimes refuse empty buffers.</summary>
-    private DeviceBuffer Floats(long count)
+    /// <summary>A zeroed buffer of <paramref name="count"/> 4-byte words (float or u32); at least one, as OpenCL refuses empty buffers.</summary>
+    private DeviceBuffer Words(long count)
     {
         var buffer = _device.Allocate(4 * Math.Max(1, count));
         _owned.Add(buffer);
