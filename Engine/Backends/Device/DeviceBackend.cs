@@ -12,10 +12,10 @@ namespace ToyModels.Backends.Device;
 /// (<see cref="IComputeDevice"/>) is only plumbing, so OpenCL and CUDA share every line here.
 /// </summary>
 /// <remarks>
-/// A step is 12 launches, all instances in each: generate x, list x's nonzeros per row, encoder,
-/// decoder, loss and g_z, list g_z's nonzeros per row and per column, list x's nonzeros per column,
-/// bias gradient, g_h, both weight gradients, the optimizer. Bits are the reference's
-/// (docs/numerics.md); the kernels say how.
+/// A step is 12 launches (11 without bias), all instances in each: generate x, list x's nonzeros
+/// per row, encoder, decoder, loss and g_z, list g_z's nonzeros per row and per column, list x's
+/// nonzeros per column, bias gradient, g_h, both weight gradients, the optimizer. Bits are the
+/// reference's (docs/numerics.md); the kernels say how.
 /// </remarks>
 internal sealed class DeviceBackend : Backend
 {
