@@ -1,3 +1,4 @@
+using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
 using ToyModels.Model;
 
@@ -8,9 +9,14 @@ public enum BackendKind
     /// <summary>The fastest backend present, and the choice is reported.</summary>
     Auto,
     Reference,
+    /// <summary>An OpenCL device (<see cref="BackendOptions.Device"/> numbers all devices of all platforms).</summary>
+    OpenCl,
 }
 
-/// <summary>How to run a backend: host threads (0: all cores) and which device among several.</summary>
+/// <summary>
+/// How to run a backend: host threads (0: all cores) and which device among several (opencl: the
+/// number among all OpenCL devices; auto: among the OpenCL GPUs that compute the engine's bits).
+/// </summary>
 public sealed record BackendOptions(int Threads = 0, int Device = 0);
 
 /// <summary>A backend that cannot run here (no runtime, no device, a device that fails the parity rules).</summary>
@@ -19,12 +25,13 @@ public sealed class BackendUnavailableException(string message, Exception? inner
 /// <summary>Makes backends by kind; every backend starts from the host's initial parameters.</summary>
 public static class BackendFactory
 {
-    public static string Names => "auto, reference";
+    public static string Names => "auto, reference, opencl";
 
     public static BackendKind Parse(string text) => text switch
     {
         "auto" => BackendKind.Auto,
         "reference" => BackendKind.Reference,
+        "opencl" => BackendKind.OpenCl,
         _ => throw new ConfigException("backend", text, Names),
     };
 
@@ -40,16 +47,35 @@ public static class BackendFactory
         IBackend backend = kind switch
         {
             BackendKind.Reference => new ReferenceBackend(config),
-            BackendKind.Auto => Auto(config, notice),
+            BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
+            BackendKind.Auto => Auto(config, options, notice),
             _ => throw new ConfigException("backend", kind, Names),
         };
         backend.SetParameters(Initialization.Create(config));
         return backend;
     }
 
-    private static IBackend Auto(AutoencoderConfig config, Action<string>? notice)
+    /// <summary>
+    /// The fastest backend present: an OpenCL GPU that computes the engine's bits, else the
+    /// reference. Never a CPU OpenCL device (POCL and the like). Says what it chose and why.
+    /// </summary>
+    private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
     {
-        notice?.Invoke("auto: reference (no faster backend is built into this engine yet)");
+        var gpu = OpenClBackend.FindGpu(options.Device, out string reason);
+        if (gpu is not null)
+        {
+            try
+            {
+                var backend = OpenClBackend.Open(config, gpu);
+                notice?.Invoke($"auto: opencl on {gpu.Describe()}");
+                return backend;
+            }
+            catch (Exception e) when (e is BackendUnavailableException or OpenClException)
+            {
+                reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
+            }
+        }
+        notice?.Invoke($"auto: reference (opencl: {reason})");
         return new ReferenceBackend(config);
     }
 }
