@@ -48,7 +48,16 @@ public sealed class SuperpositionMetrics
     public double MeanDimensionality => Dimensionality.Average();
     /// <summary>sum_i D_i: the hidden dimensions the features use (at most m for tied models).</summary>
     public double TotalDimensionality => Dimensionality.Sum();
-    public double MeanInterference => Interference.Average();
+    /// <summary>Mean interference over the represented features (NaN when none is): for a feature with a tiny norm,
+    /// W_i-hat is nearly arbitrary and its interference ratio blows up, which would swamp a plain mean.</summary>
+    public double MeanInterference
+    {
+        get
+        {
+            var represented = Enumerable.Range(0, N).Where(i => Norm[i] > Threshold).Select(i => Interference[i]).ToList();
+            return represented.Count > 0 ? represented.Average() : double.NaN;
+        }
+    }
     public double MeanBias => Bias.Length == 0 ? 0 : Bias.Average();
 
     private SuperpositionMetrics(bool effective, int m, double threshold, double[] norm, double[] interference, double[] dimensionality,
