@@ -83,7 +83,7 @@ public sealed class Axis
         return ticks;
     }
 
-    /// <summary>A short label: 0.001, 0.25, 12, 3e+05, 2e-05.</summary>
+    /// <summary>A short label: 0.001, 0.25, 12, 3e+5, 2e-5.</summary>
     public static string Label(double value)
     {
         if (value == 0) return "0";
