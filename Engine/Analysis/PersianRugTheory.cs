@@ -63,7 +63,7 @@ public static class PersianRugTheory
         if (p == 0) return new RugOptimum(0, 0, 0);
         // The best c = b + mean lies within a few s of the interval where x + nu lives; outside, the loss is p/3 or more.
         double low = -1.5 - 12 * sd, high = 1.5 + 12 * sd;
-        const int points = 4000;
+        const int points = 600;
         double bestC = 0, bestLoss = double.PositiveInfinity;
         for (int k = 0; k <= points; k++)
         {

@@ -226,7 +226,7 @@ public static class SweepReport
     private static double[] Dense(double low, double high, bool log)
     {
         if (!(high > low)) return [low];
-        return Enumerable.Range(0, 48).Select(k => log ? low * Math.Pow(high / low, k / 47.0) : low + (high - low) * k / 47.0).ToArray();
+        return Enumerable.Range(0, 32).Select(k => log ? low * Math.Pow(high / low, k / 31.0) : low + (high - low) * k / 31.0).ToArray();
     }
 
     private static void Figure(StringBuilder html, Svg svg, string caption)
