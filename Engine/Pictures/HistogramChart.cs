@@ -31,7 +31,7 @@ public sealed class HistogramChart
         var counts = Counts();
         var x = new Axis(Min, Max, false).Place(left, width - right);
         var y = new Axis(0, Math.Max(1, counts.Max()) * 1.08, false).Place(height - bottom, top);
-        foreach (double t in y.Ticks())
+        foreach (double t in y.Ticks().Where(t => t == Math.Round(t))) // counts: whole numbers only
         {
             svg.Line(left, y[t], width - right, y[t], "#e6e6e6");
             svg.Text(left - 6, y[t] + 4, Axis.Label(t), 10, "end");
