@@ -21,6 +21,10 @@ internal sealed unsafe class CudaDriver
     public const int AttributeComputeCapabilityMajor = 75;
     public const int AttributeComputeCapabilityMinor = 76;
     public const int AttributeMaxSharedMemoryPerBlockOptin = 97;
+    /// <summary>CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK.</summary>
+    public const int FunctionMaxThreadsPerBlock = 0;
+    /// <summary>CU_EVENT_DISABLE_TIMING: events used only to know when a copy is done.</summary>
+    public const uint EventDisableTiming = 2;
 
     private static readonly string[] LibraryNames = ["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
     private static readonly Lazy<(CudaDriver? Driver, string? Error)> Shared = new(Load);
@@ -45,6 +49,13 @@ internal sealed unsafe class CudaDriver
     public delegate* unmanaged<void*, ulong, nuint, int> cuMemcpyDtoH;
     public delegate* unmanaged<ulong, ulong, nuint, int> cuMemcpyDtoD;
     public delegate* unmanaged<ulong, byte, nuint, int> cuMemsetD8;
+    public delegate* unmanaged<ulong, void*, nuint, nint, int> cuMemcpyHtoDAsync;
+    public delegate* unmanaged<void**, nuint, uint, int> cuMemHostAlloc;
+    public delegate* unmanaged<void*, int> cuMemFreeHost;
+    public delegate* unmanaged<nint*, uint, int> cuStreamCreate;
+    public delegate* unmanaged<nint, int> cuStreamDestroy;
+    public delegate* unmanaged<nint, int> cuStreamSynchronize;
+    public delegate* unmanaged<int*, int, nint, int> cuFuncGetAttribute;
     public delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int> cuLaunchKernel;
     public delegate* unmanaged<nint*, uint, int> cuEventCreate;
     public delegate* unmanaged<nint, nint, int> cuEventRecord;
@@ -112,6 +123,13 @@ internal sealed unsafe class CudaDriver
         cuMemcpyDtoH = (delegate* unmanaged<void*, ulong, nuint, int>)F("cuMemcpyDtoH_v2");
         cuMemcpyDtoD = (delegate* unmanaged<ulong, ulong, nuint, int>)F("cuMemcpyDtoD_v2");
         cuMemsetD8 = (delegate* unmanaged<ulong, byte, nuint, int>)F("cuMemsetD8_v2");
+        cuMemcpyHtoDAsync = (delegate* unmanaged<ulong, void*, nuint, nint, int>)F("cuMemcpyHtoDAsync_v2");
+        cuMemHostAlloc = (delegate* unmanaged<void**, nuint, uint, int>)F("cuMemHostAlloc");
+        cuMemFreeHost = (delegate* unmanaged<void*, int>)F("cuMemFreeHost");
+        cuStreamCreate = (delegate* unmanaged<nint*, uint, int>)F("cuStreamCreate");
+        cuStreamDestroy = (delegate* unmanaged<nint, int>)F("cuStreamDestroy_v2");
+        cuStreamSynchronize = (delegate* unmanaged<nint, int>)F("cuStreamSynchronize");
+        cuFuncGetAttribute = (delegate* unmanaged<int*, int, nint, int>)F("cuFuncGetAttribute");
         cuLaunchKernel = (delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int>)F("cuLaunchKernel");
         cuEventCreate = (delegate* unmanaged<nint*, uint, int>)F("cuEventCreate");
         cuEventRecord = (delegate* unmanaged<nint, nint, int>)F("cuEventRecord");
