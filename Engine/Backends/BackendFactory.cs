@@ -1,3 +1,4 @@
+using ToyModels.Backends.Cuda;
 using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
 using ToyModels.Model;
@@ -11,6 +12,8 @@ public enum BackendKind
     Reference,
     /// <summary>An OpenCL device (<see cref="BackendOptions.Device"/> numbers all devices of all platforms).</summary>
     OpenCl,
+    /// <summary>A CUDA device (<see cref="BackendOptions.Device"/> is the driver's ordinal).</summary>
+    Cuda,
 }
 
 /// <summary>
@@ -25,13 +28,14 @@ public sealed class BackendUnavailableException(string message, Exception? inner
 /// <summary>Makes backends by kind; every backend starts from the host's initial parameters.</summary>
 public static class BackendFactory
 {
-    public static string Names => "auto, reference, opencl";
+    public static string Names => "auto, reference, opencl, cuda";
 
     public static BackendKind Parse(string text) => text switch
     {
         "auto" => BackendKind.Auto,
         "reference" => BackendKind.Reference,
         "opencl" => BackendKind.OpenCl,
+        "cuda" => BackendKind.Cuda,
         _ => throw new ConfigException("backend", text, Names),
     };
 
@@ -48,6 +52,7 @@ public static class BackendFactory
         {
             BackendKind.Reference => new ReferenceBackend(config),
             BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
+            BackendKind.Cuda => CudaBackend.Create(config, options.Device),
             BackendKind.Auto => Auto(config, options, notice),
             _ => throw new ConfigException("backend", kind, Names),
         };
@@ -61,6 +66,21 @@ public static class BackendFactory
     /// </summary>
     private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
     {
+        string cudaReason;
+        var cuda = CudaBackend.Find(options.Device, out cudaReason);
+        if (cuda is not null)
+        {
+            try
+            {
+                var backend = CudaBackend.Open(config, cuda);
+                notice?.Invoke($"auto: cuda on {cuda.Describe()}");
+                return backend;
+            }
+            catch (BackendUnavailableException e)
+            {
+                cudaReason = e.Message;
+            }
+        }
         var gpu = OpenClBackend.FindGpu(options.Device, out string reason);
         if (gpu is not null)
         {
@@ -75,7 +95,7 @@ public static class BackendFactory
                 reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
             }
         }
-        notice?.Invoke($"auto: reference (opencl: {reason})");
+        notice?.Invoke($"auto: reference (cuda: {cudaReason}; opencl: {reason})");
         return new ReferenceBackend(config);
     }
 }
