@@ -61,8 +61,8 @@ public static class BackendFactory
     }
 
     /// <summary>
-    /// The fastest backend present: an OpenCL GPU that computes the engine's bits, else the
-    /// reference. Never a CPU OpenCL device (POCL and the like). Says what it chose and why.
+    /// The fastest backend present: a CUDA device, else an OpenCL GPU that computes the engine's bits,
+    /// else the CPU. Never a CPU OpenCL device (POCL and the like). Says what it chose and why.
     /// </summary>
     private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
     {
@@ -76,9 +76,9 @@ public static class BackendFactory
                 notice?.Invoke($"auto: cuda on {cuda.Describe()}");
                 return backend;
             }
-            catch (BackendUnavailableException e)
+            catch (Exception e) when (e is BackendUnavailableException or CudaException)
             {
-                cudaReason = e.Message;
+                cudaReason = e.Message.StartsWith("cuda: ", StringComparison.Ordinal) ? e.Message["cuda: ".Length..] : e.Message;
             }
         }
         var gpu = OpenClBackend.FindGpu(options.Device, out string reason);

@@ -252,15 +252,14 @@ internal sealed class DeviceBackend : Backend
     }
 
     /// <summary>
-    /// The four operations, then a wait for the device: the trainer times Backend.Step alone, so a
-    /// step that returned before the device finished would be under-counted (and its time charged
-    /// to the next loss read). Once the trainer's clock also covers its loss reads, this wait can
-    /// become a Flush and steps can overlap the host's work.
+    /// Queues the four operations and submits them without waiting: the host runs ahead until it
+    /// reads something back. Whoever times steps must stop the clock after a read (the trainer
+    /// stops it after its loss read), or it counts queued work as done.
     /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
         base.StepCore(scalars);
-        _device.Finish();
+        _device.Flush();
     }
 
     protected override void EvaluateCore(long firstSample, int count, Span<float> rowLoss)
