@@ -3,9 +3,9 @@ using ToyModels.Model;
 namespace ToyModels.Tests.Support;
 
 /// <summary>
-/// The shapes every backend is held to, bit for bit: ragged n, m and B (1, 7, 17, 33, 509 and a
-/// multiple of 64), tied and untied, bias on and off, every importance kind, 1 and 3 instances,
-/// sparsities from empty (p 0) through dense (p 1), every optimizer.
+/// The shapes every backend is held to, bit for bit: ragged n, m and B (1, 7, 17, 33, 509, just past
+/// the device kernels' tiles, and a multiple of 64), tied and untied, bias on and off, every
+/// importance kind, 1 to 3 instances, sparsities from empty (p 0) through dense (p 1), every optimizer.
 /// </summary>
 public static class ParityCases
 {
@@ -24,6 +24,9 @@ public static class ParityCases
         ["n192-m17-B33-adamw-k3"] = () => Make(192, 17, 33, false, true, 0.03, Importance.Uniform, 3, new OptimizerSettings { Kind = OptimizerKind.AdamW, WeightDecay = 0.1 }),
         ["n33-m7-B17-sgd-momentum"] = () => Make(33, 7, 17, false, true, 0.1, Importance.Uniform, 1, new OptimizerSettings { Kind = OptimizerKind.Sgd, Momentum = 0.9, WeightDecay = 0.01 }, lr: 0.1),
         ["n33-m7-B17-sgd-tied"] = () => Make(33, 7, 17, true, false, 0.1, Importance.Uniform, 1, new OptimizerSettings { Kind = OptimizerKind.Sgd }, lr: 0.1),
+        // Tile edges of the device kernels: 2 row tiles (128 + 2) and 3 feature tiles (256 + 1) of the decoder product,
+        // a k-tile of 8 plus a tail of 1, row lists with uneven slices, a last column group of 1 column.
+        ["n257-m9-B130-untied-decay-k2"] = () => Make(257, 9, 130, false, true, 0.1, Importance.Decay(0.97), 2),
         ["n64-m17-B33-adam-l2-xavier"] = () => Make(64, 17, 33, false, true, 0.1, Importance.Uniform, 1, new OptimizerSettings { WeightDecay = 0.01 }, init: InitKind.XavierNormal),
     };
 

@@ -1,3 +1,5 @@
+using ToyModels.Backends.Cuda;
+using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
 using ToyModels.Backends.Simd;
 using ToyModels.Model;
@@ -11,9 +13,16 @@ public enum BackendKind
     Reference,
     /// <summary>The vectorised, multi-threaded CPU backend (<see cref="SimdBackend"/>).</summary>
     Simd,
+    /// <summary>An OpenCL device (<see cref="BackendOptions.Device"/> numbers all devices of all platforms).</summary>
+    OpenCl,
+    /// <summary>A CUDA device (<see cref="BackendOptions.Device"/> is the driver's ordinal).</summary>
+    Cuda,
 }
 
-/// <summary>How to run a backend: host threads (0: all cores) and which device among several.</summary>
+/// <summary>
+/// How to run a backend: host threads (0: all cores) and which device among several (opencl: the
+/// number among all OpenCL devices; auto: among the OpenCL GPUs that compute the engine's bits).
+/// </summary>
 public sealed record BackendOptions(int Threads = 0, int Device = 0);
 
 /// <summary>A backend that cannot run here (no runtime, no device, a device that fails the parity rules).</summary>
@@ -22,13 +31,15 @@ public sealed class BackendUnavailableException(string message, Exception? inner
 /// <summary>Makes backends by kind; every backend starts from the host's initial parameters.</summary>
 public static class BackendFactory
 {
-    public static string Names => "auto, reference, simd";
+    public static string Names => "auto, reference, simd, opencl, cuda";
 
     public static BackendKind Parse(string text) => text switch
     {
         "auto" => BackendKind.Auto,
         "reference" => BackendKind.Reference,
         "simd" => BackendKind.Simd,
+        "opencl" => BackendKind.OpenCl,
+        "cuda" => BackendKind.Cuda,
         _ => throw new ConfigException("backend", text, Names),
     };
 
@@ -45,6 +56,8 @@ public static class BackendFactory
         {
             BackendKind.Reference => new ReferenceBackend(config),
             BackendKind.Simd => new SimdBackend(config, options.Threads),
+            BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
+            BackendKind.Cuda => CudaBackend.Create(config, options.Device),
             BackendKind.Auto => Auto(config, options, notice),
             _ => throw new ConfigException("backend", kind, Names),
         };
@@ -66,10 +79,43 @@ public static class BackendFactory
 
     private const long LargeInitialization = 64L << 20;
 
+    /// <summary>
+    /// The fastest backend present: a CUDA device, else an OpenCL GPU that computes the engine's bits,
+    /// else the CPU. Never a CPU OpenCL device (POCL and the like). Says what it chose and why.
+    /// </summary>
     private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
     {
-        var backend = new SimdBackend(config, options.Threads);
-        notice?.Invoke($"auto: simd ({backend.Description}); no GPU backend is built into this engine yet");
-        return backend;
+        string cudaReason;
+        var cuda = CudaBackend.Find(options.Device, out cudaReason);
+        if (cuda is not null)
+        {
+            try
+            {
+                var backend = CudaBackend.Open(config, cuda);
+                notice?.Invoke($"auto: cuda on {cuda.Describe()}");
+                return backend;
+            }
+            catch (Exception e) when (e is BackendUnavailableException or CudaException)
+            {
+                cudaReason = e.Message.StartsWith("cuda: ", StringComparison.Ordinal) ? e.Message["cuda: ".Length..] : e.Message;
+            }
+        }
+        var gpu = OpenClBackend.FindGpu(options.Device, out string reason);
+        if (gpu is not null)
+        {
+            try
+            {
+                var backend = OpenClBackend.Open(config, gpu);
+                notice?.Invoke($"auto: opencl on {gpu.Describe()}");
+                return backend;
+            }
+            catch (Exception e) when (e is BackendUnavailableException or OpenClException)
+            {
+                reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
+            }
+        }
+        var simd = new SimdBackend(config, options.Threads);
+        notice?.Invoke($"auto: simd on {simd.Description} (cuda: {cudaReason}; opencl: {reason})");
+        return simd;
     }
 }

@@ -77,11 +77,18 @@ public sealed class Trainer
 
         while (Step < totalSteps)
         {
-            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+            if (cancellation.IsCancellationRequested)
+            {
+                Backend.Read(TensorKind.RowLoss, _rowLoss); // let the device finish the steps queued
+                stepping.Stop();
+                cancelled = true;
+                break;
+            }
+            // A device backend may return before its step is done; the loss read below waits for it,
+            // so the stepping clock runs until then and steps/s counts finished steps only.
             stepping.Start();
             Backend.Step(_scalars.Set(Step));
             Step++;
-            stepping.Stop();
 
             bool last = Step == totalSteps;
             bool report = last || Step % logEvery == 0;
@@ -90,6 +97,7 @@ public sealed class Trainer
             if (!report && !evaluate && !checkpoint) continue;
 
             finalLoss = ReadLoss();
+            stepping.Stop();
             CheckDivergence(finalLoss);
             float[]? eval = evaluate ? Evaluate() : null;
             if (eval is not null) evalLoss = eval;

@@ -41,9 +41,11 @@ internal static class TrainProgram
           --log-every N          read the loss every N steps (default: 100 reports per run)
           --eval-every N         evaluate every N steps (default: at the end)
         Where
-          --backend NAME         {BACKENDS} (default auto)
+          --backend NAME         {BACKENDS} (default auto: a CUDA device, else an OpenCL GPU
+                                 that computes the engine's bits, else simd; it says which)
           --threads T            host threads, 0 for all cores (default 0)
-          --device D             device index for GPU backends (default 0)
+          --device D             which device (default 0): opencl numbers all OpenCL devices of all
+                                 platforms, auto the OpenCL GPUs
         Output
           --out DIR              write model.safetensors, metrics.csv, summary.json (default runs/train-TIME)
           --checkpoint-every N   also rewrite DIR/model.safetensors every N steps

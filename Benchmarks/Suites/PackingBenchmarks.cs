@@ -1,0 +1,65 @@
+using BenchmarkDotNet.Attributes;
+using ToyModels.Backends;
+using ToyModels.Model;
+
+namespace ToyModels.Benchmarks.Suites;
+
+/// <summary>
+/// Packing: K tiny models (n 20, m 5, batch 1024, each its own seed and p) trained as K instances of one
+/// config, against the same K models trained one after another. Both do K x <see cref="Steps"/> instance-steps
+/// per operation, so the Ratio column is the throughput gain of packing (the target: at least 3x).
+/// Run: dotnet run -c Release --project Benchmarks -- --filter '*Packing*'
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(warmupCount: 3, iterationCount: 10)]
+public class PackingBenchmarks
+{
+    private const int Steps = 4;
+    private IBackend[] _alone = [];
+    private OptimizerStep[] _aloneScalars = [];
+    private IBackend _packed = null!;
+    private OptimizerStep _packedScalars = null!;
+    private long _step;
+
+    [Params(8, 32)]
+    public int K { get; set; }
+
+    [Params(BackendKind.Auto)]
+    public BackendKind Backend { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var instances = Enumerable.Range(0, K)
+            .Select(s => new InstanceSettings((ulong)s, 0.01 * Math.Pow(20, s / (K - 1.0)), 1e-3, Importance.Uniform)).ToArray();
+        var packed = new AutoencoderConfig(20, 5, tied: false, bias: true, batch: 1024, instances);
+        _packed = BackendFactory.Create(Backend, packed, notice: Console.WriteLine);
+        _packedScalars = new OptimizerStep(packed);
+        _alone = Enumerable.Range(0, K).Select(s => BackendFactory.Create(Backend, packed.Single(s))).ToArray();
+        _aloneScalars = Enumerable.Range(0, K).Select(s => new OptimizerStep(packed.Single(s))).ToArray();
+        Console.WriteLine($"// packing benchmark on {_packed.Description}, {Environment.ProcessorCount} cores");
+    }
+
+    [Benchmark(Baseline = true)]
+    public void OneAfterAnother()
+    {
+        for (int s = 0; s < _alone.Length; s++)
+            for (int t = 0; t < Steps; t++)
+                _alone[s].Step(_aloneScalars[s].Set(_step + t));
+        _step += Steps;
+    }
+
+    [Benchmark]
+    public void Packed()
+    {
+        for (int t = 0; t < Steps; t++) _packed.Step(_packedScalars.Set(_step + t));
+        _step += Steps;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _packed.Dispose();
+        foreach (var backend in _alone) backend.Dispose();
+    }
+}

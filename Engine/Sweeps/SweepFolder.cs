@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.Json;
+using ToyModels.IO;
+
+namespace ToyModels.Sweeps;
+
+/// <summary>The output folder holds results of another grid; refused unless forced.</summary>
+public sealed class SweepFolderException(string message) : Exception(message);
+
+/// <summary>What a merge found.</summary>
+public sealed record MergeSummary(int GridRuns, int Found, IReadOnlyList<string> Files, IReadOnlyList<SweepRun> Missing);
+
+/// <summary>
+/// A sweep's output folder:
+/// <code>
+/// grid.json                          the grid (as given), its SHA-256 over run ids, its source
+/// results.csv                        one row per finished run (unsharded runs, and the merge of all shards)
+/// results.shard-I-of-N.csv           shard I's rows
+/// metrics/RUN_ID.json                per-feature metrics of each run (norms, interference, D_i, bias)
+/// checkpoints/RUN_ID.safetensors     each run's final state with --checkpoints; always for the report's featured runs
+/// report.html                        the report
+/// </code>
+/// </summary>
+public sealed class SweepFolder(string path)
+{
+    public string Path { get; } = path;
+    public string GridFile => System.IO.Path.Combine(Path, "grid.json");
+    public string ReportFile => System.IO.Path.Combine(Path, "report.html");
+    public string MergedResults => System.IO.Path.Combine(Path, "results.csv");
+
+    public string ResultsFile(int shard, int count) =>
+        count == 1 ? MergedResults : System.IO.Path.Combine(Path, $"results.shard-{shard}-of-{count}.csv");
+
+    public string MetricsFile(string runId) => System.IO.Path.Combine(Path, "metrics", runId + ".json");
+    public string CheckpointFile(string runId) => System.IO.Path.Combine(Path, "checkpoints", runId + ".safetensors");
+
+    /// <summary>Every results file in the folder: results.csv first, then the shards in name order.</summary>
+    public IReadOnlyList<string> ResultFiles()
+    {
+        if (!Directory.Exists(Path)) return [];
+        var files = new List<string>();
+        if (File.Exists(MergedResults)) files.Add(MergedResults);
+        files.AddRange(Directory.GetFiles(Path, "results.shard-*-of-*.csv").Order(StringComparer.Ordinal));
+        return files;
+    }
+
+    /// <summary>
+    /// Makes the folder this grid's: refuses (unless <paramref name="force"/>) when it holds another grid's
+    /// grid.json or rows of runs outside this grid; then records the grid. With force the old rows stay
+    /// (rows name their runs, so runs of this grid already there still count as done).
+    /// </summary>
+    public void Claim(SweepGrid grid, bool force)
+    {
+        if (!force)
+        {
+            if (File.Exists(GridFile))
+            {
+                var (sha, source, runs) = ReadGridHeader();
+                if (sha != grid.Sha256)
+                    throw new SweepFolderException($"{Path} holds results of another grid ({source}, {runs} runs); this grid is {grid.Source} " +
+                        $"({grid.Runs.Count} runs). Use another --out, or --force to add this grid's runs there (old rows are kept).");
+            }
+            var ids = grid.Runs.Select(r => r.Id).ToHashSet();
+            foreach (string file in ResultFiles())
+            {
+                var foreign = Sweeps.ResultsFile.Read(file).FirstOrDefault(r => !ids.Contains(r.RunId));
+                if (foreign is not null)
+                    throw new SweepFolderException($"{file} holds run {foreign.RunId}, which is not in {grid.Source}: the folder has results of another grid. " +
+                        "Use another --out, or --force to add this grid's runs there (old rows are kept).");
+            }
+        }
+        if (!File.Exists(GridFile) || ReadGridHeader().Sha != grid.Sha256) WriteGrid(grid);
+    }
+
+    private void WriteGrid(SweepGrid grid)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("grid_sha256", grid.Sha256);
+            json.WriteString("source", grid.Source);
+            json.WriteNumber("runs", grid.Runs.Count);
+            json.WritePropertyName("grid");
+            using (var document = JsonDocument.Parse(grid.Json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }))
+                document.RootElement.WriteTo(json);
+            json.WriteEndObject();
+        }
+        Directory.CreateDirectory(Path);
+        AtomicFile.WriteAllText(GridFile, Encoding.UTF8.GetString(buffer.ToArray()) + "\n");
+    }
+
+    private (string Sha, string Source, int Runs) ReadGridHeader()
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllText(GridFile));
+            var root = document.RootElement;
+            return (root.GetProperty("grid_sha256").GetString()!, root.GetProperty("source").GetString()!, root.GetProperty("runs").GetInt32());
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new SweepFolderException($"{GridFile} is not a grid record of this engine ({e.Message}); use another --out or --force");
+        }
+    }
+
+    /// <summary>The grid recorded in the folder (for --merge and reports).</summary>
+    public SweepGrid LoadGrid()
+    {
+        if (!File.Exists(GridFile)) throw new SweepFolderException($"{Path} has no grid.json: nothing was swept there");
+        var (sha, source, _) = ReadGridHeader();
+        using var document = JsonDocument.Parse(File.ReadAllText(GridFile));
+        var grid = SweepGrid.Parse(document.RootElement.GetProperty("grid").GetRawText(), source);
+        if (grid.Sha256 != sha) throw new SweepFolderException($"{GridFile}: the stored grid no longer expands to the recorded runs (engine changed?)");
+        return grid;
+    }
+
+    /// <summary>
+    /// Combines every results file of the folder into results.csv: this grid's runs in grid order, then rows of
+    /// other runs (kept, never dropped). A run found twice must have the same weights hash in both places.
+    /// </summary>
+    public MergeSummary Merge(SweepGrid grid)
+    {
+        var files = ResultFiles();
+        var rows = new Dictionary<string, (SweepResult Row, string File)>();
+        foreach (string file in files)
+            foreach (var row in Sweeps.ResultsFile.Read(file))
+            {
+                if (rows.TryGetValue(row.RunId, out var seen))
+                {
+                    if (seen.Row.WeightsSha256 != row.WeightsSha256)
+                        throw new InvalidDataException($"run {row.RunId} has weights {seen.Row.WeightsSha256[..12]}... in {seen.File} " +
+                            $"but {row.WeightsSha256[..12]}... in {file}: the same run gave different bits");
+                    continue;
+                }
+                rows[row.RunId] = (row, file);
+            }
+        var ordered = grid.Runs.Where(r => rows.ContainsKey(r.Id)).Select(r => rows[r.Id].Row).ToList();
+        var gridIds = grid.Runs.Select(r => r.Id).ToHashSet();
+        var others = rows.Values.Select(v => v.Row).Where(r => !gridIds.Contains(r.RunId));
+        var text = new StringBuilder(SweepResult.Header).Append('\n');
+        foreach (var row in ordered.Concat(others)) text.Append(row.ToCsv()).Append('\n');
+        // Holding results.csv's lock refuses the merge while an unsharded sweep is writing there.
+        using (Sweeps.ResultsFile.Open(MergedResults))
+            AtomicFile.WriteAllText(MergedResults, text.ToString());
+        return new MergeSummary(grid.Runs.Count, ordered.Count, files, grid.Runs.Where(r => !rows.ContainsKey(r.Id)).ToList());
+    }
+
+    /// <summary>Rows of this grid's runs found in the folder's results files, in grid order.</summary>
+    public IReadOnlyList<SweepResult> GridRows(SweepGrid grid)
+    {
+        var rows = new Dictionary<string, SweepResult>();
+        foreach (string file in ResultFiles())
+            foreach (var row in Sweeps.ResultsFile.Read(file)) rows.TryAdd(row.RunId, row);
+        return grid.Runs.Where(r => rows.ContainsKey(r.Id)).Select(r => rows[r.Id]).ToList();
+    }
+}

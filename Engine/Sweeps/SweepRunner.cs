@@ -1,0 +1,83 @@
+using ToyModels.Analysis;
+using ToyModels.Backends;
+using ToyModels.IO;
+using ToyModels.Model;
+using ToyModels.Training;
+
+namespace ToyModels.Sweeps;
+
+/// <summary>Progress inside one pack.</summary>
+public sealed record PackProgress(Pack Pack, long Step, double MeanLoss, double StepsPerSecond);
+
+/// <summary>A finished run: its row, its metrics and its state as a one-instance checkpoint (with the metrics in its metadata).</summary>
+public sealed record RunOutcome(SweepRun Run, SweepResult Result, SuperpositionMetrics Metrics, Checkpoint Checkpoint);
+
+/// <summary>
+/// Trains a pack: its runs as the instances of one config on one backend, divergence recorded per instance
+/// without stopping the others, then per instance the evaluation loss, the baselines, the Persian-rug theory
+/// (uniform importance), the superposition metrics and the weights hash. The engine gives each instance the
+/// bits it would get trained alone, so a run's result does not depend on what it was packed with.
+/// </summary>
+public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null, Action<string>? notice = null)
+{
+    /// <summary>What the last pack trained on (the backend's description), once a pack has started.</summary>
+    public string? BackendDescription { get; private set; }
+    public string? BackendName { get; private set; }
+
+    /// <summary>The finished runs, or null when cancelled (the pack in flight is lost, nothing is half-written).</summary>
+    public IReadOnlyList<RunOutcome>? Train(Pack pack, IProgress<PackProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var config = pack.Config;
+        using var backend = BackendFactory.Create(kind, config, options, BackendDescription is null ? notice : null);
+        BackendDescription = backend.Description;
+        BackendName = backend.Name;
+        var trainer = new Trainer(backend, new TrainerOptions
+        {
+            EvalSamples = pack.Runs[0].EvalSamples,
+            OnDivergence = DivergencePolicy.Continue,
+            LogEvery = Math.Max(1, pack.Steps / 100),
+        });
+        var result = trainer.Run(pack.Steps,
+            progress is null ? null : new Relay(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
+        if (result.Cancelled) return null;
+
+        var snapshot = trainer.Snapshot();
+        var layout = config.Layout;
+        var outcomes = new List<RunOutcome>();
+        for (int s = 0; s < pack.Runs.Count; s++)
+        {
+            var run = pack.Runs[s];
+            var single = run.Config;
+            var parameters = layout.Instance(snapshot.Parameters, s).ToArray();
+            var state = new float[config.Optimizer.StateSlots * single.Layout.Total];
+            for (int slot = 0; slot < config.Optimizer.StateSlots; slot++)
+                layout.Instance(snapshot.OptimizerState.AsSpan(slot * layout.Total, layout.Total), s).CopyTo(state.AsSpan(slot * single.Layout.Total));
+            var metrics = SuperpositionMetrics.OfInstance(single, parameters);
+            var instance = run.Instance;
+            var row = SweepResult.For(run, WeightsHash.Of(parameters)) with
+            {
+                TrainLoss = result.FinalLoss.Length > s ? result.FinalLoss[s] : double.NaN,
+                EvalLoss = result.EvalLoss is { } eval ? eval[s] : double.NaN,
+                ZeroLoss = Baselines.Zero(run.N, instance.P, instance.Importance),
+                LinearLoss = Baselines.Linear(run.N, run.M, instance.P, instance.Importance) ?? double.NaN,
+                TheoryLoss = instance.Importance.Kind == ImportanceKind.Uniform ? PersianRugTheory.Minimize(run.N, run.M, instance.P).Loss : double.NaN,
+                DStar = metrics.DStar,
+                FeaturesRepresented = metrics.FeaturesRepresented,
+                MeanDimensionality = metrics.MeanDimensionality,
+                MeanInterference = metrics.MeanInterference,
+                MeanBias = config.Bias ? metrics.MeanBias : double.NaN,
+                DivergedStep = result.FirstNonFiniteStep[s],
+                PackSize = pack.Runs.Count,
+                StepsPerSecond = result.StepsPerSecond,
+            };
+            var metadata = new Dictionary<string, string> { ["superposition_metrics"] = "[" + metrics.ToJson() + "]", ["sweep_run_id"] = run.Id };
+            outcomes.Add(new RunOutcome(run, row, metrics, new Checkpoint(single, result.Steps, parameters, state, metadata)));
+        }
+        return outcomes;
+    }
+
+    private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+}
