@@ -166,6 +166,99 @@ public abstract class BackendSuite
         CompareState(straight, second, "resumed after 5 steps");
     }
 
+    /// <summary>
+    /// Subnormal weights make products that round to -0, so accumulators become -0 and a zero term
+    /// (x = 0, g_z = 0) would turn them into +0: a backend that runs the terms the reference skips
+    /// (docs/numerics.md) fails here. The test checks that its inputs really reach that corner.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Zero_terms_are_skipped_exactly_where_the_reference_skips_them(bool tied)
+    {
+        SkipIfUnavailable();
+        var config = ParityCases.Make(37, 11, 29, tied, true, 0.5, Importance.Uniform, 2);
+        var parameters = SubnormalWeights(config);
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        expected.SetParameters(parameters);
+        actual.SetParameters(parameters);
+        var scalars = new OptimizerStep(config);
+        expected.GenerateBatch(0); actual.GenerateBatch(0);
+        expected.Forward(); actual.Forward();
+        Compare(expected, actual, TensorKind.H, "subnormal weights");
+        Compare(expected, actual, TensorKind.Z, "subnormal weights");
+        expected.Backward(); actual.Backward();
+        Compare(expected, actual, TensorKind.RowLoss, "subnormal weights");
+        Compare(expected, actual, TensorKind.Gradients, "subnormal weights");
+        expected.Update(scalars.Set(0)); actual.Update(scalars);
+        CompareState(expected, actual, "subnormal weights, after the update");
+
+        expected.SetParameters(parameters);
+        actual.SetParameters(parameters);
+        var rows = new float[config.InstanceCount * 9];
+        expected.Evaluate(5, 9, rows);
+        actual.Evaluate(5, 9, rows);
+        Compare(expected, actual, TensorKind.H, "subnormal weights, evaluation");
+
+        using var probe = Reference(config);
+        probe.SetParameters(parameters);
+        probe.GenerateBatch(0);
+        probe.Forward();
+        Assert.True(EncoderChainsThatAZeroTermWouldChange(probe) > 0, "the inputs never reach an accumulator of -0 followed by a zero term");
+        var gradients = new float[config.Layout.Total];
+        probe.Backward();
+        probe.Read(TensorKind.Gradients, gradients);
+        // Untied gradients keep the chains' -0 (tied ones end in gW_in + gW_out^T, where -0 + +0 is +0).
+        if (!tied) Assert.Contains(gradients, g => g == 0 && float.IsNegative(g));
+    }
+
+    /// <summary>W_in (and W_out) of +-1 or 2 times the smallest subnormal, biases in [-0.5, 0.5): h and the gradients' products underflow.</summary>
+    private static float[] SubnormalWeights(AutoencoderConfig config)
+    {
+        var parameters = Initialization.Create(config);
+        var random = new Random(11);
+        var layout = config.Layout;
+        for (int s = 0; s < config.InstanceCount; s++)
+        {
+            var block = layout.Instance(parameters.AsSpan(), s);
+            Fill(layout.Encoder.Of(block), () => (random.Next(2) == 0 ? -1 : 1) * (1 + random.Next(2)) * float.Epsilon);
+            if (!config.Tied)
+                Fill(layout.Decoder.Of(block), () => (random.Next(2) == 0 ? -1 : 1) * (float)(random.NextDouble() * 1e-42));
+            if (config.Bias)
+                Fill(layout.BiasVector.Of(block), () => (float)(random.NextDouble() - 0.5));
+        }
+        return parameters;
+
+        static void Fill(Span<float> span, Func<float> value)
+        {
+            for (int k = 0; k < span.Length; k++) span[k] = value();
+        }
+    }
+
+    /// <summary>How many h[r][j] of instance 0 would change if the encoder ran its x = 0 terms too.</summary>
+    private static int EncoderChainsThatAZeroTermWouldChange(IBackend reference)
+    {
+        var config = reference.Config;
+        int n = config.N, m = config.M, rows = config.Batch;
+        var x = new float[config.InstanceCount * rows * n];
+        var h = new float[config.InstanceCount * rows * m];
+        var parameters = new float[config.Layout.Total];
+        reference.Read(TensorKind.X, x);
+        reference.Read(TensorKind.H, h);
+        reference.GetParameters(parameters);
+        var wIn = config.Layout.Encoder.Of(config.Layout.Instance(parameters, 0));
+        int changed = 0;
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < m; j++)
+            {
+                float dense = 0f;
+                for (int i = 0; i < n; i++) dense = MathF.FusedMultiplyAdd(wIn[j * n + i], x[r * n + i], dense);
+                if (BitConverter.SingleToInt32Bits(dense) != BitConverter.SingleToInt32Bits(h[r * m + j])) changed++;
+            }
+        return changed;
+    }
+
     protected static void Compare(IBackend expected, IBackend actual, TensorKind tensor, string at)
     {
         var e = new float[((Backend)expected).ElementCount(tensor)];

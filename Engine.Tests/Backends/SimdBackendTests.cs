@@ -1,7 +1,9 @@
+using System.Text.Json;
 using ToyModels.Backends;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Model;
+using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Backends;
 
@@ -42,3 +44,45 @@ public abstract class SimdNarrowerTests(InstructionSet set, int threads) : Backe
 public sealed class SimdAvx2Tests() : SimdNarrowerTests(InstructionSet.Avx2, 2);
 public sealed class SimdSseTests() : SimdNarrowerTests(InstructionSet.Sse, 3);
 public sealed class SimdScalarTests() : SimdNarrowerTests(InstructionSet.Scalar, 2);
+
+/// <summary>
+/// The runtime's own switches, in child processes: each must lower the SIMD backend's instruction set
+/// (asserted in the child, where the runtime read them) and the backend must still give the reference's bits.
+/// </summary>
+public sealed class SimdInstructionSetForcingTests
+{
+    public static TheoryData<string> Switches => new() { "", "DOTNET_EnableAVX512", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic" };
+
+    [Theory]
+    [MemberData(nameof(Switches))]
+    public void Each_switch_lowers_the_instruction_set_and_the_bits_stay_the_reference_bits(string variable)
+    {
+        var environment = new Dictionary<string, string>();
+        if (variable != "") environment[variable] = "0";
+        var result = SampleProcess.Run("ToyModels.Engine.Tests", ["simd-parity"], environment, timeoutSeconds: 120);
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}\n{result.Out}\n{result.Error}");
+        var root = JsonDocument.Parse(result.LastLine).RootElement;
+        var set = Enum.Parse<InstructionSet>(root.GetProperty("instructionSet").GetString()!);
+        Assert.Equal(ChildProgram.SimdParityCases.Length, root.GetProperty("cases").GetInt32());
+        Assert.Empty(root.GetProperty("mismatches").EnumerateArray());
+        switch (variable)
+        {
+            case "":
+                Assert.Equal(InstructionSets.Best, set);
+                break;
+            case "DOTNET_EnableAVX512":
+                Assert.False(root.GetProperty("avx512f").GetBoolean());
+                Assert.True(set <= InstructionSet.Avx2, $"{set} with AVX-512 off");
+                if (InstructionSets.Best >= InstructionSet.Avx2) Assert.Equal(InstructionSet.Avx2, set);
+                break;
+            case "DOTNET_EnableAVX2":
+                Assert.False(root.GetProperty("avx2").GetBoolean());
+                Assert.True(set <= InstructionSet.Sse, $"{set} with AVX2 off");
+                break;
+            case "DOTNET_EnableHWIntrinsic":
+                Assert.False(root.GetProperty("vector128").GetBoolean());
+                Assert.Equal(InstructionSet.Scalar, set);
+                break;
+        }
+    }
+}

@@ -5,7 +5,8 @@ internal static class Encoder
 {
     /// <summary>
     /// h[r][j] = sum over i ascending of fma(W_in[j][i], x[r][i], acc), acc from +0.
-    /// Terms with x = 0 are skipped (allowed: with acc starting at +0 they change no bit).
+    /// Terms with x = 0 are skipped, and every backend must skip exactly them: acc can be -0, and then
+    /// a zero term would turn it into +0 (docs/numerics.md).
     /// </summary>
     /// <param name="wIn">W_in or tied W: m x n.</param>
     /// <param name="x">rows x n.</param>
