@@ -21,7 +21,7 @@ public class PackingBenchmarks
     private OptimizerStep _packedScalars = null!;
     private long _step;
 
-    [Params(8, 32)]
+    [Params(8, 32, 128)]
     public int K { get; set; }
 
     [Params(BackendKind.Auto)]

@@ -2,6 +2,8 @@ using ToyModels.Backends.Cuda;
 using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
 using ToyModels.Backends.Simd;
+using ToyModels.Backends.Simd.InstanceLanes;
+using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Model;
 
 namespace ToyModels.Backends;
@@ -55,7 +57,7 @@ public static class BackendFactory
         IBackend backend = kind switch
         {
             BackendKind.Reference => new ReferenceBackend(config),
-            BackendKind.Simd => new SimdBackend(config, options.Threads),
+            BackendKind.Simd => Simd(config, options.Threads),
             BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
             BackendKind.Cuda => CudaBackend.Create(config, options.Device),
             BackendKind.Auto => Auto(config, options, notice),
@@ -78,6 +80,12 @@ public static class BackendFactory
     }
 
     private const long LargeInitialization = 64L << 20;
+
+    /// <summary>The SIMD backend: many small models one per vector lane, else one model at a time along its own axes.</summary>
+    private static IBackend Simd(AutoencoderConfig config, int threads) =>
+        InstanceLanesBackend.Suits(config)
+            ? new InstanceLanesBackend(config, threads, InstructionSets.Best)
+            : new SimdBackend(config, threads);
 
     /// <summary>
     /// The fastest backend present: a CUDA device, else an OpenCL GPU that computes the engine's bits,
@@ -114,7 +122,7 @@ public static class BackendFactory
                 reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
             }
         }
-        var simd = new SimdBackend(config, options.Threads);
+        var simd = Simd(config, options.Threads);
         notice?.Invoke($"auto: simd on {simd.Description} (cuda: {cudaReason}; opencl: {reason})");
         return simd;
     }

@@ -31,6 +31,8 @@ internal unsafe interface ILanes<TVec> where TVec : unmanaged
     static abstract TVec WherePositive(TVec z, TVec value);
     /// <summary>Keeps the first <paramref name="lanes"/> lanes of <paramref name="value"/> and sets the others to +0.</summary>
     static abstract TVec KeepFirst(TVec value, int lanes);
+    /// <summary>Per lane: <paramref name="condition"/> is not +0 or -0 (NaN counts as nonzero) ? value : otherwise.</summary>
+    static abstract TVec WhereNonZero(TVec condition, TVec value, TVec otherwise);
     /// <summary>Bit l set iff lane l is not +0 or -0 (NaN is nonzero, as in the reference's <c>g != 0</c>).</summary>
     static abstract uint NonZeroBits(TVec value);
     /// <summary>Bit l set iff lane l is infinite or NaN.</summary>

@@ -21,6 +21,7 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float WherePositive(float z, float value) => z > 0f ? value : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float KeepFirst(float value, int lanes) => lanes > 0 ? value : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float WhereNonZero(float condition, float value, float otherwise) => condition != 0f ? value : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroBits(float value) => value != 0f ? 1u : 0u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonFiniteBits(float value) => float.IsFinite(value) ? 0u : 1u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(float value, int l) => value;

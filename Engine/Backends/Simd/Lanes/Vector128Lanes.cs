@@ -25,6 +25,9 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     public static Vector128<float> KeepFirst(Vector128<float> value, int lanes) =>
         Vector128.ConditionalSelect(Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(lanes)).AsSingle(), value, Vector128<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> WhereNonZero(Vector128<float> condition, Vector128<float> value, Vector128<float> otherwise) =>
+        Vector128.ConditionalSelect(~Vector128.Equals(condition, Vector128<float>.Zero), value, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector128<float> value) => (uint)(~Vector128.Equals(value, Vector128<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector128<float> value) => (uint)(~Vector128.Equals(value - value, Vector128<float>.Zero)).ExtractMostSignificantBits();

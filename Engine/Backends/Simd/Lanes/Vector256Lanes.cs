@@ -25,6 +25,9 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     public static Vector256<float> KeepFirst(Vector256<float> value, int lanes) =>
         Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanes)).AsSingle(), value, Vector256<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WhereNonZero(Vector256<float> condition, Vector256<float> value, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(~Vector256.Equals(condition, Vector256<float>.Zero), value, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector256<float> value) => (uint)(~Vector256.Equals(value, Vector256<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector256<float> value) => (uint)(~Vector256.Equals(value - value, Vector256<float>.Zero)).ExtractMostSignificantBits();

@@ -25,6 +25,9 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
     public static Vector512<float> KeepFirst(Vector512<float> value, int lanes) =>
         Vector512.ConditionalSelect(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(lanes)).AsSingle(), value, Vector512<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WhereNonZero(Vector512<float> condition, Vector512<float> value, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(~Vector512.Equals(condition, Vector512<float>.Zero), value, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector512<float> value) => (uint)(~Vector512.Equals(value, Vector512<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector512<float> value) => (uint)(~Vector512.Equals(value - value, Vector512<float>.Zero)).ExtractMostSignificantBits();
