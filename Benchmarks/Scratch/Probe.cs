@@ -26,6 +26,7 @@ internal static unsafe class Probe
             {
                 Blocking.ProductRows = configs[c][0]; Blocking.LaneGroup = configs[c][1]; Blocking.Features = configs[c][2];
                 backend.DenseDensity = configs[c][3] == 1 ? 0 : 2;
+                if (configs[c].Length > 4) { Blocking.HiddenFeatures = configs[c][4]; Blocking.GradientSamples = configs[c][5]; }
                 for (int r = 0; r < 2; r++) backend.Step(scalars.Set(step++));
                 Array.Clear(backend.PhaseTicks); Array.Clear(backend.PhaseCalls);
                 var sw = Stopwatch.StartNew();

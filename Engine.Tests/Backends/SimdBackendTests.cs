@@ -41,6 +41,29 @@ public abstract class SimdNarrowerTests(InstructionSet set, int threads) : Backe
     }
 }
 
+/// <summary>
+/// The suite with the backward products held to one path whatever g_z's density: dense wherever that is
+/// exact (threshold 0), or always sparse (threshold above 1), so both are checked against the reference on
+/// every shape, not only on the shapes whose density happens to cross the default threshold.
+/// </summary>
+public abstract class SimdPathTests(double denseDensity, InstructionSet set, int threads) : BackendSuite
+{
+    protected override string? SkipReason =>
+        set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
+
+    protected override IBackend Create(AutoencoderConfig config)
+    {
+        var backend = new SimdBackend(config, threads, set) { DenseDensity = denseDensity };
+        backend.SetParameters(Initialization.Create(config));
+        return backend;
+    }
+}
+
+public sealed class SimdAlwaysDenseTests() : SimdPathTests(0.0, InstructionSets.Best, 2);
+public sealed class SimdAlwaysSparseTests() : SimdPathTests(2.0, InstructionSets.Best, 3);
+public sealed class SimdAlwaysSparseScalarTests() : SimdPathTests(2.0, InstructionSet.Scalar, 2);
+public sealed class SimdAlwaysSparseAvx512Tests() : SimdPathTests(2.0, InstructionSet.Avx512, 2);
+
 public sealed class SimdAvx2Tests() : SimdNarrowerTests(InstructionSet.Avx2, 2);
 public sealed class SimdSseTests() : SimdNarrowerTests(InstructionSet.Sse, 3);
 public sealed class SimdScalarTests() : SimdNarrowerTests(InstructionSet.Scalar, 2);

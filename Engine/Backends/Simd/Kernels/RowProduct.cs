@@ -82,3 +82,61 @@ internal static unsafe class RowProduct
         }
     }
 }
+
+/// <summary>
+/// <see cref="RowProduct"/> cut into pieces: a chain resumed from where an earlier piece stored it, over lanes
+/// [j, j + Span(TLanes.Count)) only, so that a block of rows stays in L1 while many chains pass through it.
+/// </summary>
+/// <remarks>
+/// The sparse backward products walk their lists in blocks (of features for g_h, of samples for gW_out) in
+/// ascending order; each chain is stored after one block and loaded before the next, which changes no bit.
+/// </remarks>
+internal static unsafe class RowPieces
+{
+    /// <summary>Lanes of one piece: eight vectors in two halves of four (each half inside one 64-lane tile).</summary>
+    public static int Span(int width) => 8 * width;
+
+    /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64.</param>
+    /// <param name="output">Element j at output + (j / 64) * outputTileStride + j % 64; holds the chains to resume.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Resume<TVec, TLanes>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
+        float* output, nint outputTileStride)
+        where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
+        int c = TLanes.Count, half = 4 * c;
+        nint first = (j >> 6) * tileStride + (j & 63), second = ((j + half) >> 6) * tileStride + ((j + half) & 63);
+        float* p0 = output + (j >> 6) * outputTileStride + (j & 63), q0 = output + ((j + half) >> 6) * outputTileStride + ((j + half) & 63);
+        TVec a0 = TLanes.Load(p0), a1 = TLanes.Load(p0 + c), a2 = TLanes.Load(p0 + 2 * c), a3 = TLanes.Load(p0 + 3 * c);
+        TVec a4 = TLanes.Load(q0), a5 = TLanes.Load(q0 + c), a6 = TLanes.Load(q0 + 2 * c), a7 = TLanes.Load(q0 + 3 * c);
+        for (int t = 0; t < count; t++)
+        {
+            float* row = rows + list[t].Index * rowStride;
+            TVec x = TLanes.Broadcast(list[t].Value);
+            float* p = row + first, q = row + second;
+            a0 = TLanes.Fma(TLanes.Load(p), x, a0);
+            a1 = TLanes.Fma(TLanes.Load(p + c), x, a1);
+            a2 = TLanes.Fma(TLanes.Load(p + 2 * c), x, a2);
+            a3 = TLanes.Fma(TLanes.Load(p + 3 * c), x, a3);
+            a4 = TLanes.Fma(TLanes.Load(q), x, a4);
+            a5 = TLanes.Fma(TLanes.Load(q + c), x, a5);
+            a6 = TLanes.Fma(TLanes.Load(q + 2 * c), x, a6);
+            a7 = TLanes.Fma(TLanes.Load(q + 3 * c), x, a7);
+        }
+        TLanes.Store(p0, a0); TLanes.Store(p0 + c, a1); TLanes.Store(p0 + 2 * c, a2); TLanes.Store(p0 + 3 * c, a3);
+        TLanes.Store(q0, a4); TLanes.Store(q0 + c, a5); TLanes.Store(q0 + 2 * c, a6); TLanes.Store(q0 + 3 * c, a7);
+    }
+
+    /// <summary>One vector of lanes, [j, j + Count): the lanes past the last whole piece.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ResumeOne<TVec, TLanes>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
+        float* output, nint outputTileStride)
+        where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
+        nint at = (j >> 6) * tileStride + (j & 63);
+        float* o = output + (j >> 6) * outputTileStride + (j & 63);
+        TVec a = TLanes.Load(o);
+        for (int t = 0; t < count; t++)
+            a = TLanes.Fma(TLanes.Load(rows + list[t].Index * rowStride + at), TLanes.Broadcast(list[t].Value), a);
+        TLanes.Store(o, a);
+    }
+}

@@ -157,7 +157,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         // Each sample's nonzero g_z, by ascending feature: one contiguous walk down the panel.
         float* panel = w.FeaturePanelOf(w.GzT, s, p);
         int width = TLanes.Count;
-        for (int l = 0; l < Tile; l++) scratch.Counts[l] = 0;
+        int* counts = scratch.Counts;
+        for (int l = 0; l < Tile; l++) counts[l] = 0;
         for (int i = 0; i < w.N; i++)
             for (int v = 0; v < Tile; v += width)
             {
@@ -166,20 +167,46 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 while (bits != 0)
                 {
                     int l = v + BitOperations.TrailingZeroCount(bits);
-                    SparseEntry* entry = scratch.Lists + l * w.RowCapacity + scratch.Counts[l]++;
+                    SparseEntry* entry = scratch.Lists + l * w.RowCapacity + counts[l]++;
                     entry->Index = i;
                     entry->Value = panel[(nint)i * Tile + l];
                     bits &= bits - 1;
                 }
             }
+        // g_h[b][j] = serial over b's nonzero g_z, ascending i, of fma(W_out[i][j], g_z[b][i], acc): walked in
+        // blocks of features, so the block of W_out under one piece of lanes stays in L1 while the panel's
+        // samples pass through it; each chain is stored between blocks and resumed (no bit changes).
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
-        var sink = new StoreRow<TVec, TLanes>(w.Tiles(w.GH, s), w.HiddenTile);
-        int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
-        for (int l = 0; l < live; l++)
+        float* gh = w.Tiles(w.GH, s);
+        // Lanes past m (up to ldm) stay the zeros cleared here: padding never flows into a real lane.
+        int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        for (int t = 0; t < w.HiddenTiles; t++)
+            new Span<float>(gh + t * w.HiddenTile + (nint)first * Tile, live * Tile).Clear();
+        int* cursor = stackalloc int[Tile];
+        int* end = stackalloc int[Tile];
+        for (int l = 0; l < live; l++) cursor[l] = 0;
+        for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
         {
-            sink.Start((nint)(first + l) * Tile, w.M);
-            RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(decoder, w.Ldm, Tile, scratch.Lists + l * w.RowCapacity,
-                scratch.Counts[l], w.Ldm, null, ref sink);
+            int i1 = Math.Min(i0 + Blocking.HiddenFeatures, w.N);
+            for (int l = 0; l < live; l++)
+            {
+                SparseEntry* list = scratch.Lists + l * w.RowCapacity;
+                int e = cursor[l];
+                while (e < counts[l] && list[e].Index < i1) e++;
+                end[l] = e;
+            }
+            int j = 0;
+            for (; j + span <= lanes; j += span)
+                for (int l = 0; l < live; l++)
+                    if (end[l] > cursor[l])
+                        RowPieces.Resume<TVec, TLanes>(decoder, w.Ldm, Tile, scratch.Lists + l * w.RowCapacity + cursor[l], end[l] - cursor[l], j,
+                            gh + (nint)(first + l) * Tile, w.HiddenTile);
+            for (; j < lanes; j += width)
+                for (int l = 0; l < live; l++)
+                    if (end[l] > cursor[l])
+                        RowPieces.ResumeOne<TVec, TLanes>(decoder, w.Ldm, Tile, scratch.Lists + l * w.RowCapacity + cursor[l], end[l] - cursor[l], j,
+                            gh + (nint)(first + l) * Tile, w.HiddenTile);
+            for (int l = 0; l < live; l++) cursor[l] = end[l];
         }
     }
 
@@ -285,24 +312,47 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                         }
                     }
             }
-            var rows = new StoreRow<TVec, TLanes>(scratch.Rows);
+            // gW_out[i][j] = serial over i's nonzero g_z, ascending b, of fma(h[b][j], g_z[b][i], acc): walked in
+            // blocks of samples, so the block of h under one piece of lanes stays in L1 while the block's features
+            // pass through it; each chain is stored in the block's rows between blocks and resumed (no bit changes).
+            int span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+            new Span<float>(scratch.Rows, features * ldm).Clear(); // lanes past m stay zero
+            int* cursor = stackalloc int[features];
+            int* end = stackalloc int[features];
+            for (int f = 0; f < features; f++) cursor[f] = 0;
+            for (int b0 = 0; b0 < batch; b0 += Blocking.GradientSamples)
+            {
+                int b1 = Math.Min(b0 + Blocking.GradientSamples, batch);
+                for (int f = 0; f < features; f++)
+                {
+                    SparseEntry* list = lists + (nint)f * batch;
+                    int e = cursor[f];
+                    while (e < counts[f] && list[e].Index < b1) e++;
+                    end[f] = e;
+                }
+                int j = 0;
+                for (; j + span <= lanes; j += span)
+                    for (int f = 0; f < features; f++)
+                        if (end[f] > cursor[f])
+                            RowPieces.Resume<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
+                                scratch.Rows + (nint)f * ldm, Tile);
+                for (; j < lanes; j += width)
+                    for (int f = 0; f < features; f++)
+                        if (end[f] > cursor[f])
+                            RowPieces.ResumeOne<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
+                                scratch.Rows + (nint)f * ldm, Tile);
+                for (int f = 0; f < features; f++) cursor[f] = end[f];
+            }
             for (int f = 0; f < features; f++)
             {
                 SparseEntry* list = lists + (nint)f * batch;
-                int count = counts[f];
                 float gb = 0f;
-                for (int e = 0; e < count; e++) gb += list[e].Value;
+                for (int e = 0; e < counts[f]; e++) gb += list[e].Value;
                 bias[f] = gb;
-                if (w.Tied)
-                {
-                    rows.Start((nint)f * ldm, w.M);
-                    RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, list, count, ldm, null, ref rows);
-                }
-                else
-                {
-                    sink.Start(w.DecoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: true);
-                    RowProduct.Combine<TVec, TLanes, TSink>(h, Tile, w.HiddenTile, list, count, ldm, null, ref sink);
-                }
+                if (w.Tied) continue;
+                sink.Start(w.DecoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: true);
+                float* row = scratch.Rows + (nint)f * ldm;
+                for (int j2 = 0; j2 < ldm; j2 += width) sink.Put(j2, TLanes.Load(row + j2));
             }
         }
         int* columnStart = w.XColumnStart + (nint)s * (w.N + 1);
