@@ -13,7 +13,8 @@ return ProgramErrors.Run(() => TrainProgram.Run(args));
 
 internal static class TrainProgram
 {
-    private const long DefaultSteps = 2000;
+    // About a minute on 2 cores with the SIMD backend (about 150 steps/s for this shape on Zen 3, AVX2).
+    private const long DefaultSteps = 8000;
 
     private const string Help = """
         Samples/Train: train the toy model of superposition (Elhage et al. 2022; Cowsik et al. 2024).
@@ -29,7 +30,7 @@ internal static class TrainProgram
           --instances K          models trained side by side, instance s seeded with seed + s (default 1)
         Training
           --batch B              samples per step (default 1024)
-          --steps N              total optimizer steps (default 2000)
+          --steps N              total optimizer steps (default 8000)
           --lr LR                learning rate (default 3e-3 / sqrt(n))
           --optimizer NAME       adam | adamw | sgd (default adam)
           --adam-eps EPS         Adam's epsilon (default 1e-7)
