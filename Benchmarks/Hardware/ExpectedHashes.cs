@@ -37,11 +37,11 @@ internal sealed record ExpectedHashes(string Note, IReadOnlyList<ExpectedHash> C
         var list = Cases.ToList();
         foreach (var e in recorded)
         {
-            list.RemoveAll(old => old.Case == e.Case);
+            list.RemoveAll(old => old.Case == e.Case && old.Steps == e.Steps);
             list.Add(e);
         }
         var order = HardwareOptions.CaseNames.ToList();
-        return new ExpectedHashes(DefaultNote, list.OrderBy(e => order.IndexOf(e.Case)).ToList());
+        return new ExpectedHashes(DefaultNote, list.OrderBy(e => order.IndexOf(e.Case)).ThenByDescending(e => e.Steps).ToList());
     }
 
     public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, HardwareReport.Json) + "\n");
