@@ -31,15 +31,11 @@ internal sealed record ExpectedHashes(string Note, IReadOnlyList<ExpectedHash> C
         catch (JsonException e) { throw new HardwareArgumentException($"--expected: '{path}' is not an expected-hash file: {e.Message}"); }
     }
 
-    /// <summary>This file with <paramref name="recorded"/> replacing the entries of the same case names.</summary>
+    /// <summary>This file with <paramref name="recorded"/> replacing every entry of the case names recorded.</summary>
     public ExpectedHashes With(IEnumerable<ExpectedHash> recorded)
     {
-        var list = Cases.ToList();
-        foreach (var e in recorded)
-        {
-            list.RemoveAll(old => old.Case == e.Case && old.Steps == e.Steps);
-            list.Add(e);
-        }
+        var fresh = recorded.ToList();
+        var list = Cases.Where(old => !fresh.Any(e => e.Case == old.Case)).Concat(fresh).ToList();
         var order = HardwareOptions.CaseNames.ToList();
         return new ExpectedHashes(DefaultNote, list.OrderBy(e => order.IndexOf(e.Case)).ThenByDescending(e => e.Steps).ToList());
     }
