@@ -31,6 +31,12 @@ internal static class ResultsTable
                     TextTable.Number(c.ExecutedGflops), TextTable.Number(c.DenseGflops), TextTable.Number(c.PercentOfPeak),
                     c.WeightsSha256 is null ? "-" : c.WeightsSha256[..16], Check(c));
         table.Write(w);
+        w.WriteLine("Cases (untied, bias, Adam lr 3e-3/sqrt(n) eps 1e-7, uniform importance, seed 0; steps = warm-up + timed):");
+        foreach (string name in devices.SelectMany(d => d.Cases.Select(c => c.Case)).Distinct())
+        {
+            var c = StandardCases.Get(name);
+            w.WriteLine($"  {c.Name,-2} {c.Shape}, {c.WarmupSteps}+{c.TimedSteps} steps (short run {c.WarmupSteps}+{c.ShortTimedSteps}){(c.Note is null ? "" : $"; {c.Note}")}");
+        }
         var notes = devices.SelectMany(d => d.Cases.Where(c => c.Reason is not null).Select(c => $"  {d.Id} {c.Case}: {c.Status}: {c.Reason}")).ToList();
         if (notes.Count > 0)
         {

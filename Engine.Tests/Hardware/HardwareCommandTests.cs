@@ -45,7 +45,7 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
         var devices = report["devices"]!.AsArray();
         var simd = devices.Single(d => (string)d!["id"]! == "simd")!;
         Assert.True((double)simd["peak"]!["fma_gflops"]! > 0);
-        Assert.True((double)simd["peak"]!["bandwidth_g_bps"]! > 0);
+        Assert.True((double)simd["peak"]!["bandwidth_gbps"]! > 0);
         int ran = 0;
         foreach (var device in devices)
             foreach (var c in device!["cases"]!.AsArray())
