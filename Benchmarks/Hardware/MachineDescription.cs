@@ -13,8 +13,12 @@ internal sealed record DeviceDescription(string Id, string Kind, string Name, st
 /// <summary>The machine the benchmark ran on: CPU, memory, runtime, and every OpenCL and CUDA device.</summary>
 internal sealed record MachineDescription(
     string HostName, string Os, string Runtime, string CpuModel, int LogicalCores, IReadOnlyList<string> InstructionSets,
-    string SimdInstructionSet, long MemoryBytes, IReadOnlyList<DeviceDescription> Devices, string? OpenClProblem, string? CudaProblem)
+    string SimdInstructionSet, long MemoryBytes, IReadOnlyList<DeviceDescription> Devices, string? OpenClProblem, string? CudaProblem,
+    double? LoadAverage)
 {
+    /// <summary>True when other work kept the cores busy as the run started (1-minute load average above half the cores): rates will read low.</summary>
+    public bool Busy => LoadAverage is double load && load > 0.5 * LogicalCores;
+
     public static MachineDescription Discover()
     {
         var devices = new List<DeviceDescription>();
@@ -35,7 +39,7 @@ internal sealed record MachineDescription(
                 $"sm_{d.Major}{d.Minor}, {d.Multiprocessors} SMs, {d.TheoreticalGBps:F0} GB/s theoretical", null));
         return new MachineDescription(Environment.MachineName, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
             ReadCpuModel(), Environment.ProcessorCount, InstructionSetsPresent(), ToyModels.Backends.Simd.Lanes.InstructionSets.Name(ToyModels.Backends.Simd.Lanes.InstructionSets.Best),
-            ReadMemoryBytes(), devices, openClProblem, cudaProblem);
+            ReadMemoryBytes(), devices, openClProblem, cudaProblem, ReadLoadAverage());
     }
 
     private static string ReadCpuModel()
@@ -62,6 +66,18 @@ internal sealed record MachineDescription(
         }
         catch (Exception e) when (e is IOException or FormatException) { }
         return GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+    }
+
+    /// <summary>The 1-minute load average (Linux), or null.</summary>
+    private static double? ReadLoadAverage()
+    {
+        try
+        {
+            if (!File.Exists("/proc/loadavg")) return null;
+            string first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.TryParse(first, System.Globalization.CultureInfo.InvariantCulture, out double load) ? load : null;
+        }
+        catch (IOException) { return null; }
     }
 
     /// <summary>The vector instruction sets this process may use (after DOTNET_Enable* switches).</summary>

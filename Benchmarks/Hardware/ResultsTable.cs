@@ -7,7 +7,9 @@ internal static class ResultsTable
     {
         w.WriteLine($"Machine   {m.HostName}: {m.CpuModel}, {m.LogicalCores} logical cores, {m.MemoryBytes / (1024.0 * 1024 * 1024):F1} GiB memory");
         w.WriteLine($"          instruction sets {string.Join(" ", m.InstructionSets)}; simd backend uses {m.SimdInstructionSet}");
-        w.WriteLine($"          {m.Os}, {m.Runtime}");
+        w.WriteLine($"          {m.Os}, {m.Runtime}{(m.LoadAverage is double load ? $", load average {load:F2} at start" : "")}");
+        if (m.Busy)
+            w.WriteLine($"WARNING   the machine was busy (load average {m.LoadAverage:F2} on {m.LogicalCores} cores): CPU rates and peaks read low; hashes are unaffected");
         foreach (var d in m.Devices)
             w.WriteLine($"Device    {d.Id}: {d.Name} (driver {d.Driver}, {d.MemoryBytes >> 20} MiB, {d.Detail}){(d.Refused is null ? "" : $" REFUSED: {d.Refused}")}");
         if (m.OpenClProblem is not null) w.WriteLine($"OpenCL    {m.OpenClProblem}");
