@@ -2,7 +2,8 @@ using BenchmarkDotNet.Running;
 
 // The BenchmarkDotNet suites: dotnet run -c Release --project Benchmarks -- --filter '*'
 // Exits non-zero when a benchmark fails to build or run.
-if (args.Length > 0 && args[0] == "pieces") { ToyModels.Benchmarks.Scratch.PieceProbe.Run(args); return 0; }
+// The hardware benchmark: dotnet run -c Release --project Benchmarks -- hardware [--quick] (see Hardware/HardwareOptions.cs)
+if (args.Length > 0 && args[0] == "hardware") return ToyModels.Benchmarks.Hardware.HardwareCommand.Run(args[1..]);
 if (args.Length > 0 && args[0] == "probe") { ToyModels.Benchmarks.Scratch.Probe.Run(args); return 0; }
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -25,11 +25,15 @@ public static class WeightsHash
     /// <summary>The hash of instance s alone: the hash a run of that instance by itself reports.</summary>
     public static string OfInstance(ParameterLayout layout, ReadOnlySpan<float> parameters, int s) => Of(layout.Instance(parameters, s));
 
+    private const int AppendFloats = 1 << 26;
+
     internal static void Append(IncrementalHash hash, ReadOnlySpan<float> values)
     {
         if (BitConverter.IsLittleEndian)
         {
-            hash.AppendData(MemoryMarshal.AsBytes(values));
+            // In pieces: a span of 2^29 floats or more has more bytes than AsBytes can count (an int).
+            for (int start = 0; start < values.Length; start += AppendFloats)
+                hash.AppendData(MemoryMarshal.AsBytes(values.Slice(start, Math.Min(AppendFloats, values.Length - start))));
             return;
         }
         Span<byte> buffer = stackalloc byte[4096];

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using ToyModels.Backends.Simd.Lanes;
+
+namespace ToyModels.Benchmarks.Hardware;
+
+/// <summary>
+/// The CPU's peaks in C#: independent FMA chains in the widest vectors the SIMD backend uses, on every
+/// thread at once; and a streaming read of a buffer far larger than the caches, split across threads.
+/// </summary>
+internal static class CpuPeak
+{
+    /// <summary>
+    /// Independent accumulators per thread: enough to cover the FMA latency (4-5 cycles) on two FMA
+    /// ports, few enough to stay in 16 vector registers.
+    /// </summary>
+    private const int Chains = 10;
+    private const int BandwidthFloats = 64 << 20; // 256 MiB
+
+    public static Peak Measure(int threads, InstructionSet set)
+    {
+        threads = threads > 0 ? threads : Environment.ProcessorCount;
+        int lanes = (int)set;
+        // Calibrate to about 0.15 s per run, then keep the best of five (the machine may be shared).
+        long iterations = 1 << 16;
+        double seconds;
+        while ((seconds = Parallel(threads, _ => Fma(set, iterations))) < 0.15) iterations *= 2;
+        for (int r = 0; r < 4; r++) seconds = Math.Min(seconds, Parallel(threads, _ => Fma(set, iterations)));
+        double gflops = threads * (double)iterations * Chains * lanes * 2 / seconds / 1e9;
+
+        var buffer = GC.AllocateUninitializedArray<float>(BandwidthFloats);
+        System.Threading.Tasks.Parallel.For(0, threads, t => buffer.AsSpan(Slice(t, threads)).Fill(1f));
+        double best = double.MaxValue;
+        for (int r = 0; r < 5; r++) best = Math.Min(best, Parallel(threads, t => Sum(buffer.AsSpan(Slice(t, threads)))));
+        double gbps = (double)BandwidthFloats * sizeof(float) / best / 1e9;
+        return new Peak(gflops, gbps, $"C#: {Chains} FMA chains of {InstructionSets.Name(set)} ({lanes} lanes) per thread, " +
+            $"{threads} threads; bandwidth: vector sum of {BandwidthFloats * 4L >> 20} MiB on {threads} threads");
+    }
+
+    private static Range Slice(int t, int threads)
+    {
+        long per = BandwidthFloats / threads;
+        return new Range((int)(t * per), t == threads - 1 ? BandwidthFloats : (int)((t + 1) * per));
+    }
+
+    /// <summary>Runs <paramref name="work"/> on <paramref name="threads"/> dedicated threads started together; the wall time in seconds.</summary>
+    private static double Parallel(int threads, Func<int, float> work)
+    {
+        using var start = new Barrier(threads + 1);
+        var sink = new float[threads];
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            sink[t] = work(t);
+        }) { IsBackground = true }).ToArray();
+        foreach (var w in workers) w.Start();
+        start.SignalAndWait();
+        var clock = Stopwatch.StartNew();
+        foreach (var w in workers) w.Join();
+        double seconds = clock.Elapsed.TotalSeconds;
+        GC.KeepAlive(sink);
+        return seconds;
+    }
+
+    private static float Fma(InstructionSet set, long iterations) => set switch
+    {
+        InstructionSet.Avx512 => Fma512(iterations),
+        InstructionSet.Avx2 => Fma256(iterations),
+        InstructionSet.Sse => Fma128(iterations),
+        _ => FmaScalar(iterations),
+    };
+
+    // x = x * a + b converges to b / (1 - a) = 1: finite, never denormal.
+    private const float A = 0.999f, B = 0.001f;
+
+    private static float Fma512(long iterations)
+    {
+        Vector512<float> a = Vector512.Create(A), b = Vector512.Create(B);
+        Vector512<float> x0 = Vector512.Create(0.1f), x1 = Vector512.Create(0.2f), x2 = Vector512.Create(0.3f), x3 = Vector512.Create(0.4f),
+            x4 = Vector512.Create(0.5f), x5 = Vector512.Create(0.6f), x6 = Vector512.Create(0.7f), x7 = Vector512.Create(0.8f),
+            x8 = Vector512.Create(0.9f), x9 = Vector512.Create(1.1f);
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector512.FusedMultiplyAdd(x0, a, b); x1 = Vector512.FusedMultiplyAdd(x1, a, b);
+            x2 = Vector512.FusedMultiplyAdd(x2, a, b); x3 = Vector512.FusedMultiplyAdd(x3, a, b);
+            x4 = Vector512.FusedMultiplyAdd(x4, a, b); x5 = Vector512.FusedMultiplyAdd(x5, a, b);
+            x6 = Vector512.FusedMultiplyAdd(x6, a, b); x7 = Vector512.FusedMultiplyAdd(x7, a, b);
+            x8 = Vector512.FusedMultiplyAdd(x8, a, b); x9 = Vector512.FusedMultiplyAdd(x9, a, b);
+        }
+        return Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
+    }
+
+    private static float Fma256(long iterations)
+    {
+        Vector256<float> a = Vector256.Create(A), b = Vector256.Create(B);
+        Vector256<float> x0 = Vector256.Create(0.1f), x1 = Vector256.Create(0.2f), x2 = Vector256.Create(0.3f), x3 = Vector256.Create(0.4f),
+            x4 = Vector256.Create(0.5f), x5 = Vector256.Create(0.6f), x6 = Vector256.Create(0.7f), x7 = Vector256.Create(0.8f),
+            x8 = Vector256.Create(0.9f), x9 = Vector256.Create(1.1f);
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector256.FusedMultiplyAdd(x0, a, b); x1 = Vector256.FusedMultiplyAdd(x1, a, b);
+            x2 = Vector256.FusedMultiplyAdd(x2, a, b); x3 = Vector256.FusedMultiplyAdd(x3, a, b);
+            x4 = Vector256.FusedMultiplyAdd(x4, a, b); x5 = Vector256.FusedMultiplyAdd(x5, a, b);
+            x6 = Vector256.FusedMultiplyAdd(x6, a, b); x7 = Vector256.FusedMultiplyAdd(x7, a, b);
+            x8 = Vector256.FusedMultiplyAdd(x8, a, b); x9 = Vector256.FusedMultiplyAdd(x9, a, b);
+        }
+        return Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
+    }
+
+    private static float Fma128(long iterations)
+    {
+        Vector128<float> a = Vector128.Create(A), b = Vector128.Create(B);
+        Vector128<float> x0 = Vector128.Create(0.1f), x1 = Vector128.Create(0.2f), x2 = Vector128.Create(0.3f), x3 = Vector128.Create(0.4f),
+            x4 = Vector128.Create(0.5f), x5 = Vector128.Create(0.6f), x6 = Vector128.Create(0.7f), x7 = Vector128.Create(0.8f),
+            x8 = Vector128.Create(0.9f), x9 = Vector128.Create(1.1f);
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = Vector128.FusedMultiplyAdd(x0, a, b); x1 = Vector128.FusedMultiplyAdd(x1, a, b);
+            x2 = Vector128.FusedMultiplyAdd(x2, a, b); x3 = Vector128.FusedMultiplyAdd(x3, a, b);
+            x4 = Vector128.FusedMultiplyAdd(x4, a, b); x5 = Vector128.FusedMultiplyAdd(x5, a, b);
+            x6 = Vector128.FusedMultiplyAdd(x6, a, b); x7 = Vector128.FusedMultiplyAdd(x7, a, b);
+            x8 = Vector128.FusedMultiplyAdd(x8, a, b); x9 = Vector128.FusedMultiplyAdd(x9, a, b);
+        }
+        return Vector128.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
+    }
+
+    private static float FmaScalar(long iterations)
+    {
+        float x0 = 0.1f, x1 = 0.2f, x2 = 0.3f, x3 = 0.4f, x4 = 0.5f, x5 = 0.6f, x6 = 0.7f, x7 = 0.8f, x8 = 0.9f, x9 = 1.1f;
+        for (long i = 0; i < iterations; i++)
+        {
+            x0 = MathF.FusedMultiplyAdd(x0, A, B); x1 = MathF.FusedMultiplyAdd(x1, A, B);
+            x2 = MathF.FusedMultiplyAdd(x2, A, B); x3 = MathF.FusedMultiplyAdd(x3, A, B);
+            x4 = MathF.FusedMultiplyAdd(x4, A, B); x5 = MathF.FusedMultiplyAdd(x5, A, B);
+            x6 = MathF.FusedMultiplyAdd(x6, A, B); x7 = MathF.FusedMultiplyAdd(x7, A, B);
+            x8 = MathF.FusedMultiplyAdd(x8, A, B); x9 = MathF.FusedMultiplyAdd(x9, A, B);
+        }
+        return x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9;
+    }
+
+    private static float Sum(ReadOnlySpan<float> values)
+    {
+        var vectors = System.Runtime.InteropServices.MemoryMarshal.Cast<float, Vector256<float>>(values);
+        var s0 = Vector256<float>.Zero; var s1 = s0; var s2 = s0; var s3 = s0;
+        int i = 0;
+        for (; i + 4 <= vectors.Length; i += 4)
+        {
+            s0 += vectors[i];
+            s1 += vectors[i + 1];
+            s2 += vectors[i + 2];
+            s3 += vectors[i + 3];
+        }
+        for (; i < vectors.Length; i++) s0 += vectors[i];
+        float sum = Vector256.Sum(s0 + s1 + s2 + s3);
+        for (int e = vectors.Length * 8; e < values.Length; e++) sum += values[e];
+        return sum;
+    }
+}
