@@ -1,25 +1,32 @@
 namespace ToyModels.Backends.Simd;
 
-/// <summary>How the work of a step is cut into parallel items: always along independent outputs.</summary>
+/// <summary>
+/// How the work of a step is cut into parallel items (always along independent outputs) and into blocks that
+/// stay in cache. Measured on 2 Zen 3 cores (AVX2, 32 KiB L1d, 512 KiB L2 per core) at n 4096, m 512, B 1024.
+/// </summary>
 internal static class Blocking
 {
     /// <summary>Features per item of the gradient/optimizer phase: a multiple of the 6-row tile and of 16.</summary>
-    public static int Features = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_FEATURES") ?? "48"); // TEMP tuning
+    public const int Features = 48;
 
     /// <summary>
-    /// Rows per item of the dense products (z^T and g_h^T): with <see cref="LaneGroup"/> panels of lanes, the item's
-    /// output block (256 x 256 floats) stays in L2 while its k-blocks pass, and each operand is streamed only a few times.
+    /// Rows per item of the dense products (z^T, and g_h^T when g_z is dense). With <see cref="LaneGroup"/> panels
+    /// of 64 samples an item's output block (96 x 1024 floats) stays in L2 while its k-blocks pass, and the packed
+    /// A block of each k-block serves all 16 panels (256 x 4 was 2-3 ms slower per step: A was packed 4 times).
     /// </summary>
-    public static int ProductRows = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_PRODUCT_ROWS") ?? "96"); // TEMP tuning
+    public const int ProductRows = 96;
 
     /// <summary>Panels of 64 samples per item of the dense products.</summary>
-    public static int LaneGroup = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_LANE_GROUP") ?? "16"); // TEMP tuning
+    public const int LaneGroup = 16;
 
-    /// <summary>Features per block of the sparse g_h walk.</summary>
-    public static int HiddenFeatures = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_HIDDEN_FEATURES") ?? "96"); // TEMP tuning
+    /// <summary>
+    /// Features per block of the sparse g_h walk: the block's W_out rows under one 64-lane piece (24 KiB) stay in
+    /// L1 while the panel's 64 samples pass (one block of all 4096 features: 44 ms against 22 for g_h).
+    /// </summary>
+    public const int HiddenFeatures = 96;
 
-    /// <summary>Samples per block of the sparse gW_out walk.</summary>
-    public static int GradientSamples = int.Parse(Environment.GetEnvironmentVariable("TOYMODELS_GRADIENT_SAMPLES") ?? "128"); // TEMP tuning
+    /// <summary>Samples per block of the sparse gW_out walk: the block's h rows under one piece (32 KiB) stay in L1.</summary>
+    public const int GradientSamples = 128;
 
     public static int Count(int total, int block) => (total + block - 1) / block;
 }

@@ -28,7 +28,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     internal const double DefaultDenseDensity = 0.6;
 
     /// <summary>The density threshold in use: tests set it to 0 or above 1 to hold both paths to the reference.</summary>
-    internal double DenseDensity { get; set; } = double.Parse(Environment.GetEnvironmentVariable("TOYMODELS_DENSE") ?? DefaultDenseDensity.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture); // TEMP tuning
+    internal double DenseDensity { get; set; } = DefaultDenseDensity;
 
     private enum Phase { Generate, Encode, Decode, Loss, Hidden, TransposeHidden, Gradients, Update }
 
@@ -181,10 +181,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         RecordUpdate(scalars.Step);
     }
 
-    private static readonly long ProfileFrom = long.Parse(Environment.GetEnvironmentVariable("TOYMODELS_PHASES_FROM") ?? "0");
     protected override void StepCore(OptimizerStep scalars)
     {
-        if (scalars.Step == ProfileFrom) { Array.Clear(PhaseTicks); Array.Clear(PhaseCalls); }
         Generate(scalars.Step, 0, Config.Batch, evaluation: false);
         Forward(Config.Batch);
         _trainingForward = true;
@@ -279,14 +277,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     private void RunPhase(Phase phase, int items)
     {
         _phase = phase;
-        long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
         _pool.Run(this, items);
-        PhaseTicks[(int)phase] += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
-        PhaseCalls[(int)phase]++;
     }
-    internal readonly long[] PhaseTicks = new long[8]; // TEMP profiling
-    internal readonly long[] PhaseCalls = new long[8];
-    internal string Decisions => $"dense hidden {_denseHidden[0]} decoder {_denseDecoder[0]} density {(double)_gzNonzero[0] / ((double)Config.N * Config.Batch):F4} W {_decoderSmallest[0]:E2} h {_hSmallest[0]:E2} gz {_gzSmallest[0]:E2}";
 
     void IWorkItems.Run(int item, int thread)
     {
@@ -462,10 +454,6 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
 
     protected override void Dispose(bool disposing)
     {
-        if (Environment.GetEnvironmentVariable("TOYMODELS_PHASES") == "1")
-            Console.Error.WriteLine($"dense hidden {_denseHidden[0]} dense decoder {_denseDecoder[0]} density {(double)_gzNonzero[0] / ((double)Config.N * Config.Batch):F4}");
-        if (Environment.GetEnvironmentVariable("TOYMODELS_PHASES") == "1")
-            for (int p = 0; p < 8; p++) Console.Error.WriteLine($"{(Phase)p,-16} {PhaseCalls[p],6} calls {PhaseTicks[p] * 1000.0 / System.Diagnostics.Stopwatch.Frequency / Math.Max(1, PhaseCalls[p]),9:F3} ms/call");
         if (disposing) _pool.Dispose();
         _w.Dispose();
     }
