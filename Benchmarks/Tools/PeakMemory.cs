@@ -25,11 +25,14 @@ internal static class PeakMemory
         long start = Environment.TickCount64;
         using (var backend = BackendFactory.Create(kind, config, new BackendOptions(threads)))
         {
+            var made = (Rss: Status("VmRSS"), Peak: Status("VmHWM"));
             var scalars = new OptimizerStep(config);
             for (long t = 0; t < steps; t++) backend.Step(scalars.Set(t));
             var loss = new float[config.Batch];
             backend.Read(TensorKind.RowLoss, loss); // a device backend has finished its steps
             Report(benchCase, backend.Description, steps, runtime, Status("VmHWM"), (Environment.TickCount64 - start) / 1000.0);
+            Console.Error.WriteLine($"  (resident after the backend was made {made.Rss / 1048576.0:F1} MiB, peak by then {made.Peak / 1048576.0:F1} MiB; " +
+                $"after the steps {Status("VmRSS") / 1048576.0:F1} MiB)");
         }
         return 0;
     }
