@@ -21,12 +21,12 @@ public class TrainingStepBenchmarks
 
     /// <summary>"case/backend".</summary>
     [Params("ragged/reference", "ragged/simd", "S/reference", "S/simd", "M/simd", "L/simd")]
-    public string Run { get; set; } = "";
+    public string Target { get; set; } = "";
 
     [GlobalSetup]
     public void Setup()
     {
-        string[] parts = Run.Split('/');
+        string[] parts = Target.Split('/');
         var benchCase = BenchCase.Parse(parts[0]);
         var config = benchCase.Config();
         _backend = BackendFactory.Create(BackendFactory.Parse(parts[1]), config);
