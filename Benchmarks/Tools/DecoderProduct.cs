@@ -1,18 +1,18 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json;
-using ToyModels.Backends;
 using ToyModels.Backends.Simd;
-using ToyModels.Model;
 
 namespace ToyModels.Benchmarks.Tools;
 
 /// <summary>
 /// The SIMD backend's dense decoder product alone, z = W_out h + b (an n x m by m x B product), timed over
-/// repetitions on the h of one Forward. Benchmarks/compare-sgemm.sh sets it against OpenBLAS sgemm of the same shape.
+/// repetitions on the h of one Forward, alternating with OpenBLAS sgemm of the same shape in the same process
+/// (so both see the same machine), when the library is present. Benchmarks/compare-sgemm.sh adds torch.matmul.
 /// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll decoder [--case M] [--reps 15] [--threads 0]
 /// </summary>
-internal static class DecoderProduct
+internal static unsafe class DecoderProduct
 {
     public static int Run(IEnumerable<string> args)
     {
@@ -23,27 +23,74 @@ internal static class DecoderProduct
         using var backend = new SimdBackend(config, threads);
         backend.GenerateBatch(0);
         backend.Forward();
-        for (int r = 0; r < 3; r++) backend.Decode(); // the pool's threads up, the pages touched
 
-        var seconds = new double[reps];
-        for (int r = 0; r < reps; r++)
+        int n = config.N, m = config.M, batch = config.Batch;
+        bool blas = OpenBlas.Available(out string blasConfig);
+        float* a = null, b = null, c = null;
+        if (blas)
         {
-            long start = Stopwatch.GetTimestamp();
-            backend.Decode();
-            seconds[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            OpenBlas.Threads = backend.Threads;
+            a = Random((nint)n * m, 1);
+            b = Random((nint)m * batch, 2);
+            c = (float*)NativeMemory.AlignedAlloc((nuint)((nint)n * batch * sizeof(float)), 64);
         }
-        Array.Sort(seconds);
-        double median = reps % 2 == 1 ? seconds[reps / 2] : (seconds[reps / 2 - 1] + seconds[reps / 2]) / 2;
-        double flops = 2.0 * config.N * config.M * config.Batch;
-        var c = CultureInfo.InvariantCulture;
-        Console.WriteLine(string.Create(c, $"decoder product of case {benchCase}: {config.N}x{config.M} by {config.M}x{config.Batch} on {backend.Description}"));
-        Console.WriteLine(string.Create(c, $"  {reps} repetitions: median {median * 1e3:F2} ms ({flops / median / 1e9:F1} GFLOP/s), best {seconds[0] * 1e3:F2} ms ({flops / seconds[0] / 1e9:F1} GFLOP/s)"));
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        try
         {
-            ["case"] = benchCase.Name, ["n"] = config.N, ["m"] = config.M, ["batch"] = config.Batch, ["device"] = backend.Description,
-            ["threads"] = backend.Threads, ["reps"] = reps, ["median_s"] = median, ["best_s"] = seconds[0],
-            ["median_gflops"] = Math.Round(flops / median / 1e9, 2), ["best_gflops"] = Math.Round(flops / seconds[0] / 1e9, 2),
-        }));
-        return 0;
+            var engine = new double[reps];
+            var sgemm = new double[reps];
+            for (int r = -3; r < reps; r++) // three untimed rounds: threads up, pages touched
+            {
+                long start = Stopwatch.GetTimestamp();
+                backend.Decode();
+                if (r >= 0) engine[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+                if (!blas) continue;
+                start = Stopwatch.GetTimestamp();
+                OpenBlas.Multiply(a, b, c, n, batch, m);
+                if (r >= 0) sgemm[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            }
+            double flops = 2.0 * n * m * batch;
+            var c0 = CultureInfo.InvariantCulture;
+            Console.WriteLine(string.Create(c0, $"decoder product of case {benchCase}: {n}x{m} by {m}x{batch}, {reps} repetitions alternating"));
+            var result = new Dictionary<string, object>
+            {
+                ["case"] = benchCase.Name, ["n"] = n, ["m"] = m, ["batch"] = batch, ["device"] = backend.Description,
+                ["threads"] = backend.Threads, ["reps"] = reps,
+            };
+            void Add(string name, string what, double[] seconds)
+            {
+                Array.Sort(seconds);
+                double median = reps % 2 == 1 ? seconds[reps / 2] : (seconds[reps / 2 - 1] + seconds[reps / 2]) / 2;
+                Console.WriteLine(string.Create(c0, $"  {what,-40} median {median * 1e3,7:F2} ms ({flops / median / 1e9,6:F1} GFLOP/s), best {seconds[0] * 1e3,7:F2} ms ({flops / seconds[0] / 1e9,6:F1} GFLOP/s)"));
+                result[name + "_median_s"] = median;
+                result[name + "_best_s"] = seconds[0];
+                result[name + "_median_gflops"] = Math.Round(flops / median / 1e9, 2);
+                result[name + "_best_gflops"] = Math.Round(flops / seconds[0] / 1e9, 2);
+            }
+            Add("engine", $"engine ({backend.Description})", engine);
+            if (blas)
+            {
+                Add("sgemm", $"OpenBLAS sgemm ({OpenBlas.Threads} threads)", sgemm);
+                result["openblas"] = blasConfig;
+                result["ratio"] = Math.Round((double)result["engine_median_gflops"] / (double)result["sgemm_median_gflops"], 4);
+            }
+            else Console.WriteLine($"  no sgemm: {blasConfig}");
+            Console.WriteLine(JsonSerializer.Serialize(result));
+            return 0;
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(a);
+            NativeMemory.AlignedFree(b);
+            NativeMemory.AlignedFree(c);
+        }
+    }
+
+    /// <summary>Values in [-0.5, 0.5), 64-byte aligned.</summary>
+    private static float* Random(nint count, int seed)
+    {
+        var values = (float*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(float)), 64);
+        var random = new Random(seed);
+        for (nint i = 0; i < count; i++) values[i] = random.NextSingle() - 0.5f;
+        return values;
     }
 }
