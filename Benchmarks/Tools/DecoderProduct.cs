@@ -40,10 +40,12 @@ internal static unsafe class DecoderProduct
             var sgemm = new double[reps];
             for (int r = -3; r < reps; r++) // three untimed rounds: threads up, pages touched
             {
+                Quiet(blas);
                 long start = Stopwatch.GetTimestamp();
                 backend.Decode();
                 if (r >= 0) engine[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
                 if (!blas) continue;
+                Quiet(blas);
                 start = Stopwatch.GetTimestamp();
                 OpenBlas.Multiply(a, b, c, n, batch, m);
                 if (r >= 0) sgemm[r] = Stopwatch.GetElapsedTime(start).TotalSeconds;
@@ -84,6 +86,17 @@ internal static unsafe class DecoderProduct
             NativeMemory.AlignedFree(c);
         }
     }
+
+    /// <summary>
+    /// Between the two libraries, a pause longer than either one's idle workers spin (the engine's 0.5 ms,
+    /// OpenBLAS's about 2^28 cycles), so neither times its product against the other's spinning threads.
+    /// </summary>
+    private static void Quiet(bool alternating)
+    {
+        if (alternating) Thread.Sleep(QuietMilliseconds);
+    }
+
+    private const int QuietMilliseconds = 200;
 
     /// <summary>Values in [-0.5, 0.5), 64-byte aligned.</summary>
     private static float* Random(nint count, int seed)
