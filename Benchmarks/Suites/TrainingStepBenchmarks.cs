@@ -1,35 +1,39 @@
 using BenchmarkDotNet.Attributes;
 using ToyModels.Backends;
-using ToyModels.Model;
+using ToyModels.Benchmarks.Tools;
 
 namespace ToyModels.Benchmarks.Suites;
 
-/// <summary>One whole training step (generate, forward, backward, Adam) per backend, on a regular and a ragged shape.</summary>
+/// <summary>
+/// One whole training step (generate, forward, backward, Adam) on the cases S, M and L (untied, Adam) with
+/// the SIMD backend, and the reference where it is not absurdly slow (the ragged shape and S; at M and L a reference
+/// step takes minutes). The model is a few steps past its start; Benchmarks/compare-pytorch.sh measures steps/s past
+/// hundreds of steps. Allocated must read 0 B (or "-") for simd.
+/// Run: dotnet run -c Release --project Benchmarks -- --filter '*TrainingStep*'
+/// </summary>
 [MemoryDiagnoser]
+[ShortRunJob]
 public class TrainingStepBenchmarks
 {
     private IBackend _backend = null!;
     private OptimizerStep _scalars = null!;
     private long _step;
 
-    [Params("n128-m32-B256", "n509-m37-B67")]
-    public string Shape { get; set; } = "";
-
-    [Params(BackendKind.Reference)]
-    public BackendKind Backend { get; set; }
+    /// <summary>"case/backend".</summary>
+    [Params("ragged/reference", "ragged/simd", "S/reference", "S/simd", "M/simd", "L/simd")]
+    public string Target { get; set; } = "";
 
     [GlobalSetup]
     public void Setup()
     {
-        var (n, m, b) = Shape switch
-        {
-            "n128-m32-B256" => (128, 32, 256),
-            _ => (509, 37, 67),
-        };
-        var config = AutoencoderConfig.Create(n, m, p: 0.05, lr: 1e-3, batch: b, seed: 1);
-        _backend = BackendFactory.Create(Backend, config);
+        string[] parts = Target.Split('/');
+        var benchCase = BenchCase.Parse(parts[0]);
+        var config = benchCase.Config();
+        _backend = BackendFactory.Create(BackendFactory.Parse(parts[1]), config);
         _scalars = new OptimizerStep(config);
-        for (int k = 0; k < 20; k++) Step(); // past the first steps, where outputs are densest
+        int warm = config.N >= 4096 ? 3 : 10; // past the first steps, where outputs are densest; M and L cost ~1 s a step
+        while (_step < warm) Step();
+        Console.WriteLine($"// case {benchCase} on {_backend.Name}, {_backend.Description}; {Environment.ProcessorCount} cores");
     }
 
     [Benchmark]

@@ -30,6 +30,16 @@ torch.manual_seed(0)
 lr = args.lr if args.lr is not None else 3e-3 / math.sqrt(args.n)
 
 
+def blas_libraries():
+    """The BLAS shared libraries this process has loaded (torch's BUILD settings say only 'generic')."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.split()[-1].lower()}
+    except OSError:
+        return "unknown"
+    return ", ".join(sorted(paths)) or "none loaded"
+
+
 def uniform(*shape, fan_in):
     bound = 1.0 / math.sqrt(fan_in)
     return torch.nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
@@ -66,5 +76,5 @@ print(json.dumps({
     "peer": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
     "n": args.n, "m": args.m, "p": args.p, "batch": args.batch, "tied": args.tied,
     "warmup": args.warmup, "steps": args.steps, "seconds": round(seconds, 3),
-    "steps_per_s": round(args.steps / seconds, 3), "loss": float(loss),
+    "steps_per_s": round(args.steps / seconds, 3), "loss": float(loss), "blas": blas_libraries(),
 }))

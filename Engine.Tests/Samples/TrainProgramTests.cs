@@ -21,7 +21,7 @@ public class TrainProgramTests : IDisposable
         ["--steps", "-1"], ["--lr", "0"], ["--lr", "-1"], ["--lr", "Infinity"], ["--optimizer", "rmsprop"],
         ["--adam-eps", "0"], ["--beta1", "1"], ["--beta2", "-0.5"], ["--weight-decay", "-1"], ["--momentum", "0.5"],
         ["--seed", "-5"], ["--backend", "tpu"], ["--threads", "-1"], ["--device", "-1"], ["--eval-samples", "-1"],
-        ["--log-every", "0"], ["--eval-every", "0"], ["--checkpoint-every", "0"], ["--resume", "/nonexistent/model.safetensors"],
+        ["--log-every", "0"], ["--eval-every", "0"], ["--checkpoint-every", "0"], ["--warmup-steps", "-1"], ["--warmup-steps", "2000"], ["--resume", "/nonexistent/model.safetensors"],
         ["--tied", "yes"], ["--no-such-option", "1"], ["--out", null!], ["--dump-grads", null!],
     ];
 
@@ -48,7 +48,7 @@ public class TrainProgramTests : IDisposable
         using var json = JsonDocument.Parse(result.LastLine);
         var root = json.RootElement;
         foreach (string field in new[] { "n", "m", "p", "tied", "bias", "batch", "steps", "instances", "backend", "threads", "seed",
-                     "final_loss", "eval_loss", "steps_per_s", "elapsed_s", "weights_sha256" })
+                     "final_loss", "eval_loss", "steps_per_s", "warmup_steps", "elapsed_s", "weights_sha256" })
             Assert.True(root.TryGetProperty(field, out _), $"missing {field}");
         Assert.Equal(30, root.GetProperty("steps").GetInt32());
         Assert.Equal("reference", root.GetProperty("backend").GetString());
@@ -111,7 +111,7 @@ public class TrainProgramTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         foreach (string option in new[] { "--n", "--m", "--p", "--tied", "--no-bias", "--importance", "--instances", "--batch", "--steps", "--lr",
                      "--optimizer", "--adam-eps", "--weight-decay", "--seed", "--backend", "--threads", "--eval-samples", "--out", "--resume",
-                     "--dump-grads", "--json" })
+                     "--dump-grads", "--json", "--warmup-steps" })
             Assert.Contains(option + " ", result.Out);
     }
 }

@@ -101,6 +101,27 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Warmup_steps_train_as_usual_report_at_their_end_and_leave_the_speed_to_the_rest()
+    {
+        var config = Small();
+        using var backend = BackendFactory.Create(BackendKind.Reference, config);
+        var reports = new List<TrainingProgress>();
+        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, LogEvery = 5, WarmupSteps = 7 });
+        var result = trainer.Run(20, new Collect(reports));
+        Assert.Equal([5L, 7, 10, 15, 20], reports.Select(r => r.Step));
+        Assert.True(result.StepsPerSecond > 0);
+        Assert.Equal(Train(config, 20).Hash, WeightsHash.Of(trainer.Snapshot().Parameters));
+
+        using var shortBackend = BackendFactory.Create(BackendKind.Reference, config);
+        var withinWarmup = new Trainer(shortBackend, new TrainerOptions { EvalSamples = 0, WarmupSteps = 30 }).Run(20);
+        Assert.Equal(20, withinWarmup.Steps);
+        Assert.Equal(0, withinWarmup.StepsPerSecond);
+
+        var error = Assert.Throws<ConfigException>(() => new Trainer(shortBackend, new TrainerOptions { WarmupSteps = -1 }));
+        Assert.Contains("warmup-steps", error.Message);
+    }
+
+    [Fact]
     public void Cancellation_stops_after_a_whole_step()
     {
         using var backend = BackendFactory.Create(BackendKind.Reference, Small());

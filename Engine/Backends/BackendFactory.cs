@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using ToyModels.Backends.Cuda;
 using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
@@ -74,10 +75,19 @@ public static class BackendFactory
     /// </summary>
     private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
     {
-        backend.SetParameters(Initialization.Create(config));
+        HandOverInitialParameters(backend, config);
         if ((long)config.Layout.Total * sizeof(float) >= LargeInitialization)
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
+
+    /// <summary>
+    /// In a frame of its own: unoptimised (tier-0) code keeps a call's temporaries alive to the end of the
+    /// method, so a collection in the same method as the array found it live and kept it resident (measured:
+    /// case L's peak RSS 1.37x parameters + state + activations with it, 1.05x without).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void HandOverInitialParameters(IBackend backend, AutoencoderConfig config) =>
+        backend.SetParameters(Initialization.Create(config));
 
     private const long LargeInitialization = 64L << 20;
 

@@ -69,7 +69,8 @@ public sealed class Trainer
         var total = Stopwatch.StartNew();
         var stepping = new Stopwatch();
         long firstStep = Step, lastReportStep = Step;
-        double lastReportTime = 0;
+        long warmupEnd = Options.WarmupSteps > 0 ? Math.Min(totalSteps, firstStep + Options.WarmupSteps) : firstStep;
+        double lastReportTime = 0, warmupSeconds = 0;
         float[] finalLoss = [];
         float[]? evalLoss = null;
         bool cancelled = false;
@@ -91,13 +92,15 @@ public sealed class Trainer
             Step++;
 
             bool last = Step == totalSteps;
-            bool report = last || Step % logEvery == 0;
+            bool warmupDone = Step == warmupEnd && Step > firstStep;
+            bool report = last || warmupDone || Step % logEvery == 0;
             bool evaluate = Options.EvalSamples > 0 && (last || (Options.EvalEvery > 0 && Step % Options.EvalEvery == 0));
             bool checkpoint = Options.CheckpointPath is not null && (last || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0));
             if (!report && !evaluate && !checkpoint) continue;
 
             finalLoss = ReadLoss();
             stepping.Stop();
+            if (warmupDone) warmupSeconds = stepping.Elapsed.TotalSeconds;
             CheckDivergence(finalLoss);
             float[]? eval = evaluate ? Evaluate() : null;
             if (eval is not null) evalLoss = eval;
@@ -110,8 +113,10 @@ public sealed class Trainer
         }
         if (Step == firstStep && !cancelled && Options.EvalSamples > 0)
             evalLoss = Evaluate(); // nothing left to train (resumed at the end): still report evaluation
-        double seconds = stepping.Elapsed.TotalSeconds;
-        return new TrainingResult(Step, finalLoss, evalLoss, seconds > 0 ? (Step - firstStep) / seconds : 0, total.Elapsed,
+        // Steps/s past the warm-up: 0 when the run ended within it.
+        double seconds = stepping.Elapsed.TotalSeconds - warmupSeconds;
+        long timed = Step - warmupEnd;
+        return new TrainingResult(Step, finalLoss, evalLoss, seconds > 0 && timed > 0 ? timed / seconds : 0, total.Elapsed,
             (long[])_nonFinite.Clone(), cancelled);
     }
 

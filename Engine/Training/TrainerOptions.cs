@@ -20,6 +20,12 @@ public sealed record TrainerOptions
     public string? CheckpointPath { get; init; }
     /// <summary>Write the checkpoint every this many steps; 0 writes it at the end only.</summary>
     public long CheckpointEvery { get; init; }
+    /// <summary>
+    /// Steps at the start of each <see cref="Trainer.Run"/> that train as usual but are left out of
+    /// <see cref="TrainingResult.StepsPerSecond"/> (benchmarks time the model past its first steps). The run
+    /// reads the loss, and so reports progress, once at the end of the warm-up. 0: every step counts.
+    /// </summary>
+    public long WarmupSteps { get; init; }
     public DivergencePolicy OnDivergence { get; init; } = DivergencePolicy.Stop;
     /// <summary>Extra metadata for every checkpoint written.</summary>
     public Func<IReadOnlyDictionary<string, string>>? CheckpointMetadata { get; init; }
@@ -29,6 +35,7 @@ public sealed record TrainerOptions
         if (EvalSamples < 0) throw new Model.ConfigException("eval-samples", EvalSamples, "an integer >= 0");
         if (LogEvery < 0) throw new Model.ConfigException("log-every", LogEvery, "an integer >= 0");
         if (EvalEvery < 0) throw new Model.ConfigException("eval-every", EvalEvery, "an integer >= 0");
+        if (WarmupSteps < 0) throw new Model.ConfigException("warmup-steps", WarmupSteps, "an integer >= 0");
         if (CheckpointEvery < 0) throw new Model.ConfigException("checkpoint-every", CheckpointEvery, "an integer >= 0");
     }
 }

@@ -17,7 +17,8 @@ public sealed record TrainingProgress(long Step, long TotalSteps, IReadOnlyList<
 /// <param name="Steps">Steps completed in total (a resumed run counts the checkpoint's steps too).</param>
 /// <param name="FinalLoss">Batch loss of the last step, per instance.</param>
 /// <param name="EvalLoss">Evaluation loss at the end per instance, or null when evaluation is off.</param>
-/// <param name="StepsPerSecond">Steps of this run over the time spent stepping (evaluation and checkpoints excluded).</param>
+/// <param name="StepsPerSecond">Steps of this run past <see cref="TrainerOptions.WarmupSteps"/> over the time spent stepping them
+/// (evaluation and checkpoints excluded); 0 when none were past the warm-up.</param>
 /// <param name="FirstNonFiniteStep">Per instance, the step at which it diverged, or -1.</param>
 public sealed record TrainingResult(long Steps, float[] FinalLoss, float[]? EvalLoss, double StepsPerSecond, TimeSpan Elapsed,
     long[] FirstNonFiniteStep, bool Cancelled)

@@ -41,6 +41,8 @@ internal static class TrainProgram
           --eval-samples E       evaluation samples, 0 for none (default 8192)
           --log-every N          read the loss every N steps (default: 100 reports per run)
           --eval-every N         evaluate every N steps (default: at the end)
+          --warmup-steps N       leave the first N steps of this run out of steps/s (they train as
+                                 usual; for benchmarks; default 0)
         Where
           --backend NAME         {BACKENDS} (default auto: a CUDA device, else an OpenCL GPU
                                  that computes the engine's bits, else simd; it says which)
@@ -79,6 +81,7 @@ internal static class TrainProgram
         long logEvery = args.Long("--log-every", 0, 1, long.MaxValue);
         long evalEvery = args.Long("--eval-every", 0, 1, long.MaxValue);
         long checkpointEvery = args.Long("--checkpoint-every", 0, 1, long.MaxValue);
+        long warmupSteps = args.Long("--warmup-steps", 0, 0, AutoencoderConfig.MaxSteps);
         string? dumpGrads = args.String("--dump-grads");
         string? outArg = args.String("--out");
         bool json = args.Flag("--json");
@@ -86,6 +89,9 @@ internal static class TrainProgram
         args.Finish();
         if (checkpoint is not null && steps < checkpoint.Step)
             throw new UsageException("--steps", steps.ToString(CultureInfo.InvariantCulture), $"an integer >= {checkpoint.Step}, the checkpoint's step");
+        long runSteps = steps - (checkpoint?.Step ?? 0);
+        if (warmupSteps > 0 && warmupSteps >= runSteps)
+            throw new UsageException("--warmup-steps", warmupSteps.ToString(CultureInfo.InvariantCulture), $"an integer in [0, {runSteps - 1}], fewer than the {runSteps} steps this run trains");
 
         using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice));
         if (dumpGrads is not null)
@@ -105,6 +111,7 @@ internal static class TrainProgram
             EvalEvery = evalEvery,
             CheckpointPath = modelPath,
             CheckpointEvery = checkpointEvery,
+            WarmupSteps = warmupSteps,
         });
         if (checkpoint is not null) trainer.Restore(checkpoint);
 
@@ -131,9 +138,9 @@ internal static class TrainProgram
 
         var parameters = new float[config.Layout.Total];
         backend.GetParameters(parameters);
-        var summary = Summary(config, backend, steps, result, WeightsHash.Of(parameters), outDir);
+        var summary = Summary(config, backend, steps, warmupSteps, result, WeightsHash.Of(parameters), outDir);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary + "\n");
-        PrintSummary(config, backend, result, WeightsHash.Of(parameters), outDir, evalSamples);
+        PrintSummary(config, backend, warmupSteps, result, WeightsHash.Of(parameters), outDir, evalSamples);
         if (json) Console.WriteLine(summary);
         if (result.Cancelled)
         {
@@ -214,7 +221,7 @@ internal static class TrainProgram
     private static double? LinearBaseline(AutoencoderConfig c) =>
         c.Instances[0].Importance.Kind == ImportanceKind.Uniform ? Math.Max(0, c.N - c.M - 1) * c.Instances[0].P / (3.0 * c.N) : null;
 
-    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, TrainingResult result, string hash, string outDir)
+    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -242,6 +249,7 @@ internal static class TrainProgram
             if (LinearBaseline(config) is double linear) json.WriteNumber("linear_loss", linear);
             else json.WriteNull("linear_loss");
             json.WriteNumber("steps_per_s", Math.Round(result.StepsPerSecond, 3));
+            json.WriteNumber("warmup_steps", warmupSteps);
             json.WriteNumber("elapsed_s", Math.Round(result.Elapsed.TotalSeconds, 3));
             json.WriteString("weights_sha256", hash);
             json.WriteBoolean("completed", !result.Cancelled && result.Steps == steps);
@@ -269,12 +277,12 @@ internal static class TrainProgram
         else json.WriteNull(name);
     }
 
-    private static void PrintSummary(AutoencoderConfig config, IBackend backend, TrainingResult result, string hash, string outDir, int evalSamples)
+    private static void PrintSummary(AutoencoderConfig config, IBackend backend, long warmupSteps, TrainingResult result, string hash, string outDir, int evalSamples)
     {
         var o = Console.Out;
         string Loss(float[]? values) => values is null || values.Length == 0 ? "-" : values.Average(v => (double)v).ToString("F6", CultureInfo.InvariantCulture);
         o.WriteLine();
-        o.WriteLine($"  steps          {result.Steps} in {result.Elapsed.TotalSeconds:F1} s, {result.StepsPerSecond:F1} steps/s on {backend.Description}");
+        o.WriteLine($"  steps          {result.Steps} in {result.Elapsed.TotalSeconds:F1} s, {result.StepsPerSecond:F1} steps/s{(warmupSteps > 0 ? $" past {warmupSteps} warm-up steps" : "")} on {backend.Description}");
         o.WriteLine($"  train loss     {Loss(result.FinalLoss)}   (last batch{(config.InstanceCount > 1 ? ", mean over instances" : "")})");
         o.WriteLine($"  eval loss      {Loss(result.EvalLoss)}   ({(evalSamples > 0 ? $"{evalSamples} evaluation samples" : "evaluation off")})");
         o.WriteLine($"  zero output    {ZeroBaseline(config):F6}   (p/3{(config.Instances[0].Importance.Kind == ImportanceKind.Uniform ? "" : " x mean importance")})");
