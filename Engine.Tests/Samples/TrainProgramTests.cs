@@ -21,7 +21,7 @@ public class TrainProgramTests : IDisposable
         ["--steps", "-1"], ["--lr", "0"], ["--lr", "-1"], ["--lr", "Infinity"], ["--optimizer", "rmsprop"],
         ["--adam-eps", "0"], ["--beta1", "1"], ["--beta2", "-0.5"], ["--weight-decay", "-1"], ["--momentum", "0.5"],
         ["--seed", "-5"], ["--backend", "tpu"], ["--threads", "-1"], ["--device", "-1"], ["--eval-samples", "-1"],
-        ["--log-every", "0"], ["--eval-every", "0"], ["--checkpoint-every", "0"], ["--warmup-steps", "-1"], ["--warmup-steps", "2000"], ["--resume", "/nonexistent/model.safetensors"],
+        ["--log-every", "0"], ["--eval-every", "0"], ["--checkpoint-every", "0"], ["--warmup-steps", "-1"], ["--warmup-steps", "8000"], ["--resume", "/nonexistent/model.safetensors"],
         ["--tied", "yes"], ["--no-such-option", "1"], ["--out", null!], ["--dump-grads", null!],
     ];
 

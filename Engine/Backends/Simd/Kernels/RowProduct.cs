@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 
 namespace ToyModels.Backends.Simd.Kernels;
@@ -20,6 +21,9 @@ namespace ToyModels.Backends.Simd.Kernels;
 /// </remarks>
 internal static unsafe class RowProduct
 {
+    /// <summary>How many entries ahead the rows are prefetched.</summary>
+    private const int Lookahead = 4;
+
     /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
     /// <param name="width">Lanes per row: a multiple of 16, so every vector width divides it.</param>
     /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
@@ -41,6 +45,13 @@ internal static unsafe class RowProduct
                 float* row = rows + list[t].Index * rowStride;
                 TVec x = TLanes.Broadcast(list[t].Value);
                 float* p = row + first, q = row + second;
+                if (Sse.IsSupported && t + Lookahead < count)
+                {
+                    // The rows are scattered (chosen by the list): fetch a later entry's lines while this one runs.
+                    float* ahead = rows + list[t + Lookahead].Index * rowStride;
+                    Sse.Prefetch0(ahead + first);
+                    Sse.Prefetch0(ahead + second);
+                }
                 a0 = TLanes.Fma(TLanes.Load(p), x, a0);
                 a1 = TLanes.Fma(TLanes.Load(p + c), x, a1);
                 a2 = TLanes.Fma(TLanes.Load(p + 2 * c), x, a2);
