@@ -6,7 +6,8 @@
 #   Benchmarks/compare-pytorch.sh                    # cases S M L with their default step counts
 #   Benchmarks/compare-pytorch.sh --cases M          # one case
 #   Benchmarks/compare-pytorch.sh --cases S,M --warmup 50 --steps 50   # the same counts for every case chosen
-#   options: --backend NAME (default simd) --threads T (default: all cores) --no-build
+#   Benchmarks/compare-pytorch.sh --cases M --rounds 3  # engine and torch alternately 3 times; medians
+#   options: --backend NAME (default simd) --threads T (default: all cores) --rounds R (default 1) --no-build
 #
 # Cases (n, m, batch, p; default warm-up + timed steps):
 #   S  512   128  1024 0.045  300 + 300
@@ -16,7 +17,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 python=/usr/bin/python3
-cases="S,M,L" warmup="" steps="" backend=simd threads="$(nproc)" build=1
+cases="S,M,L" warmup="" steps="" backend=simd threads="$(nproc)" build=1 rounds=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --cases) cases="$2"; shift 2 ;;
@@ -24,14 +25,16 @@ while [ $# -gt 0 ]; do
     --steps) steps="$2"; shift 2 ;;
     --backend) backend="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
     -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-    *) echo "compare-pytorch.sh: unknown option '$1' (accepted: --cases, --warmup, --steps, --backend, --threads, --no-build)" >&2; exit 2 ;;
+    *) echo "compare-pytorch.sh: unknown option '$1' (accepted: --cases, --warmup, --steps, --backend, --threads, --rounds, --no-build)" >&2; exit 2 ;;
   esac
 done
-for value in "$threads" ${warmup:+"$warmup"} ${steps:+"$steps"}; do
-  case "$value" in ''|*[!0-9]*) echo "compare-pytorch.sh: '$value' is not a whole number (--threads, --warmup, --steps)" >&2; exit 2 ;; esac
+for value in "$threads" "$rounds" ${warmup:+"$warmup"} ${steps:+"$steps"}; do
+  case "$value" in ''|*[!0-9]*) echo "compare-pytorch.sh: '$value' is not a whole number (--threads, --rounds, --warmup, --steps)" >&2; exit 2 ;; esac
 done
+[ "$rounds" -ge 1 ] || { echo "compare-pytorch.sh: --rounds must be >= 1" >&2; exit 2; }
 [ "$threads" -ge 1 ] || { echo "compare-pytorch.sh: --threads must be >= 1" >&2; exit 2; }
 [ -z "$steps" ] || [ "$steps" -ge 1 ] || { echo "compare-pytorch.sh: --steps must be >= 1" >&2; exit 2; }
 
@@ -44,6 +47,8 @@ trap 'rm -rf "$work"' EXIT
 # OpenBLAS (torch's BLAS here) and OpenMP follow these; torch_toy.py also calls torch.set_num_threads.
 export OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads"
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+spreads=()
 field() { "$python" -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 
 rows=()
@@ -59,11 +64,19 @@ for case in "${chosen[@]}"; do
   esac
   w="${warmup:-$w}" t="${steps:-$t}"
   echo "case $case: n $n, m $m, batch $batch, p $p, untied, Adam; $w warm-up + $t timed steps" >&2
-  engine=$(dotnet "$train" --n $n --m $m --batch $batch --p $p --steps $((w + t)) --warmup-steps "$w" \
-    --backend "$backend" --threads "$threads" --eval-samples 0 --quiet --json --out "$work/train-$case" | tail -n 1)
-  torch=$("$python" "$root/Benchmarks/peers/torch_toy.py" --n $n --m $m --batch $batch --p $p \
-    --warmup "$w" --steps "$t" --threads "$threads" | tail -n 1)
-  e=$(field "$engine" steps_per_s) r=$(field "$torch" steps_per_s)
+  # Engine and torch alternate, so that a change in the machine's load reaches both sides alike; with R rounds
+  # each side's figure is the median of its R runs (and the spread is printed).
+  es=() rs=()
+  for ((round = 1; round <= rounds; round++)); do
+    engine=$(dotnet "$train" --n $n --m $m --batch $batch --p $p --steps $((w + t)) --warmup-steps "$w" \
+      --backend "$backend" --threads "$threads" --eval-samples 0 --quiet --json --out "$work/train-$case" | tail -n 1)
+    torch=$("$python" "$root/Benchmarks/peers/torch_toy.py" --n $n --m $m --batch $batch --p $p \
+      --warmup "$w" --steps "$t" --threads "$threads" | tail -n 1)
+    es+=("$(field "$engine" steps_per_s)") rs+=("$(field "$torch" steps_per_s)")
+    [ "$rounds" -gt 1 ] && echo "  round $round: engine ${es[-1]} steps/s, torch ${rs[-1]} steps/s" >&2
+  done
+  e=$(median "${es[@]}") r=$(median "${rs[@]}")
+  [ "$rounds" -gt 1 ] && spreads+=("$case: engine $(printf '%s ' "${es[@]}"); torch $(printf '%s ' "${rs[@]}")")
   device=$(field "$engine" device)
   torch_line="torch $(field "$torch" torch), $(field "$torch" threads) threads (torch.get_num_threads), OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS; BLAS: $(field "$torch" blas)"
   rows+=("$(printf '%-4s %6s %5s %5s %6s %7s %6s %12s %12s %8s %11s %11s' "$case" $n $m $batch $p "$w" "$t" "$e" "$r" \
@@ -74,6 +87,11 @@ done
 echo
 echo "engine: Samples/Train --backend $backend on $device ($(nproc) cores)"
 echo "$torch_line"
-echo "steps/s past the warm-up; ratio = engine / torch; loss = the last batch's"
+if [ "$rounds" -gt 1 ]; then
+  echo "steps/s past the warm-up, median of $rounds alternating runs per side; ratio = engine / torch; loss = the last run's last batch"
+else
+  echo "steps/s past the warm-up; ratio = engine / torch; loss = the last batch's"
+fi
 printf '%-4s %6s %5s %5s %6s %7s %6s %12s %12s %8s %11s %11s\n' case n m B p warmup timed "engine st/s" "torch st/s" ratio "engine loss" "torch loss"
 printf '%s\n' "${rows[@]}"
+if [ ${#spreads[@]} -gt 0 ]; then echo "runs (steps/s):"; printf '  %s\n' "${spreads[@]}"; fi
