@@ -23,7 +23,9 @@ parser.add_argument("--steps", type=int, default=200)
 parser.add_argument("--lr", type=float, default=None, help="default 3e-3 / sqrt(n), as Samples/Train")
 parser.add_argument("--tied", action="store_true")
 parser.add_argument("--threads", type=int, default=2)
+parser.add_argument("--device", default="cpu", help="cpu or cuda (float32; the clock stops after a synchronize)")
 args = parser.parse_args()
+device = torch.device(args.device)
 
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -42,7 +44,7 @@ def blas_libraries():
 
 def uniform(*shape, fan_in):
     bound = 1.0 / math.sqrt(fan_in)
-    return torch.nn.Parameter(torch.empty(*shape).uniform_(-bound, bound))
+    return torch.nn.Parameter(torch.empty(*shape, device=device).uniform_(-bound, bound))
 
 
 w_in = uniform(args.m, args.n, fan_in=args.n)
@@ -56,7 +58,7 @@ optimizer = torch.optim.Adam(params, lr=lr, eps=1e-7)
 
 
 def step():
-    x = torch.rand(args.batch, args.n) * (torch.rand(args.batch, args.n) < args.p)
+    x = torch.rand(args.batch, args.n, device=device) * (torch.rand(args.batch, args.n, device=device) < args.p)
     h = x @ w_in.T
     z = h @ (w_in if args.tied else w_out.T) + bias
     loss = ((torch.relu(z) - x) ** 2).mean()
@@ -66,14 +68,21 @@ def step():
     return loss
 
 
+def synchronize():
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
 for _ in range(args.warmup):
     step()
+synchronize()
 start = time.perf_counter()
 for _ in range(args.steps):
     loss = step()
+synchronize()
 seconds = time.perf_counter() - start
 print(json.dumps({
-    "peer": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
+    "peer": "pytorch", "torch": torch.__version__, "device": str(device), "threads": torch.get_num_threads(),
     "n": args.n, "m": args.m, "p": args.p, "batch": args.batch, "tied": args.tied,
     "warmup": args.warmup, "steps": args.steps, "seconds": round(seconds, 3),
     "steps_per_s": round(args.steps / seconds, 3), "loss": float(loss), "blas": blas_libraries(),
