@@ -54,14 +54,7 @@ internal sealed class BenchmarkDevice
         }
         if (Wanted("cuda"))
         {
-            IReadOnlyList<CudaDeviceInfo> devices;
-            string? problem;
-            try { devices = CudaDeviceInfo.Discover(out problem); }
-            catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
-            {
-                devices = [];
-                problem = e.Message;
-            }
+            var devices = CudaDeviceInfo.TryDiscover(out string? problem);
             if (problem is not null && backends is not null)
                 found.Add(new BenchmarkDevice("cuda", "CUDA", problem, _ => throw new InvalidOperationException(), () => throw new InvalidOperationException()));
             foreach (var d in devices)

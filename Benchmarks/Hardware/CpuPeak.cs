@@ -64,78 +64,32 @@ internal static class CpuPeak
 
     private static float Fma(InstructionSet set, long iterations) => set switch
     {
-        InstructionSet.Avx512 => Fma512(iterations),
-        InstructionSet.Avx2 => Fma256(iterations),
-        InstructionSet.Sse => Fma128(iterations),
-        _ => FmaScalar(iterations),
+        InstructionSet.Avx512 => Fma<Vector512<float>, Vector512Lanes>(iterations),
+        InstructionSet.Avx2 => Fma<Vector256<float>, Vector256Lanes>(iterations),
+        InstructionSet.Sse => Fma<Vector128<float>, Vector128Lanes>(iterations),
+        _ => Fma<float, ScalarLanes>(iterations),
     };
 
     // x = x * a + b converges to b / (1 - a) = 1: finite, never denormal.
     private const float A = 0.999f, B = 0.001f;
 
-    private static float Fma512(long iterations)
+    /// <summary><see cref="Chains"/> independent FMA chains in the SIMD backend's own lane type, written once for every width.</summary>
+    private static float Fma<TVec, TLanes>(long iterations) where TVec : unmanaged where TLanes : ILanes<TVec>
     {
-        Vector512<float> a = Vector512.Create(A), b = Vector512.Create(B);
-        Vector512<float> x0 = Vector512.Create(0.1f), x1 = Vector512.Create(0.2f), x2 = Vector512.Create(0.3f), x3 = Vector512.Create(0.4f),
-            x4 = Vector512.Create(0.5f), x5 = Vector512.Create(0.6f), x6 = Vector512.Create(0.7f), x7 = Vector512.Create(0.8f),
-            x8 = Vector512.Create(0.9f), x9 = Vector512.Create(1.1f);
+        TVec a = TLanes.Broadcast(A), b = TLanes.Broadcast(B);
+        TVec x0 = TLanes.Broadcast(0.1f), x1 = TLanes.Broadcast(0.2f), x2 = TLanes.Broadcast(0.3f), x3 = TLanes.Broadcast(0.4f),
+            x4 = TLanes.Broadcast(0.5f), x5 = TLanes.Broadcast(0.6f), x6 = TLanes.Broadcast(0.7f), x7 = TLanes.Broadcast(0.8f),
+            x8 = TLanes.Broadcast(0.9f), x9 = TLanes.Broadcast(1.1f);
         for (long i = 0; i < iterations; i++)
         {
-            x0 = Vector512.FusedMultiplyAdd(x0, a, b); x1 = Vector512.FusedMultiplyAdd(x1, a, b);
-            x2 = Vector512.FusedMultiplyAdd(x2, a, b); x3 = Vector512.FusedMultiplyAdd(x3, a, b);
-            x4 = Vector512.FusedMultiplyAdd(x4, a, b); x5 = Vector512.FusedMultiplyAdd(x5, a, b);
-            x6 = Vector512.FusedMultiplyAdd(x6, a, b); x7 = Vector512.FusedMultiplyAdd(x7, a, b);
-            x8 = Vector512.FusedMultiplyAdd(x8, a, b); x9 = Vector512.FusedMultiplyAdd(x9, a, b);
+            x0 = TLanes.Fma(x0, a, b); x1 = TLanes.Fma(x1, a, b); x2 = TLanes.Fma(x2, a, b); x3 = TLanes.Fma(x3, a, b);
+            x4 = TLanes.Fma(x4, a, b); x5 = TLanes.Fma(x5, a, b); x6 = TLanes.Fma(x6, a, b); x7 = TLanes.Fma(x7, a, b);
+            x8 = TLanes.Fma(x8, a, b); x9 = TLanes.Fma(x9, a, b);
         }
-        return Vector512.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
-    }
-
-    private static float Fma256(long iterations)
-    {
-        Vector256<float> a = Vector256.Create(A), b = Vector256.Create(B);
-        Vector256<float> x0 = Vector256.Create(0.1f), x1 = Vector256.Create(0.2f), x2 = Vector256.Create(0.3f), x3 = Vector256.Create(0.4f),
-            x4 = Vector256.Create(0.5f), x5 = Vector256.Create(0.6f), x6 = Vector256.Create(0.7f), x7 = Vector256.Create(0.8f),
-            x8 = Vector256.Create(0.9f), x9 = Vector256.Create(1.1f);
-        for (long i = 0; i < iterations; i++)
-        {
-            x0 = Vector256.FusedMultiplyAdd(x0, a, b); x1 = Vector256.FusedMultiplyAdd(x1, a, b);
-            x2 = Vector256.FusedMultiplyAdd(x2, a, b); x3 = Vector256.FusedMultiplyAdd(x3, a, b);
-            x4 = Vector256.FusedMultiplyAdd(x4, a, b); x5 = Vector256.FusedMultiplyAdd(x5, a, b);
-            x6 = Vector256.FusedMultiplyAdd(x6, a, b); x7 = Vector256.FusedMultiplyAdd(x7, a, b);
-            x8 = Vector256.FusedMultiplyAdd(x8, a, b); x9 = Vector256.FusedMultiplyAdd(x9, a, b);
-        }
-        return Vector256.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
-    }
-
-    private static float Fma128(long iterations)
-    {
-        Vector128<float> a = Vector128.Create(A), b = Vector128.Create(B);
-        Vector128<float> x0 = Vector128.Create(0.1f), x1 = Vector128.Create(0.2f), x2 = Vector128.Create(0.3f), x3 = Vector128.Create(0.4f),
-            x4 = Vector128.Create(0.5f), x5 = Vector128.Create(0.6f), x6 = Vector128.Create(0.7f), x7 = Vector128.Create(0.8f),
-            x8 = Vector128.Create(0.9f), x9 = Vector128.Create(1.1f);
-        for (long i = 0; i < iterations; i++)
-        {
-            x0 = Vector128.FusedMultiplyAdd(x0, a, b); x1 = Vector128.FusedMultiplyAdd(x1, a, b);
-            x2 = Vector128.FusedMultiplyAdd(x2, a, b); x3 = Vector128.FusedMultiplyAdd(x3, a, b);
-            x4 = Vector128.FusedMultiplyAdd(x4, a, b); x5 = Vector128.FusedMultiplyAdd(x5, a, b);
-            x6 = Vector128.FusedMultiplyAdd(x6, a, b); x7 = Vector128.FusedMultiplyAdd(x7, a, b);
-            x8 = Vector128.FusedMultiplyAdd(x8, a, b); x9 = Vector128.FusedMultiplyAdd(x9, a, b);
-        }
-        return Vector128.Sum(x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9);
-    }
-
-    private static float FmaScalar(long iterations)
-    {
-        float x0 = 0.1f, x1 = 0.2f, x2 = 0.3f, x3 = 0.4f, x4 = 0.5f, x5 = 0.6f, x6 = 0.7f, x7 = 0.8f, x8 = 0.9f, x9 = 1.1f;
-        for (long i = 0; i < iterations; i++)
-        {
-            x0 = MathF.FusedMultiplyAdd(x0, A, B); x1 = MathF.FusedMultiplyAdd(x1, A, B);
-            x2 = MathF.FusedMultiplyAdd(x2, A, B); x3 = MathF.FusedMultiplyAdd(x3, A, B);
-            x4 = MathF.FusedMultiplyAdd(x4, A, B); x5 = MathF.FusedMultiplyAdd(x5, A, B);
-            x6 = MathF.FusedMultiplyAdd(x6, A, B); x7 = MathF.FusedMultiplyAdd(x7, A, B);
-            x8 = MathF.FusedMultiplyAdd(x8, A, B); x9 = MathF.FusedMultiplyAdd(x9, A, B);
-        }
-        return x0 + x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9;
+        TVec total = TLanes.Add(TLanes.Add(TLanes.Add(TLanes.Add(x0, x1), TLanes.Add(x2, x3)), TLanes.Add(TLanes.Add(x4, x5), TLanes.Add(x6, x7))), TLanes.Add(x8, x9));
+        float sum = 0f;
+        for (int l = 0; l < TLanes.Count; l++) sum += TLanes.Lane(total, l);
+        return sum;
     }
 
     private static float Sum(ReadOnlySpan<float> values)

@@ -26,14 +26,7 @@ internal sealed record MachineDescription(
         foreach (var d in openCl)
             devices.Add(new DeviceDescription($"opencl#{d.Index}", "opencl", d.Name, d.DriverVersion, d.GlobalMemoryBytes,
                 $"{d.TypeName}, {d.PlatformName}, {d.ComputeUnits} compute units", d.ParityProblem()));
-        IReadOnlyList<CudaDeviceInfo> cuda;
-        string? cudaProblem;
-        try { cuda = CudaDeviceInfo.Discover(out cudaProblem); }
-        catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
-        {
-            cuda = [];
-            cudaProblem = e.Message;
-        }
+        var cuda = CudaDeviceInfo.TryDiscover(out string? cudaProblem);
         foreach (var d in cuda)
             devices.Add(new DeviceDescription($"cuda#{d.Ordinal}", "cuda", d.Name, d.DriverVersionText, d.MemoryBytes,
                 $"sm_{d.Major}{d.Minor}, {d.Multiprocessors} SMs, {d.TheoreticalGBps:F0} GB/s theoretical", null));

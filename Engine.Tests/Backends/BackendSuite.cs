@@ -1,4 +1,5 @@
 using ToyModels.Backends;
+using ToyModels.Backends.Simd.Lanes;
 using ToyModels.IO;
 using ToyModels.Model;
 using ToyModels.Tests.Support;
@@ -20,7 +21,29 @@ public abstract class BackendSuite
 
     protected static IBackend Reference(AutoencoderConfig config) => BackendFactory.Create(BackendKind.Reference, config);
 
-    private void SkipIfUnavailable() => Skip.If(SkipReason is not null, SkipReason);
+    protected void SkipIfUnavailable() => Skip.If(SkipReason is not null, SkipReason);
+
+    /// <summary>Why a backend forced to <paramref name="set"/> cannot run on this machine, or null.</summary>
+    protected static string? Unavailable(InstructionSet set) =>
+        set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
+
+    /// <summary><paramref name="backend"/> holding the initial parameters of <paramref name="config"/>.</summary>
+    protected static IBackend Initialized(IBackend backend, AutoencoderConfig config)
+    {
+        backend.SetParameters(Initialization.Create(config));
+        return backend;
+    }
+
+    /// <summary>Steps both backends <paramref name="steps"/> times from step 0, comparing the row losses after each.</summary>
+    protected static void StepBoth(IBackend expected, IBackend actual, OptimizerStep scalars, int steps, string label)
+    {
+        for (long step = 0; step < steps; step++)
+        {
+            expected.Step(scalars.Set(step));
+            actual.Step(scalars);
+            Compare(expected, actual, TensorKind.RowLoss, $"{label}, step {step}");
+        }
+    }
 
     [SkippableTheory]
     [MemberData(nameof(ParityCases.Names), MemberType = typeof(ParityCases))]
@@ -63,13 +86,7 @@ public abstract class BackendSuite
         var config = ParityCases.Get(name);
         using var expected = Reference(config);
         using var actual = Create(config);
-        var scalars = new OptimizerStep(config);
-        for (long step = 0; step < 12; step++)
-        {
-            expected.Step(scalars.Set(step));
-            actual.Step(scalars);
-            Compare(expected, actual, TensorKind.RowLoss, $"{name}, step {step}");
-        }
+        StepBoth(expected, actual, new OptimizerStep(config), 12, name);
         CompareState(expected, actual, $"{name}, after 12 steps");
         Assert.Equal(Hash(expected), Hash(actual));
     }

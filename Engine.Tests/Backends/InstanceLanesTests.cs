@@ -13,15 +13,9 @@ namespace ToyModels.Tests.Backends;
 /// </summary>
 public abstract class InstanceLanesSuite(InstructionSet set, int threads) : BackendSuite
 {
-    protected override string? SkipReason =>
-        set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
+    protected override string? SkipReason => Unavailable(set);
 
-    protected override IBackend Create(AutoencoderConfig config)
-    {
-        var backend = new InstanceLanesBackend(config, threads, set);
-        backend.SetParameters(Initialization.Create(config));
-        return backend;
-    }
+    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set), config);
 
     /// <summary>More instances than lanes at every width, different p, lr and importance per instance, every optimizer.</summary>
     [SkippableTheory]
@@ -30,7 +24,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads) : Back
     [InlineData(OptimizerKind.Sgd, false)]
     public void Many_groups_of_instances_match_the_reference(OptimizerKind kind, bool tied)
     {
-        Skip.If(SkipReason is not null, SkipReason);
+        SkipIfUnavailable();
         var instances = Enumerable.Range(0, 37)
             .Select(s => new InstanceSettings(100 + (ulong)s, 0.02 + 0.03 * (s % 9), 1e-3 * (1 + s % 5), s % 2 == 0 ? Importance.Uniform : Importance.Decay(0.9)))
             .ToArray();
@@ -39,12 +33,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads) : Back
         using var expected = Reference(config);
         using var actual = Create(config);
         var scalars = new OptimizerStep(config);
-        for (long step = 0; step < 7; step++)
-        {
-            expected.Step(scalars.Set(step));
-            actual.Step(scalars);
-            Compare(expected, actual, TensorKind.RowLoss, $"step {step}");
-        }
+        StepBoth(expected, actual, scalars, 7, "37 instances");
         Compare(expected, actual, TensorKind.Gradients, "after 7 steps");
         CompareState(expected, actual, "after 7 steps");
         var e = new float[37 * 40];

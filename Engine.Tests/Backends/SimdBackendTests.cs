@@ -30,15 +30,9 @@ public sealed class SimdBackendThreeThreadTests : BackendSuite
 /// </summary>
 public abstract class SimdNarrowerTests(InstructionSet set, int threads) : BackendSuite
 {
-    protected override string? SkipReason =>
-        set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
+    protected override string? SkipReason => Unavailable(set);
 
-    protected override IBackend Create(AutoencoderConfig config)
-    {
-        var backend = new SimdBackend(config, threads, set);
-        backend.SetParameters(Initialization.Create(config));
-        return backend;
-    }
+    protected override IBackend Create(AutoencoderConfig config) => Initialized(new SimdBackend(config, threads, set), config);
 }
 
 /// <summary>
@@ -48,15 +42,10 @@ public abstract class SimdNarrowerTests(InstructionSet set, int threads) : Backe
 /// </summary>
 public abstract class SimdPathTests(double denseDensity, InstructionSet set, int threads) : BackendSuite
 {
-    protected override string? SkipReason =>
-        set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
+    protected override string? SkipReason => Unavailable(set);
 
-    protected override IBackend Create(AutoencoderConfig config)
-    {
-        var backend = new SimdBackend(config, threads, set) { DenseDensity = denseDensity };
-        backend.SetParameters(Initialization.Create(config));
-        return backend;
-    }
+    protected override IBackend Create(AutoencoderConfig config) =>
+        Initialized(new SimdBackend(config, threads, set) { DenseDensity = denseDensity }, config);
 }
 
 public sealed class SimdAlwaysDenseTests() : SimdPathTests(0.0, InstructionSets.Best, 2);

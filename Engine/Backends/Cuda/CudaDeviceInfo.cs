@@ -12,6 +12,20 @@ public sealed record CudaDeviceInfo(int Ordinal, string Name, int Major, int Min
 
     public string Describe() => $"#{Ordinal} {Name} (sm_{Major}{Minor}, {MemoryBytes >> 20} MiB, {Multiprocessors} SMs, driver {DriverVersionText})";
 
+    /// <summary>
+    /// <see cref="Discover"/> that never throws: a driver that fails while it is asked (or a library without the
+    /// entry points) gives no devices, with its message as the reason. For programs that only list devices.
+    /// </summary>
+    public static IReadOnlyList<CudaDeviceInfo> TryDiscover(out string? problem)
+    {
+        try { return Discover(out problem); }
+        catch (Exception e) when (e is CudaException or DllNotFoundException or EntryPointNotFoundException)
+        {
+            problem = e.Message;
+            return [];
+        }
+    }
+
     /// <summary>Every device the driver sees; empty, with the reason, where there is no driver or no device.</summary>
     public static unsafe IReadOnlyList<CudaDeviceInfo> Discover(out string? problem)
     {
