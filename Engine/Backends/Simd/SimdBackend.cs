@@ -30,7 +30,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     /// <summary>The density threshold in use: tests set it to 0 or above 1 to hold both paths to the reference.</summary>
     internal double DenseDensity { get; set; } = DefaultDenseDensity;
 
-    private enum Phase { Generate, Encode, Decode, Loss, Hidden, TransposeHidden, Gradients, Update }
+    private enum Phase { Generate, Encode, Decode, Loss, LossHidden, Hidden, TransposeHidden, Gradients, Update }
 
     private readonly InstructionSet _instructionSet;
     private readonly Workspace _w;
@@ -51,6 +51,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     private readonly float[] _hSmallest, _gzSmallest, _decoderSmallest;
     private readonly bool[] _hNonFinite, _decoderNonFinite, _denseHidden, _denseDecoder;
     private readonly long[] _gzNonzero;
+    /// <summary>Per instance, the g_z density of the last Backward: the guess that chooses the fused sparse g_h walk before g_z exists.</summary>
+    private readonly double[] _lastDensity;
 
     // The phase being run and its arguments.
     private Phase _phase;
@@ -103,6 +105,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _denseHidden = new bool[k];
         _denseDecoder = new bool[k];
         _gzNonzero = new long[k];
+        _lastDensity = new double[k];
+        Array.Fill(_lastDensity, 1.0);
     }
 
     public override string Name => "simd";
@@ -237,14 +241,18 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     {
         _rows = rows;
         _withGradients = gradients;
-        int panels = Panels(rows);
-        RunPhase(Phase.Loss, Instances * panels);
-        if (!gradients) return;
+        RunPhase(Phase.Loss, Instances * Panels(rows));
+        if (gradients) SummarizeGradient(rows);
+    }
+
+    /// <summary>Per instance, g_z's nonzero count and smallest nonzero magnitude from the panels' results.</summary>
+    private void SummarizeGradient(int rows)
+    {
         for (int s = 0; s < Instances; s++)
         {
             _gzSmallest[s] = float.PositiveInfinity;
             _gzNonzero[s] = 0;
-            for (int p = 0; p < panels; p++)
+            for (int p = 0; p < Panels(rows); p++)
             {
                 _gzSmallest[s] = MathF.Min(_gzSmallest[s], _panelSmallest[s * _w.Panels + p]);
                 _gzNonzero[s] += _panelNonzero[s * _w.Panels + p];
@@ -252,21 +260,41 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         }
     }
 
-    /// <summary>Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused).</summary>
+    /// <summary>
+    /// Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused).
+    /// When the last step's g_z was sparse in every instance, the loss and the sparse g_h walk run together per
+    /// panel (g_z is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's
+    /// path. Both give the same bits: the guess only chooses how fast.
+    /// </summary>
     private void Backward(OptimizerStep? fused)
     {
-        Loss(Config.Batch, gradients: true);
         _rows = Config.Batch;
         _hiddenStart[0] = Instances; // the first items build x's columns, one per instance
+        bool together = Array.TrueForAll(_lastDensity, density => density < DenseDensity);
+        if (together)
+        {
+            _withGradients = true;
+            Array.Fill(_denseHidden, false);
+            RunPhase(Phase.LossHidden, Instances + Instances * _w.Panels);
+            SummarizeGradient(Config.Batch);
+        }
+        else
+            Loss(Config.Batch, gradients: true);
         for (int s = 0; s < Instances; s++)
         {
-            bool dense = (double)_gzNonzero[s] / ((double)Config.N * Config.Batch) >= DenseDensity;
-            _denseHidden[s] = dense && !_decoderNonFinite[s] && ExactDense.SkipsAreExact(_decoderSmallest[s], _gzSmallest[s]);
+            double density = (double)_gzNonzero[s] / ((double)Config.N * Config.Batch);
+            _lastDensity[s] = density;
+            bool dense = density >= DenseDensity;
+            if (!together)
+                _denseHidden[s] = dense && !_decoderNonFinite[s] && ExactDense.SkipsAreExact(_decoderSmallest[s], _gzSmallest[s]);
             _denseDecoder[s] = dense && !_hNonFinite[s] && ExactDense.SkipsAreExact(_hSmallest[s], _gzSmallest[s]);
             _hiddenStart[s + 1] = _hiddenStart[s] + (_denseHidden[s] ? _hiddenBlocks * _laneGroups : _w.Panels);
         }
-        RunPhase(Phase.Hidden, _hiddenStart[Instances]);
-        if (Array.IndexOf(_denseHidden, true) >= 0) RunPhase(Phase.TransposeHidden, Instances * _w.Panels);
+        if (!together)
+        {
+            RunPhase(Phase.Hidden, _hiddenStart[Instances]);
+            if (Array.IndexOf(_denseHidden, true) >= 0) RunPhase(Phase.TransposeHidden, Instances * _w.Panels);
+        }
         _scalars = fused;
         RunPhase(Phase.Gradients, Instances * _featureBlocks);
         if (fused is not null) RecordUpdate(fused.Step);
@@ -308,6 +336,17 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
             {
                 int panels = Panels(_rows), s = item / panels, p = item % panels;
                 (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.Loss(_w, s, p, _rows, _withGradients);
+                break;
+            }
+            case Phase.LossHidden:
+            {
+                if (item < Instances)
+                {
+                    BuildColumns(item);
+                    break;
+                }
+                int s = (item - Instances) / _w.Panels, p = (item - Instances) % _w.Panels;
+                (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.LossAndHiddenGradient(_w, s, p, _w.Scratch[thread]);
                 break;
             }
             case Phase.Hidden:

@@ -105,7 +105,7 @@ internal sealed unsafe class Workspace : IDisposable
         Scratch = new ThreadScratch[threads];
         for (int t = 0; t < threads; t++)
             Scratch[t] = new ThreadScratch(
-                (SparseEntry*)Allocate(Math.Max((nint)features * Batch, Tile * RowCapacity) * sizeof(SparseEntry)),
+                (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Blocking.HiddenListRoom(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
                 (int*)Allocate(Tile * sizeof(int)),
                 Floats((nint)features * Ldm),
                 Floats(Kernels.DenseProduct.PackFloats(1024)),
@@ -163,7 +163,8 @@ internal sealed unsafe class Workspace : IDisposable
 
 /// <summary>
 /// One thread's working memory: sparse lists (per feature of a block, its nonzero g_z over samples, room
-/// for B each; or per sample of a panel, its nonzero g_z over features, room for n each) and their lengths;
+/// for B each; or per sample of a panel, its nonzero g_z in one block of features) with room for one
+/// vector's append past the last, and their lengths;
 /// a block of gradient rows; the dense product's packed A block; the block's bias gradients.
 /// </summary>
 internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient)

@@ -10,8 +10,15 @@ namespace ToyModels.Backends.Simd.Kernels;
 /// feature of several samples, the walk over features is contiguous, and each lane runs the
 /// reference's per-sample R32 sum over features.
 /// </summary>
+/// <remarks>
+/// A panel's walk may be cut into blocks of features (<see cref="Rows"/>), taken in ascending order on one
+/// thread: the 32 chains of each lane live in the accumulators between blocks, so no bit changes.
+/// </remarks>
 internal static unsafe class LossLanes
 {
+    /// <summary>Vectors of accumulators for one panel: 32 chains (i mod 32) of 64 lanes.</summary>
+    public static int Accumulators(int width) => 32 * (Workspace.Tile / width);
+
     /// <summary>
     /// For the 64 samples of one panel, with y = (z &gt; 0 ? z : 0) and d = y - x:
     /// rowLoss[l] = R32 over i of lane = fma(I_i * d, d, lane) (lane i mod 32, then the halving tree), and with
@@ -25,12 +32,27 @@ internal static unsafe class LossLanes
         int live, float* rowLoss)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
+        TVec* acc = stackalloc TVec[Accumulators(TLanes.Count)];
+        Start<TVec, TLanes>(acc);
+        var gradient = new GradientSummary<TVec, TLanes>();
+        Rows<TVec, TLanes>(acc, z, x, gz, 0, n, importance, gradScale, live, ref gradient);
+        Finish<TVec, TLanes>(acc, rowLoss);
+        return (gradient.Nonzero, TLanes.Smallest(gradient.Smallest));
+    }
+
+    public static void Start<TVec, TLanes>(TVec* acc) where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
+        for (int e = 0; e < Accumulators(TLanes.Count); e++) acc[e] = TLanes.Zero;
+    }
+
+    /// <summary>Features [i0, i1) of the walk of <see cref="Panel"/>; g_z's count and smallest go to <paramref name="gradient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Rows<TVec, TLanes>(TVec* acc, float* z, float* x, float* gz, int i0, int i1, float* importance, float* gradScale,
+        int live, ref GradientSummary<TVec, TLanes> gradient)
+        where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
         int w = TLanes.Count, vectors = Workspace.Tile / w;
-        TVec* acc = stackalloc TVec[32 * vectors];
-        for (int e = 0; e < 32 * vectors; e++) acc[e] = TLanes.Zero;
-        TVec smallest = TLanes.Broadcast(float.PositiveInfinity);
-        int nonzero = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = i0; i < i1; i++)
         {
             TVec importanceI = TLanes.Broadcast(importance[i]);
             TVec scaleI = TLanes.Broadcast(gradScale[i]);
@@ -45,15 +67,27 @@ internal static unsafe class LossLanes
                 TVec g = TLanes.WherePositive(zi, TLanes.Multiply(scaleI, d));
                 if (live - v * w < w) g = TLanes.KeepFirst(g, live - v * w);
                 TLanes.Store(gz + at + v * w, g);
-                nonzero += BitOperations.PopCount(TLanes.NonZeroBits(g));
-                smallest = TLanes.MinMagnitude(smallest, g);
+                gradient.Nonzero += BitOperations.PopCount(TLanes.NonZeroBits(g));
+                gradient.Smallest = TLanes.MinMagnitude(gradient.Smallest, g);
             }
         }
+    }
+
+    /// <summary>The halving tree over the 32 chains of each lane, into the panel's 64 row losses.</summary>
+    public static void Finish<TVec, TLanes>(TVec* acc, float* rowLoss) where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
+        int w = TLanes.Count, vectors = Workspace.Tile / w;
         for (int h = 16; h >= 1; h /= 2)
             for (int j = 0; j < h; j++)
                 for (int v = 0; v < vectors; v++)
                     acc[j * vectors + v] = TLanes.Add(acc[j * vectors + v], acc[(j + h) * vectors + v]);
         for (int v = 0; v < vectors; v++) TLanes.Store(rowLoss + v * w, acc[v]);
-        return (nonzero, TLanes.Smallest(smallest));
     }
+}
+
+/// <summary>What a loss walk saw of g_z: how many are nonzero, and per lane the smallest nonzero finite magnitude.</summary>
+internal struct GradientSummary<TVec, TLanes>() where TVec : unmanaged where TLanes : ILanes<TVec>
+{
+    public int Nonzero = 0;
+    public TVec Smallest = TLanes.Broadcast(float.PositiveInfinity);
 }

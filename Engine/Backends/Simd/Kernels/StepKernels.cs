@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 
 namespace ToyModels.Backends.Simd.Kernels;
@@ -23,6 +24,11 @@ internal unsafe interface IStepKernels
     (int Nonzero, float Smallest) Loss(Workspace w, int s, int p, int rows, bool gradients);
     /// <summary>g_h for the samples of panel p from each sample's nonzero g_z.</summary>
     void HiddenGradientSparse(Workspace w, int s, int p, ThreadScratch scratch);
+    /// <summary>
+    /// <see cref="Loss"/> with gradients and <see cref="HiddenGradientSparse"/> for panel p of a training batch in one
+    /// walk (the same bits as the two one after the other).
+    /// </summary>
+    (int Nonzero, float Smallest) LossAndHiddenGradient(Workspace w, int s, int p, ThreadScratch scratch);
     /// <summary>
     /// g_h^T for hidden units [j0, j1) and samples [l0, l1) (multiples of 64) as one dense product over every
     /// feature (valid when it gives the sparse bits, see <see cref="ExactDense"/>).
@@ -154,12 +160,57 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void HiddenGradientSparse(Workspace w, int s, int p, ThreadScratch scratch)
     {
-        // Each sample's nonzero g_z, by ascending feature: one contiguous walk down the panel.
         float* panel = w.FeaturePanelOf(w.GzT, s, p);
-        int width = TLanes.Count;
+        ClearHiddenGradient(w, s, p);
+        for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
+            HiddenBlock(w, s, p, panel, i0, Math.Min(i0 + Blocking.HiddenFeatures, w.N), scratch);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public (int Nonzero, float Smallest) LossAndHiddenGradient(Workspace w, int s, int p, ThreadScratch scratch)
+    {
+        // The loss walk and the sparse g_h walk go block by block together, so each block's g_z is listed while in L1.
+        int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
+        float* z = w.FeaturePanelOf(w.ZT, s, p), x = w.FeaturePanelOf(w.XT, s, p), gz = w.FeaturePanelOf(w.GzT, s, p);
+        float* importance = w.Importance + (nint)s * w.N, gradScale = w.GradScale + (nint)s * w.N;
+        TVec* acc = stackalloc TVec[LossLanes.Accumulators(TLanes.Count)];
+        LossLanes.Start<TVec, TLanes>(acc);
+        var gradient = new GradientSummary<TVec, TLanes>();
+        ClearHiddenGradient(w, s, p);
+        for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
+        {
+            int i1 = Math.Min(i0 + Blocking.HiddenFeatures, w.N);
+            LossLanes.Rows<TVec, TLanes>(acc, z, x, gz, i0, i1, importance, gradScale, live, ref gradient);
+            HiddenBlock(w, s, p, gz, i0, i1, scratch);
+        }
+        LossLanes.Finish<TVec, TLanes>(acc, w.RowLoss + (nint)s * w.Ldb + first);
+        return (gradient.Nonzero, TLanes.Smallest(gradient.Smallest));
+    }
+
+    /// <summary>The g_h rows of panel p's samples, zeroed: the chains start at +0 and lanes past m stay zero.</summary>
+    private static void ClearHiddenGradient(Workspace w, int s, int p)
+    {
+        float* gh = w.Tiles(w.GH, s);
+        int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
+        for (int t = 0; t < w.HiddenTiles; t++)
+            new Span<float>(gh + t * w.HiddenTile + (nint)first * Tile, live * Tile).Clear();
+    }
+
+    /// <summary>
+    /// Features [i0, i1) of the g_h walk of panel p: g_h[b][j] = serial over b's nonzero g_z, ascending i, of
+    /// fma(W_out[i][j], g_z[b][i], acc). Blocks are taken in ascending order and each chain is stored between
+    /// them and resumed (no bit changes), so the block of W_out under one piece of lanes stays in L1 while the
+    /// panel's samples pass through it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void HiddenBlock(Workspace w, int s, int p, float* panel, int i0, int i1, ThreadScratch scratch)
+    {
+        // Each sample's nonzero g_z of the block, by ascending feature: one contiguous walk down the block's rows.
+        int width = TLanes.Count, stride = Blocking.HiddenListRoom(w.N);
         int* counts = scratch.Counts;
+        SparseEntry* lists = scratch.Lists;
         for (int l = 0; l < Tile; l++) counts[l] = 0;
-        for (int i = 0; i < w.N; i++)
+        for (int i = i0; i < i1; i++)
             for (int v = 0; v < Tile; v += width)
             {
                 float* g = panel + (nint)i * Tile + v;
@@ -167,47 +218,39 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 while (bits != 0)
                 {
                     int l = v + BitOperations.TrailingZeroCount(bits);
-                    SparseEntry* entry = scratch.Lists + l * w.RowCapacity + counts[l]++;
+                    SparseEntry* entry = lists + l * stride + counts[l]++;
                     entry->Index = i;
-                    entry->Value = panel[(nint)i * Tile + l];
+                    entry->Value = g[l - v];
                     bits &= bits - 1;
                 }
             }
-        // g_h[b][j] = serial over b's nonzero g_z, ascending i, of fma(W_out[i][j], g_z[b][i], acc): walked in
-        // blocks of features, so the block of W_out under one piece of lanes stays in L1 while the panel's
-        // samples pass through it; each chain is stored between blocks and resumed (no bit changes).
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
         float* gh = w.Tiles(w.GH, s);
-        // Lanes past m (up to ldm) stay the zeros cleared here: padding never flows into a real lane.
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
-        for (int t = 0; t < w.HiddenTiles; t++)
-            new Span<float>(gh + t * w.HiddenTile + (nint)first * Tile, live * Tile).Clear();
-        int* cursor = stackalloc int[Tile];
-        int* end = stackalloc int[Tile];
-        for (int l = 0; l < live; l++) cursor[l] = 0;
-        for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
+        int j = 0;
+        for (; j + span <= lanes; j += span)
         {
-            int i1 = Math.Min(i0 + Blocking.HiddenFeatures, w.N);
+            // While this piece's samples pass, fetch the next piece's rows of the block (or the next block's first
+            // piece) into L1: the rows are scattered, so the hardware would fetch each on its first use.
+            int nextJ = j + span, nextI0 = i0, nextI1 = i1;
+            if (nextJ + span > lanes) { nextJ = 0; nextI0 = i1; nextI1 = Math.Min(i1 + Blocking.HiddenFeatures, w.N); }
+            int ahead = nextI1 - nextI0, fetched = 0;
             for (int l = 0; l < live; l++)
             {
-                SparseEntry* list = scratch.Lists + l * w.RowCapacity;
-                int e = cursor[l];
-                while (e < counts[l] && list[e].Index < i1) e++;
-                end[l] = e;
+                if (Sse.IsSupported)
+                    for (int upto = (l + 1) * ahead / live; fetched < upto; fetched++)
+                    {
+                        float* row = decoder + (nint)(nextI0 + fetched) * w.Ldm + nextJ;
+                        Sse.Prefetch0(row); Sse.Prefetch0(row + 16); Sse.Prefetch0(row + 32); Sse.Prefetch0(row + 48);
+                    }
+                if (counts[l] > 0)
+                    RowPieces.Resume<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, gh + (nint)(first + l) * Tile, w.HiddenTile);
             }
-            int j = 0;
-            for (; j + span <= lanes; j += span)
-                for (int l = 0; l < live; l++)
-                    if (end[l] > cursor[l])
-                        RowPieces.Resume<TVec, TLanes>(decoder, w.Ldm, Tile, scratch.Lists + l * w.RowCapacity + cursor[l], end[l] - cursor[l], j,
-                            gh + (nint)(first + l) * Tile, w.HiddenTile);
-            for (; j < lanes; j += width)
-                for (int l = 0; l < live; l++)
-                    if (end[l] > cursor[l])
-                        RowPieces.ResumeOne<TVec, TLanes>(decoder, w.Ldm, Tile, scratch.Lists + l * w.RowCapacity + cursor[l], end[l] - cursor[l], j,
-                            gh + (nint)(first + l) * Tile, w.HiddenTile);
-            for (int l = 0; l < live; l++) cursor[l] = end[l];
         }
+        for (; j < lanes; j += width)
+            for (int l = 0; l < live; l++)
+                if (counts[l] > 0)
+                    RowPieces.ResumeOne<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, gh + (nint)(first + l) * Tile, w.HiddenTile);
     }
 
     public void HiddenGradientDense(Workspace w, int s, int j0, int j1, int l0, int l1, ThreadScratch scratch)
@@ -290,31 +333,22 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         }
         else
         {
-            // Each feature's nonzero g_z over samples, ascending: one contiguous walk over the block in each panel.
+            // Each feature's nonzero g_z over samples, ascending (lanes past the batch hold zeros). Lists are
+            // written in feature order, so the junk an append leaves past a list is overwritten by the next.
             SparseEntry* lists = scratch.Lists;
             int* counts = scratch.Counts;
-            for (int f = 0; f < features; f++) counts[f] = 0;
-            for (int p = 0; p < w.Panels; p++)
+            for (int f = 0; f < features; f++)
             {
-                float* panel = gz + p * w.FeaturePanel;
-                for (int f = 0; f < features; f++)
+                SparseEntry* list = lists + (nint)f * batch;
+                int count = 0;
+                for (int p = 0; p < w.Panels; p++)
+                {
+                    float* row = gz + p * w.FeaturePanel + f * Tile;
                     for (int v = 0; v < Tile; v += width)
-                    {
-                        float* g = panel + f * Tile + v;
-                        uint bits = TLanes.NonZeroBits(TLanes.Load(g));
-                        while (bits != 0)
-                        {
-                            int l = BitOperations.TrailingZeroCount(bits);
-                            SparseEntry* entry = lists + (nint)f * batch + counts[f]++;
-                            entry->Index = p * Tile + v + l;
-                            entry->Value = g[l];
-                            bits &= bits - 1;
-                        }
-                    }
+                        count += TLanes.AppendNonZero(TLanes.Load(row + v), p * Tile + v, list + count);
+                }
+                counts[f] = count;
             }
-            // gW_out[i][j] = serial over i's nonzero g_z, ascending b, of fma(h[b][j], g_z[b][i], acc): walked in
-            // blocks of samples, so the block of h under one piece of lanes stays in L1 while the block's features
-            // pass through it; each chain is stored in the block's rows between blocks and resumed (no bit changes).
             int span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
             new Span<float>(scratch.Rows, features * ldm).Clear(); // lanes past m stay zero
             int* cursor = stackalloc int[features];

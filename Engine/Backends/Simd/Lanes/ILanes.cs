@@ -35,6 +35,13 @@ internal unsafe interface ILanes<TVec> where TVec : unmanaged
     static abstract TVec WhereNonZero(TVec condition, TVec value, TVec otherwise);
     /// <summary>Bit l set iff lane l is not +0 or -0 (NaN is nonzero, as in the reference's <c>g != 0</c>).</summary>
     static abstract uint NonZeroBits(TVec value);
+    /// <summary>
+    /// Writes the nonzero lanes (as <see cref="NonZeroBits"/>), in lane order, as entries (firstIndex + l, lane l) at
+    /// <paramref name="destination"/> and returns how many. It may write up to <see cref="Count"/> entries (the
+    /// ones past the returned count are junk): the caller leaves <see cref="SparseAppend.Slack"/> entries of room.
+    /// Branch-free where the instruction set allows, since whether a lane is zero is as good as random.
+    /// </summary>
+    static abstract int AppendNonZero(TVec value, int firstIndex, SparseEntry* destination);
     /// <summary>Bit l set iff lane l is infinite or NaN.</summary>
     static abstract uint NonFiniteBits(TVec value);
     /// <summary>Lane l as a float.</summary>

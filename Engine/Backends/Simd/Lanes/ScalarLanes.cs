@@ -23,6 +23,13 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float KeepFirst(float value, int lanes) => lanes > 0 ? value : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float WhereNonZero(float condition, float value, float otherwise) => condition != 0f ? value : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonZeroBits(float value) => value != 0f ? 1u : 0u;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int AppendNonZero(float value, int firstIndex, SparseEntry* destination)
+    {
+        destination->Index = firstIndex;
+        destination->Value = value;
+        return value != 0f ? 1 : 0;
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint NonFiniteBits(float value) => float.IsFinite(value) ? 0u : 1u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(float value, int l) => value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

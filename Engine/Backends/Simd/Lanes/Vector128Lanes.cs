@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -29,6 +30,19 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
         Vector128.ConditionalSelect(~Vector128.Equals(condition, Vector128<float>.Zero), value, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector128<float> value) => (uint)(~Vector128.Equals(value, Vector128<float>.Zero)).ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int AppendNonZero(Vector128<float> value, int firstIndex, SparseEntry* destination)
+    {
+        if (!SparseAppend.CanCompress) return SparseAppend.EachLane<Vector128<float>, Vector128Lanes>(value, firstIndex, destination);
+        uint bits = NonZeroBits(value);
+        Vector128<int> order = Sse41.ConvertToVector128Int32(Vector128.CreateScalar(SparseAppend.LaneOrder(bits)).AsByte());
+        Vector128<float> values = Avx.PermuteVar(value, order);
+        Vector128<float> indices = (order + Vector128.Create(firstIndex)).AsSingle();
+        float* pairs = (float*)destination;
+        Sse.Store(pairs, Sse.UnpackLow(indices, values));
+        Sse.Store(pairs + 4, Sse.UnpackHigh(indices, values));
+        return BitOperations.PopCount(bits);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector128<float> value) => (uint)(~Vector128.Equals(value - value, Vector128<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(Vector128<float> value, int l) => value.GetElement(l);

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -29,6 +30,21 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
         Vector256.ConditionalSelect(~Vector256.Equals(condition, Vector256<float>.Zero), value, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector256<float> value) => (uint)(~Vector256.Equals(value, Vector256<float>.Zero)).ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int AppendNonZero(Vector256<float> value, int firstIndex, SparseEntry* destination)
+    {
+        if (!SparseAppend.CanCompress) return SparseAppend.EachLane<Vector256<float>, Vector256Lanes>(value, firstIndex, destination);
+        uint bits = NonZeroBits(value);
+        Vector256<int> order = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(SparseAppend.LaneOrder(bits)).AsByte());
+        Vector256<float> values = Avx2.PermuteVar8x32(value, order);
+        Vector256<float> indices = (order + Vector256.Create(firstIndex)).AsSingle();
+        // (index, value) pairs: the unpacks interleave within each 128-bit half, the permutes put the halves in order.
+        Vector256<float> low = Avx.UnpackLow(indices, values), high = Avx.UnpackHigh(indices, values);
+        float* pairs = (float*)destination;
+        Avx.Store(pairs, Avx.Permute2x128(low, high, 0x20));
+        Avx.Store(pairs + 8, Avx.Permute2x128(low, high, 0x31));
+        return BitOperations.PopCount(bits);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector256<float> value) => (uint)(~Vector256.Equals(value - value, Vector256<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(Vector256<float> value, int l) => value.GetElement(l);

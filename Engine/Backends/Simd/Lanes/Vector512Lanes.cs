@@ -29,6 +29,13 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
         Vector512.ConditionalSelect(~Vector512.Equals(condition, Vector512<float>.Zero), value, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector512<float> value) => (uint)(~Vector512.Equals(value, Vector512<float>.Zero)).ExtractMostSignificantBits();
+    /// <remarks>As two halves of 8 (every AVX-512 CPU has AVX2 and BMI2).</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int AppendNonZero(Vector512<float> value, int firstIndex, SparseEntry* destination)
+    {
+        int low = Vector256Lanes.AppendNonZero(value.GetLower(), firstIndex, destination);
+        return low + Vector256Lanes.AppendNonZero(value.GetUpper(), firstIndex + 8, destination + low);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonFiniteBits(Vector512<float> value) => (uint)(~Vector512.Equals(value - value, Vector512<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Lane(Vector512<float> value, int l) => value.GetElement(l);
