@@ -49,7 +49,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     private readonly int[] _panelNonzero;
     private readonly UpdateResult[] _blockResults;
     private readonly float[] _hSmallest, _gzSmallest, _decoderSmallest;
-    private readonly bool[] _hNonFinite, _decoderNonFinite, _denseHidden, _denseDecoder;
+    private readonly bool[] _hNonFinite, _decoderNonFinite, _denseHidden;
+    private readonly DecoderGradient[] _decoderGradient;
     private readonly long[] _gzNonzero;
     /// <summary>Per instance, the g_z density of the last Backward: the guess that chooses the fused sparse g_h walk before g_z exists.</summary>
     private readonly double[] _lastDensity;
@@ -103,7 +104,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _hNonFinite = new bool[k];
         _decoderNonFinite = new bool[k];
         _denseHidden = new bool[k];
-        _denseDecoder = new bool[k];
+        _decoderGradient = new DecoderGradient[k];
         _gzNonzero = new long[k];
         _lastDensity = new double[k];
         Array.Fill(_lastDensity, 1.0);
@@ -287,7 +288,10 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
             bool dense = density >= DenseDensity;
             if (!together)
                 _denseHidden[s] = dense && !_decoderNonFinite[s] && ExactDense.SkipsAreExact(_decoderSmallest[s], _gzSmallest[s]);
-            _denseDecoder[s] = dense && !_hNonFinite[s] && ExactDense.SkipsAreExact(_hSmallest[s], _gzSmallest[s]);
+            // The fused walk leaves g_z only as lists, so gW_out runs sparse from them (exact at any density).
+            _decoderGradient[s] = together ? DecoderGradient.SparseFromLists
+                : dense && !_hNonFinite[s] && ExactDense.SkipsAreExact(_hSmallest[s], _gzSmallest[s]) ? DecoderGradient.Dense
+                : DecoderGradient.SparseFromPanels;
             _hiddenStart[s + 1] = _hiddenStart[s] + (_denseHidden[s] ? _hiddenBlocks * _laneGroups : _w.Panels);
         }
         if (!together)
@@ -378,7 +382,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
             case Phase.Gradients:
             {
                 var (s, i0, i1) = FeatureItem(item);
-                _blockResults[item] = _kernels.Gradients(_w, s, i0, i1, _w.Scratch[thread], _scalars, _denseDecoder[s]);
+                _blockResults[item] = _kernels.Gradients(_w, s, i0, i1, _w.Scratch[thread], _scalars, _decoderGradient[s]);
                 break;
             }
             case Phase.Update:

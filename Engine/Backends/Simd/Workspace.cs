@@ -46,6 +46,14 @@ internal sealed unsafe class Workspace : IDisposable
     public readonly int* XCount;             // [k][B]
     public readonly int* XColumnStart;       // [k][n + 1]
     public readonly SparseEntry* XColumns;   // [k][B n]
+    /// <summary>
+    /// g_z's nonzeros of each panel, by ascending feature and then sample (the sample's number in the batch):
+    /// panel p of instance s holds <see cref="PanelEntries"/> entries from <see cref="GzListOf"/>, feature i's
+    /// from GzStartOf(s, p)[i] to [i + 1]. Written by the fused loss and g_h walk, in place of the g_z^T panels.
+    /// </summary>
+    public readonly SparseEntry* GzEntries;
+    public readonly int* GzStart;            // [k][panels][n + 1]
+    public readonly nint PanelEntries;
     public readonly float* XT, ZT, GzT;      // [k] panels of n features
     public readonly float* HT, GhT;          // [k] panels of m units
     public readonly float* H, GH;            // [k] tiles of B samples
@@ -91,6 +99,10 @@ internal sealed unsafe class Workspace : IDisposable
         var arena = (SparseEntry*)Allocate((rows + columns) * sizeof(SparseEntry));
         XRows = arena;
         XColumns = arena + rows;
+        // g_z's nonzeros as the fused loss walk lists them, per panel by feature: worst case again, touched from the front.
+        PanelEntries = (nint)N * Tile + Lanes.SparseAppend.Slack;
+        GzEntries = (SparseEntry*)Allocate((nint)k * Panels * PanelEntries * sizeof(SparseEntry));
+        GzStart = (int*)Allocate((nint)k * Panels * (N + 1) * sizeof(int));
         XCount = (int*)Allocate((nint)k * Batch * sizeof(int));
         XColumnStart = (int*)Allocate((nint)k * (N + 1) * sizeof(int));
         XT = Floats(k * Panels * FeaturePanel);
@@ -109,7 +121,8 @@ internal sealed unsafe class Workspace : IDisposable
                 (int*)Allocate(Tile * sizeof(int)),
                 Floats((nint)features * Ldm),
                 Floats(Kernels.DenseProduct.PackFloats(1024)),
-                Floats(features + Tile));
+                Floats(features + Tile),
+                Floats((nint)Blocking.HiddenFeatures * Tile));
     }
 
     public static int RoundUp(int count, int multiple) => (count + multiple - 1) / multiple * multiple;
@@ -122,6 +135,9 @@ internal sealed unsafe class Workspace : IDisposable
 
     /// <summary>Panel p of instance s in an n-feature panel buffer (x^T, z^T, g_z^T).</summary>
     public float* FeaturePanelOf(float* buffer, int s, int p) => buffer + ((nint)s * Panels + p) * FeaturePanel;
+
+    public SparseEntry* GzListOf(int s, int p) => GzEntries + ((nint)s * Panels + p) * PanelEntries;
+    public int* GzStartOf(int s, int p) => GzStart + ((nint)s * Panels + p) * (N + 1);
 
     /// <summary>Panel p of instance s in h^T or g_h^T.</summary>
     public float* HiddenPanelOf(float* buffer, int s, int p) => buffer + ((nint)s * Panels + p) * HiddenPanel;
@@ -165,10 +181,12 @@ internal sealed unsafe class Workspace : IDisposable
 /// One thread's working memory: sparse lists (per feature of a block, its nonzero g_z over samples, room
 /// for B each; or per sample of a panel, its nonzero g_z in one block of features) with room for one
 /// vector's append past the last, and their lengths;
-/// a block of gradient rows; the dense product's packed A block; the block's bias gradients.
+/// a block of gradient rows; the dense product's packed A block; the block's bias gradients; a block of g_z.
 /// </summary>
-internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient)
+internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient, float* gradientBlock)
 {
+    /// <summary>One block of g_z rows of a panel (Blocking.HiddenFeatures x 64) in the fused loss and g_h walk.</summary>
+    public readonly float* GradientBlock = gradientBlock;
     public readonly SparseEntry* Lists = lists;
     public readonly int* Counts = counts;
     /// <summary>Blocking.Features rows of ldm: the block's gW_out rows.</summary>

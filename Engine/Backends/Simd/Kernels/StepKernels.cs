@@ -8,6 +8,9 @@ namespace ToyModels.Backends.Simd.Kernels;
 /// <summary>What the update of a block of parameters saw: a non-finite result, and the smallest nonzero |W_out|.</summary>
 internal readonly record struct UpdateResult(bool NonFinite, float DecoderSmallest);
 
+/// <summary>How the gradient phase gets gW_out: a dense product over the g_z^T panels, or per feature over its nonzero g_z, listed from the panels or from the fused walk's lists.</summary>
+internal enum DecoderGradient { Dense, SparseFromPanels, SparseFromLists }
+
 /// <summary>The work items of a training step, one method per phase; implemented once, generic over the lanes.</summary>
 internal unsafe interface IStepKernels
 {
@@ -26,7 +29,8 @@ internal unsafe interface IStepKernels
     void HiddenGradientSparse(Workspace w, int s, int p, ThreadScratch scratch);
     /// <summary>
     /// <see cref="Loss"/> with gradients and <see cref="HiddenGradientSparse"/> for panel p of a training batch in one
-    /// walk (the same bits as the two one after the other).
+    /// walk (the same bits as the two one after the other). g_z goes to the panel's lists (Workspace.GzEntries), not
+    /// to the g_z^T panel.
     /// </summary>
     (int Nonzero, float Smallest) LossAndHiddenGradient(Workspace w, int s, int p, ThreadScratch scratch);
     /// <summary>
@@ -40,7 +44,7 @@ internal unsafe interface IStepKernels
     /// Every gradient of features [i0, i1): rows of gW_out (dense or sparse) and gW_in^T (tied: their sum) and
     /// g_b, handed to the optimizer as they are finished (<paramref name="fused"/> given) or stored in the gradient buffer.
     /// </summary>
-    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, bool dense);
+    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, DecoderGradient path);
     /// <summary>The optimizer over the stored gradients of features [i0, i1).</summary>
     UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars);
 }
@@ -171,18 +175,31 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     {
         // The loss walk and the sparse g_h walk go block by block together, so each block's g_z is listed while in L1.
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
-        float* z = w.FeaturePanelOf(w.ZT, s, p), x = w.FeaturePanelOf(w.XT, s, p), gz = w.FeaturePanelOf(w.GzT, s, p);
+        float* z = w.FeaturePanelOf(w.ZT, s, p), x = w.FeaturePanelOf(w.XT, s, p);
         float* importance = w.Importance + (nint)s * w.N, gradScale = w.GradScale + (nint)s * w.N;
         TVec* acc = stackalloc TVec[LossLanes.Accumulators(TLanes.Count)];
         LossLanes.Start<TVec, TLanes>(acc);
         var gradient = new GradientSummary<TVec, TLanes>();
         ClearHiddenGradient(w, s, p);
+        SparseEntry* list = w.GzListOf(s, p);
+        int* start = w.GzStartOf(s, p);
+        int listed = 0;
         for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
         {
             int i1 = Math.Min(i0 + Blocking.HiddenFeatures, w.N);
-            LossLanes.Rows<TVec, TLanes>(acc, z, x, gz, i0, i1, importance, gradScale, live, ref gradient);
-            HiddenBlock(w, s, p, gz, i0, i1, scratch);
+            // The block's g_z rows live in the thread's block buffer, addressed as if it were the panel.
+            float* block = scratch.GradientBlock - (nint)i0 * Tile;
+            LossLanes.Rows<TVec, TLanes>(acc, z, x, block, i0, i1, importance, gradScale, live, ref gradient);
+            HiddenBlock(w, s, p, block, i0, i1, scratch);
+            for (int i = i0; i < i1; i++)
+            {
+                start[i] = listed;
+                float* row = block + (nint)i * Tile;
+                for (int v = 0; v < Tile; v += TLanes.Count)
+                    listed += TLanes.AppendNonZero(TLanes.Load(row + v), first + v, list + listed);
+            }
         }
+        start[w.N] = listed;
         LossLanes.Finish<TVec, TLanes>(acc, w.RowLoss + (nint)s * w.Ldb + first);
         return (gradient.Nonzero, TLanes.Smallest(gradient.Smallest));
     }
@@ -280,16 +297,16 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         }
     }
 
-    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, bool denseDecoder)
+    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, DecoderGradient path)
     {
         if (fused is null)
         {
             var store = new StoreRow<TVec, TLanes>(w.Block(w.Gradients, s));
-            FeatureGradients(w, s, i0, i1, scratch, denseDecoder, ref store);
+            FeatureGradients(w, s, i0, i1, scratch, path, ref store);
             return new UpdateResult(false, float.PositiveInfinity);
         }
         var sink = Sink(w, s, fused);
-        FeatureGradients(w, s, i0, i1, scratch, denseDecoder, ref sink);
+        FeatureGradients(w, s, i0, i1, scratch, path, ref sink);
         return new UpdateResult(sink.NonFinite != 0, TLanes.Smallest(sink.Smallest));
     }
 
@@ -302,7 +319,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     /// rounded add). Every finished vector goes to the sink.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FeatureGradients<TSink>(Workspace w, int s, int i0, int i1, ThreadScratch scratch, bool dense, ref TSink sink)
+    private static void FeatureGradients<TSink>(Workspace w, int s, int i0, int i1, ThreadScratch scratch, DecoderGradient path, ref TSink sink)
         where TSink : struct, IRowSink<TVec>
     {
         int width = TLanes.Count, features = i1 - i0, batch = w.Batch, ldm = w.Ldm;
@@ -310,7 +327,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         float* h = w.Tiles(w.H, s);
         float* gh = w.Tiles(w.GH, s);
         float* bias = scratch.BiasGradient;
-        if (dense)
+        if (path == DecoderGradient.Dense)
         {
             // gW_out[i][j] = sum over b of fma(g_z[b][i], h[b][j], acc), every b kept (exact: see ExactDense).
             DenseProduct.Multiply<TVec, TLanes>(new Operand(gz, Tile * Tile, Tile, w.FeaturePanel, 1), h, w.HiddenTile, Tile,
@@ -343,6 +360,16 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 int count = 0;
                 for (int p = 0; p < w.Panels; p++)
                 {
+                    if (path == DecoderGradient.SparseFromLists)
+                    {
+                        // The fused walk's list of the panel: feature i0 + f's entries, already in sample order.
+                        int* start = w.GzStartOf(s, p) + i0 + f;
+                        int from = start[0], length = start[1] - from;
+                        long* source = (long*)(w.GzListOf(s, p) + from), target = (long*)(list + count);
+                        for (int e = 0; e < length; e++) target[e] = source[e];
+                        count += length;
+                        continue;
+                    }
                     float* row = gz + p * w.FeaturePanel + f * Tile;
                     for (int v = 0; v < Tile; v += width)
                         count += TLanes.AppendNonZero(TLanes.Load(row + v), p * Tile + v, list + count);
