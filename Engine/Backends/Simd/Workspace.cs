@@ -122,6 +122,7 @@ internal sealed unsafe class Workspace : IDisposable
                 Floats((nint)features * Ldm),
                 Floats(Kernels.DenseProduct.PackFloats(1024)),
                 Floats(features + Tile),
+                Floats((nint)Blocking.HiddenFeatures * Tile),
                 Floats((nint)Blocking.HiddenFeatures * Tile));
     }
 
@@ -181,12 +182,15 @@ internal sealed unsafe class Workspace : IDisposable
 /// One thread's working memory: sparse lists (per feature of a block, its nonzero g_z over samples, room
 /// for B each; or per sample of a panel, its nonzero g_z in one block of features) with room for one
 /// vector's append past the last, and their lengths;
-/// a block of gradient rows; the dense product's packed A block; the block's bias gradients; a block of g_z.
+/// a block of gradient rows; the dense product's packed A block; the block's bias gradients; a block of g_z and of x.
 /// </summary>
-internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient, float* gradientBlock)
+internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient, float* gradientBlock,
+    float* inputBlock)
 {
     /// <summary>One block of g_z rows of a panel (Blocking.HiddenFeatures x 64) in the fused loss and g_h walk.</summary>
     public readonly float* GradientBlock = gradientBlock;
+    /// <summary>The same block of x rows, scattered from the sparse rows of x; zero between uses.</summary>
+    public readonly float* InputBlock = inputBlock;
     public readonly SparseEntry* Lists = lists;
     public readonly int* Counts = counts;
     /// <summary>Blocking.Features rows of ldm: the block's gW_out rows.</summary>

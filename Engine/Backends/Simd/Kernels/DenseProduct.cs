@@ -66,6 +66,18 @@ internal static unsafe class DenseProduct
                     row[r] = a.A + (i >> 6) * a.RowPanel + (i & 63) * a.Row + kBase;
                 }
                 float* sliver = pack + (nint)t * kc * TileRows;
+                if (live == TileRows)
+                {
+                    // A whole tile, its six row pointers in registers.
+                    float* r0 = row[0], r1 = row[1], r2 = row[2], r3 = row[3], r4 = row[4], r5 = row[5];
+                    for (int kk = 0; kk < kc; kk++, sliver += TileRows)
+                    {
+                        nint at = kk * a.K;
+                        sliver[0] = r0[at]; sliver[1] = r1[at]; sliver[2] = r2[at];
+                        sliver[3] = r3[at]; sliver[4] = r4[at]; sliver[5] = r5[at];
+                    }
+                    continue;
+                }
                 for (int kk = 0; kk < kc; kk++)
                 {
                     nint at = kk * a.K;

@@ -175,7 +175,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     {
         // The loss walk and the sparse g_h walk go block by block together, so each block's g_z is listed while in L1.
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
-        float* z = w.FeaturePanelOf(w.ZT, s, p), x = w.FeaturePanelOf(w.XT, s, p);
+        float* z = w.FeaturePanelOf(w.ZT, s, p);
         float* importance = w.Importance + (nint)s * w.N, gradScale = w.GradScale + (nint)s * w.N;
         TVec* acc = stackalloc TVec[LossLanes.Accumulators(TLanes.Count)];
         LossLanes.Start<TVec, TLanes>(acc);
@@ -184,12 +184,18 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         SparseEntry* list = w.GzListOf(s, p);
         int* start = w.GzStartOf(s, p);
         int listed = 0;
+        // x comes from its sparse rows (about p n per sample) rather than the mostly zero x^T panel: each block's
+        // entries are scattered into the thread's zeroed x block and cleared after it.
+        int* cursor = stackalloc int[Tile];
+        for (int l = 0; l < live; l++) cursor[l] = 0;
         for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
         {
             int i1 = Math.Min(i0 + Blocking.HiddenFeatures, w.N);
-            // The block's g_z rows live in the thread's block buffer, addressed as if it were the panel.
-            float* block = scratch.GradientBlock - (nint)i0 * Tile;
+            // The block's g_z and x rows live in the thread's block buffers, addressed as if they were the panels.
+            float* block = scratch.GradientBlock - (nint)i0 * Tile, x = scratch.InputBlock - (nint)i0 * Tile;
+            ScatterInput(w, s, first, live, i1, cursor, x, clear: false);
             LossLanes.Rows<TVec, TLanes>(acc, z, x, block, i0, i1, importance, gradScale, live, ref gradient);
+            ScatterInput(w, s, first, live, i1, cursor, x, clear: true);
             HiddenBlock(w, s, p, block, i0, i1, scratch);
             for (int i = i0; i < i1; i++)
             {
@@ -202,6 +208,21 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         start[w.N] = listed;
         LossLanes.Finish<TVec, TLanes>(acc, w.RowLoss + (nint)s * w.Ldb + first);
         return (gradient.Nonzero, TLanes.Smallest(gradient.Smallest));
+    }
+
+    /// <summary>
+    /// Writes (or with <paramref name="clear"/>, zeroes again and moves past) the entries of x below feature
+    /// <paramref name="i1"/> from each of the panel's samples' sparse rows, starting at the sample's cursor.
+    /// </summary>
+    private static void ScatterInput(Workspace w, int s, int first, int live, int i1, int* cursor, float* x, bool clear)
+    {
+        for (int l = 0; l < live; l++)
+        {
+            SparseEntry* row = w.XRows + w.SparseRow(s, first + l);
+            int count = w.XCount[(nint)s * w.Batch + first + l], e = cursor[l];
+            for (; e < count && row[e].Index < i1; e++) x[(nint)row[e].Index * Tile + l] = clear ? 0f : row[e].Value;
+            if (clear) cursor[l] = e;
+        }
     }
 
     /// <summary>The g_h rows of panel p's samples, zeroed: the chains start at +0 and lanes past m stay zero.</summary>
