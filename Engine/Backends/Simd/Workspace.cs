@@ -117,7 +117,7 @@ internal sealed unsafe class Workspace : IDisposable
         Scratch = new ThreadScratch[threads];
         for (int t = 0; t < threads; t++)
             Scratch[t] = new ThreadScratch(
-                (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Blocking.HiddenListRoom(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
+                (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Kernels.SampleLists.Room(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
                 (int*)Allocate(Tile * sizeof(int)),
                 Floats((nint)features * Ldm),
                 Floats(Kernels.DenseProduct.PackFloats(1024)),

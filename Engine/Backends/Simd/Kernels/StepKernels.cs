@@ -243,25 +243,11 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void HiddenBlock(Workspace w, int s, int p, float* panel, int i0, int i1, ThreadScratch scratch)
     {
-        // Each sample's nonzero g_z of the block, by ascending feature: one contiguous walk down the block's rows.
-        int width = TLanes.Count, stride = Blocking.HiddenListRoom(w.N);
+        // Each sample's nonzero g_z of the block, by ascending feature.
+        int width = TLanes.Count, stride = SampleLists.Room(w.N);
         int* counts = scratch.Counts;
         SparseEntry* lists = scratch.Lists;
-        for (int l = 0; l < Tile; l++) counts[l] = 0;
-        for (int i = i0; i < i1; i++)
-            for (int v = 0; v < Tile; v += width)
-            {
-                float* g = panel + (nint)i * Tile + v;
-                uint bits = TLanes.NonZeroBits(TLanes.Load(g));
-                while (bits != 0)
-                {
-                    int l = v + BitOperations.TrailingZeroCount(bits);
-                    SparseEntry* entry = lists + l * stride + counts[l]++;
-                    entry->Index = i;
-                    entry->Value = g[l - v];
-                    bits &= bits - 1;
-                }
-            }
+        SampleLists.Build(panel, i0, i1, w.N, lists, counts);
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
         float* gh = w.Tiles(w.GH, s);
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);

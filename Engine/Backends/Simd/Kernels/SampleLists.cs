@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using ToyModels.Backends.Simd.Lanes;
+
+namespace ToyModels.Backends.Simd.Kernels;
+
+/// <summary>
+/// Per sample of a panel, its nonzero g_z over a block of features: the lists of the sparse g_h walk, built
+/// from the block's rows of the panel (lanes are samples). The nonzeros are as good as random, so a walk over
+/// their bits mispredicts about once per vector; with AVX2 each 8 x 8 square of (features, samples) is
+/// transposed in registers and each sample's 8 features are appended branch-free.
+/// </summary>
+internal static unsafe class SampleLists
+{
+    /// <summary>Entries of room per sample list: a block's features and one append past them.</summary>
+    public static int Room(int n) => Blocking.HiddenListRoom(n) + SparseAppend.Slack;
+
+    /// <param name="panel">Element (i, l) at panel + 64 i + l, for features [i0, i1) (at most <see cref="Room"/> minus the slack).</param>
+    /// <param name="lists">Sample l's list at lists + l * <see cref="Room"/>(n); its length goes to counts[l].</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Build(float* panel, int i0, int i1, int n, SparseEntry* lists, int* counts)
+    {
+        int room = Room(n);
+        for (int l = 0; l < Workspace.Tile; l++) counts[l] = 0;
+        int i = i0;
+        if (SparseAppend.CanCompress)
+            for (; i + 8 <= i1; i += 8)
+                for (int v = 0; v < Workspace.Tile; v += 8)
+                {
+                    float* r = panel + (nint)i * Workspace.Tile + v;
+                    Transpose8(Vector256.Load(r), Vector256.Load(r + 64), Vector256.Load(r + 128), Vector256.Load(r + 192),
+                        Vector256.Load(r + 256), Vector256.Load(r + 320), Vector256.Load(r + 384), Vector256.Load(r + 448),
+                        out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
+                    Append(s0, i, lists, room, counts, v);
+                    Append(s1, i, lists, room, counts, v + 1);
+                    Append(s2, i, lists, room, counts, v + 2);
+                    Append(s3, i, lists, room, counts, v + 3);
+                    Append(s4, i, lists, room, counts, v + 4);
+                    Append(s5, i, lists, room, counts, v + 5);
+                    Append(s6, i, lists, room, counts, v + 6);
+                    Append(s7, i, lists, room, counts, v + 7);
+                }
+        for (; i < i1; i++)
+            for (int l = 0; l < Workspace.Tile; l++)
+            {
+                float g = panel[(nint)i * Workspace.Tile + l];
+                if (g == 0f) continue;
+                SparseEntry* entry = lists + l * room + counts[l]++;
+                entry->Index = i;
+                entry->Value = g;
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Append(Vector256<float> features, int first, SparseEntry* lists, int room, int* counts, int l) =>
+        counts[l] += Vector256Lanes.AppendNonZero(features, first, lists + l * room + counts[l]);
+
+    /// <summary>Rows r0..r7 (feature k, lanes = samples) to columns s0..s7 (sample l, lanes = features).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> s0, out Vector256<float> s1, out Vector256<float> s2, out Vector256<float> s3,
+        out Vector256<float> s4, out Vector256<float> s5, out Vector256<float> s6, out Vector256<float> s7)
+    {
+        // Pairs of rows interleaved, then quads (columns l and l + 4 of four rows in the two halves), then the halves joined.
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
+        s0 = Avx.Permute2x128(u0, u4, 0x20); s4 = Avx.Permute2x128(u0, u4, 0x31);
+        s1 = Avx.Permute2x128(u1, u5, 0x20); s5 = Avx.Permute2x128(u1, u5, 0x31);
+        s2 = Avx.Permute2x128(u2, u6, 0x20); s6 = Avx.Permute2x128(u2, u6, 0x31);
+        s3 = Avx.Permute2x128(u3, u7, 0x20); s7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+}
