@@ -17,6 +17,7 @@ namespace ToyModels.Backends.Simd;
 /// b, each handed to the optimizer as soon as it is finished, so a fused <see cref="IBackend.Step"/>
 /// never materialises the gradient buffer. g_h and gW_out run sparse over the nonzero g_z, or as dense
 /// products when g_z is dense enough and that provably gives the same bits (<see cref="ExactDense"/>).
+/// While g_z stays sparse, the loss and the sparse g_h walk are one phase, panel by panel (see <see cref="Backward"/>).
 /// </remarks>
 public sealed unsafe class SimdBackend : Backend, IWorkItems
 {
