@@ -7,18 +7,33 @@ namespace ToyModels.Backends.Simd;
 /// split lines and the pointers pass straight to the kernels. Large blocks come from the operating
 /// system as fresh zero pages: capacity that is never written costs no resident memory.
 /// </summary>
+/// <remarks>
+/// Dense buffers (<c>hugePages</c>) of 2 MiB or more are aligned to 2 MiB and, on Linux, advised to be backed by
+/// transparent huge pages (madvise MADV_HUGEPAGE; most distributions enable them only on request): the kernels
+/// read rows scattered over matrices of many MiB, and with 4 KiB pages nearly every such row costs a TLB miss
+/// (a two-level page walk under a hypervisor). Sparse worst-case buffers stay on small pages, so that only what
+/// is written becomes resident. The advice changes no result, and where it is refused nothing else changes.
+/// </remarks>
 internal sealed unsafe class NativeBuffer : IDisposable
 {
     private const int Alignment = 64;
+    private const long HugePage = 2 << 20;
+    private const int AdviseHugePage = 14; // MADV_HUGEPAGE in Linux's mman.h
     private void* _raw;
 
-    public NativeBuffer(long bytes)
+    public NativeBuffer(long bytes, bool hugePages = false)
     {
         if (bytes < 0) throw new ArgumentOutOfRangeException(nameof(bytes));
-        _raw = NativeMemory.AllocZeroed((nuint)(bytes + Alignment));
-        Pointer = (byte*)(((nuint)_raw + Alignment - 1) & ~(nuint)(Alignment - 1));
+        bool huge = hugePages && bytes >= HugePage && OperatingSystem.IsLinux();
+        long alignment = huge ? HugePage : Alignment;
+        _raw = NativeMemory.AllocZeroed((nuint)(bytes + alignment));
+        Pointer = (byte*)(((nuint)_raw + (nuint)alignment - 1) & ~(nuint)(alignment - 1));
         Bytes = bytes;
+        if (huge) _ = Advise(Pointer, (nuint)(bytes + HugePage - 1) & ~(nuint)(HugePage - 1), AdviseHugePage);
     }
+
+    [DllImport("libc", EntryPoint = "madvise")]
+    private static extern int Advise(void* address, nuint length, int advice);
 
     public byte* Pointer { get; private set; }
     public long Bytes { get; }

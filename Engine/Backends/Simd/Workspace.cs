@@ -156,17 +156,18 @@ internal sealed unsafe class Workspace : IDisposable
     {
         if (_gradients is null)
         {
-            _gradients = new NativeBuffer(Instances * PerInstance * sizeof(float));
+            _gradients = new NativeBuffer(Instances * PerInstance * sizeof(float), hugePages: true);
             _buffers.Add(_gradients);
         }
         return (float*)_gradients.Pointer;
     }
 
-    private float* Floats(nint count) => (float*)Allocate(count * sizeof(float));
+    /// <summary>A dense buffer (every float is written): on huge pages where the system allows.</summary>
+    private float* Floats(nint count) => (float*)Allocate(count * sizeof(float), hugePages: true);
 
-    private byte* Allocate(nint bytes)
+    private byte* Allocate(nint bytes, bool hugePages = false)
     {
-        var buffer = new NativeBuffer(bytes);
+        var buffer = new NativeBuffer(bytes, hugePages);
         _buffers.Add(buffer);
         return buffer.Pointer;
     }
