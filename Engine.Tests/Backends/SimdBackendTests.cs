@@ -98,3 +98,23 @@ public sealed class SimdInstructionSetForcingTests
         }
     }
 }
+
+/// <summary>After warm-up a training step allocates nothing on the calling thread (which runs the phases and a share of the items).</summary>
+public sealed class SimdStepAllocationTests
+{
+    [Theory]
+    [InlineData(SimdBackend.DefaultDenseDensity)] // the fused loss and sparse g_h walk after the first step
+    [InlineData(0.0)]                             // the dense paths
+    [InlineData(2.0)]                             // the sparse paths from the first step
+    public void A_training_step_allocates_nothing_after_warm_up(double denseDensity)
+    {
+        var config = ParityCases.Make(256, 32, 128, false, true, 0.05, Importance.Uniform, 2);
+        using var backend = new SimdBackend(config, threads: 2) { DenseDensity = denseDensity };
+        backend.SetParameters(Initialization.Create(config));
+        var scalars = new OptimizerStep(config);
+        for (long step = 0; step < 40; step++) backend.Step(scalars.Set(step));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (long step = 40; step < 50; step++) backend.Step(scalars.Set(step));
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+}

@@ -272,7 +272,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     {
         _rows = Config.Batch;
         _hiddenStart[0] = Instances; // the first items build x's columns, one per instance
-        bool together = Array.TrueForAll(_lastDensity, density => density < DenseDensity);
+        bool together = true; // a loop, not a lambda: the step allocates nothing
+        for (int s = 0; s < Instances; s++) together &= _lastDensity[s] < DenseDensity;
         if (together)
         {
             _withGradients = true;

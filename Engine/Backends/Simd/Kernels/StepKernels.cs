@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
@@ -383,6 +382,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 }
                 counts[f] = count;
             }
+            // gW_out[i][j] = serial over i's nonzero g_z, ascending b, of fma(h[b][j], g_z[b][i], acc): walked in
+            // blocks of samples, so the block of h under one piece of lanes stays in L1 while the block's features
+            // pass through it; each chain is stored in the block's rows between blocks and resumed (no bit changes).
             int span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
             new Span<float>(scratch.Rows, features * ldm).Clear(); // lanes past m stay zero
             int* cursor = stackalloc int[features];
