@@ -18,18 +18,20 @@ public sealed unsafe class SparseAppendTests
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void Scalar_lanes_keep_what_the_plain_loop_keeps(int seed) => Check<float, ScalarLanes>(seed, (p, _) => *p);
+    public void Scalar_lanes_keep_what_the_plain_loop_keeps(int seed) =>
+        Check(seed, ScalarLanes.Count, (p, first, list) => ScalarLanes.AppendNonZero(*p, first, list));
 
     [Theory]
     [MemberData(nameof(Seeds))]
-    public void Vector128_lanes_keep_what_the_plain_loop_keeps(int seed) => Check<Vector128<float>, Vector128Lanes>(seed, (p, _) => Vector128.Load(p));
+    public void Vector128_lanes_keep_what_the_plain_loop_keeps(int seed) =>
+        Check(seed, Vector128Lanes.Count, (p, first, list) => Vector128Lanes.AppendNonZero(Vector128.Load(p), first, list));
 
     [SkippableTheory]
     [MemberData(nameof(Seeds))]
     public void Vector256_lanes_keep_what_the_plain_loop_keeps(int seed)
     {
         Skip.IfNot(Avx2.IsSupported, "this CPU has no AVX2");
-        Check<Vector256<float>, Vector256Lanes>(seed, (p, _) => Vector256.Load(p));
+        Check(seed, Vector256Lanes.Count, (p, first, list) => Vector256Lanes.AppendNonZero(Vector256.Load(p), first, list));
     }
 
     [SkippableTheory]
@@ -37,48 +39,24 @@ public sealed unsafe class SparseAppendTests
     public void Vector512_lanes_keep_what_the_plain_loop_keeps(int seed)
     {
         Skip.IfNot(Avx512F.IsSupported, "this CPU has no AVX-512");
-        Check<Vector512<float>, Vector512Lanes>(seed, (p, _) => Vector512.Load(p));
+        Check(seed, Vector512Lanes.Count, (p, first, list) => Vector512Lanes.AppendNonZero(Vector512.Load(p), first, list));
     }
 
+    /// <summary>The lane-by-lane form, what runs without AVX2 and BMI2.</summary>
     [SkippableTheory]
     [MemberData(nameof(Seeds))]
     public void The_lane_by_lane_form_keeps_what_the_plain_loop_keeps(int seed)
     {
         Skip.IfNot(Avx2.IsSupported, "this CPU has no AVX2");
-        Check<Vector256<float>, EachLane256>(seed, (p, _) => Vector256.Load(p));
+        Check(seed, Vector256Lanes.Count,
+            (p, first, list) => SparseAppend.EachLane<Vector256<float>, Vector256Lanes>(Vector256.Load(p), first, list));
     }
 
-    /// <summary>Vector256 lanes whose append is the lane-by-lane fallback (what runs without BMI2).</summary>
-    private readonly struct EachLane256 : ILanes<Vector256<float>>
-    {
-        public static int Count => Vector256Lanes.Count;
-        public static Vector256<float> Zero => Vector256Lanes.Zero;
-        public static Vector256<float> Broadcast(float value) => Vector256Lanes.Broadcast(value);
-        public static Vector256<float> Load(float* source) => Vector256Lanes.Load(source);
-        public static void Store(float* destination, Vector256<float> value) => Vector256Lanes.Store(destination, value);
-        public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => Vector256Lanes.Add(a, b);
-        public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => Vector256Lanes.Subtract(a, b);
-        public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => Vector256Lanes.Multiply(a, b);
-        public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => Vector256Lanes.Divide(a, b);
-        public static Vector256<float> Sqrt(Vector256<float> a) => Vector256Lanes.Sqrt(a);
-        public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256Lanes.Fma(a, b, c);
-        public static Vector256<float> WherePositive(Vector256<float> z, Vector256<float> value) => Vector256Lanes.WherePositive(z, value);
-        public static Vector256<float> KeepFirst(Vector256<float> value, int lanes) => Vector256Lanes.KeepFirst(value, lanes);
-        public static Vector256<float> WhereNonZero(Vector256<float> condition, Vector256<float> value, Vector256<float> otherwise) =>
-            Vector256Lanes.WhereNonZero(condition, value, otherwise);
-        public static uint NonZeroBits(Vector256<float> value) => Vector256Lanes.NonZeroBits(value);
-        public static int AppendNonZero(Vector256<float> value, int firstIndex, SparseEntry* destination) =>
-            SparseAppend.EachLane<Vector256<float>, EachLane256>(value, firstIndex, destination);
-        public static uint NonFiniteBits(Vector256<float> value) => Vector256Lanes.NonFiniteBits(value);
-        public static float Lane(Vector256<float> value, int l) => Vector256Lanes.Lane(value, l);
-        public static Vector256<float> MinMagnitude(Vector256<float> smallest, Vector256<float> value) => Vector256Lanes.MinMagnitude(smallest, value);
-        public static float Smallest(Vector256<float> value) => Vector256Lanes.Smallest(value);
-    }
-
-    private delegate TVec Loader<TVec>(float* source, int count);
+    /// <summary>Appends the vector at <paramref name="source"/> (lanes numbered from <paramref name="first"/>) and returns how many were kept.</summary>
+    private delegate int Append(float* source, int first, SparseEntry* list);
 
     /// <summary>Random rows of 64 values (about a third zero, some special), appended vector by vector like the sparse walks do.</summary>
-    private static void Check<TVec, TLanes>(int seed, Loader<TVec> load) where TVec : unmanaged where TLanes : ILanes<TVec>
+    private static void Check(int seed, int width, Append append)
     {
         var random = new Random(seed);
         const int Lanes = 64, Guard = 4;
@@ -97,8 +75,8 @@ public sealed unsafe class SparseAppendTests
             int count = 0;
             fixed (float* values = row)
             fixed (SparseEntry* list = entries)
-                for (int v = 0; v < Lanes; v += TLanes.Count)
-                    count += TLanes.AppendNonZero(load(values + v, TLanes.Count), 100 + v, list + count);
+                for (int v = 0; v < Lanes; v += width)
+                    count += append(values + v, 100 + v, list + count);
             Assert.Equal(expected.Count, count);
             for (int e = 0; e < count; e++)
             {
@@ -106,7 +84,7 @@ public sealed unsafe class SparseAppendTests
                 Assert.Equal(BitConverter.SingleToInt32Bits(expected[e].Item2), BitConverter.SingleToInt32Bits(entries[e].Value));
             }
             for (int e = room; e < entries.Length; e++) Assert.Equal(sentinel, entries[e]);
-            Assert.True(count + TLanes.Count <= room);
+            Assert.True(count + width <= room);
         }
     }
 }

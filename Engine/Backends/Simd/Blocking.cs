@@ -25,9 +25,6 @@ internal static class Blocking
     /// </summary>
     public const int HiddenFeatures = 96;
 
-    /// <summary>Entries of room per sample for one block's lists in the sparse g_h walk.</summary>
-    public static int HiddenListRoom(int n) => Math.Min(HiddenFeatures, n);
-
     /// <summary>Samples per block of the sparse gW_out walk: the block's h rows under one piece (32 KiB) stay in L1.</summary>
     public const int GradientSamples = 128;
 

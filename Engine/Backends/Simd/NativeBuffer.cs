@@ -29,7 +29,23 @@ internal sealed unsafe class NativeBuffer : IDisposable
         _raw = NativeMemory.AllocZeroed((nuint)(bytes + alignment));
         Pointer = (byte*)(((nuint)_raw + (nuint)alignment - 1) & ~(nuint)(alignment - 1));
         Bytes = bytes;
-        if (huge) _ = Advise(Pointer, (nuint)(bytes + HugePage - 1) & ~(nuint)(HugePage - 1), AdviseHugePage);
+        if (huge) AdviseHugePages(Pointer, (nuint)(bytes + HugePage - 1) & ~(nuint)(HugePage - 1));
+    }
+
+    /// <summary>Whether libc's madvise can be called here; cleared on the first failure to bind it.</summary>
+    private static bool _canAdvise = true;
+
+    private static void AdviseHugePages(void* address, nuint length)
+    {
+        if (!_canAdvise) return;
+        try
+        {
+            _ = Advise(address, length, AdviseHugePage);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            _canAdvise = false; // advice only: small pages give the same results
+        }
     }
 
     [DllImport("libc", EntryPoint = "madvise")]

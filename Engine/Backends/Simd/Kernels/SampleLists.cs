@@ -14,7 +14,7 @@ namespace ToyModels.Backends.Simd.Kernels;
 internal static unsafe class SampleLists
 {
     /// <summary>Entries of room per sample list: a block's features and one append past them.</summary>
-    public static int Room(int n) => Blocking.HiddenListRoom(n) + SparseAppend.Slack;
+    public static int Room(int n) => Math.Min(Blocking.HiddenFeatures, n) + SparseAppend.Slack;
 
     /// <param name="panel">Element (i, l) at panel + 64 i + l, for features [i0, i1) (at most <see cref="Room"/> minus the slack).</param>
     /// <param name="lists">Sample l's list at lists + l * <see cref="Room"/>(n); its length goes to counts[l].</param>
