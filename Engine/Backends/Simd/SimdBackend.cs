@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using ToyModels.Backends.Simd.Kernels;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
 
 namespace ToyModels.Backends.Simd;
@@ -19,7 +20,7 @@ namespace ToyModels.Backends.Simd;
 /// products when g_z is dense enough and that provably gives the same bits (<see cref="ExactDense"/>).
 /// While g_z stays sparse, the loss and the sparse g_h walk are one phase, panel by panel (see <see cref="Backward"/>).
 /// </remarks>
-public sealed unsafe class SimdBackend : Backend, IWorkItems
+public sealed unsafe class SimdBackend : Backend
 {
     /// <summary>
     /// The g_z density from which g_h and gW_out run as dense products. Measured on 2 Zen 3 cores (AVX2): the
@@ -31,39 +32,35 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     /// <summary>The density threshold in use: tests set it to 0 or above 1 to hold both paths to the reference.</summary>
     internal double DenseDensity { get; set; } = DefaultDenseDensity;
 
-    private enum Phase { Generate, Encode, Decode, Loss, LossHidden, Hidden, TransposeHidden, Gradients, Update }
+    /// <summary>
+    /// Instances a training step or evaluation takes through all its phases at a time (<see cref="InstanceBlocks"/>):
+    /// by default as many as fit the last-level cache; tests set it to hold every blocking to the reference.
+    /// </summary>
+    internal int InstanceBlock
+    {
+        get => _instanceBlock;
+        set => _instanceBlock = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one instance per block");
+    }
 
     private readonly InstructionSet _instructionSet;
     private readonly Workspace _w;
-    private readonly IStepKernels _kernels;
+    private readonly StepState _state;
     private readonly WorkerPool _pool;
     private readonly long[] _firstNonFinite;
-    private readonly int _featureBlocks;
-    private int _productBlocks => Blocking.Count(Config.N, Blocking.ProductRows);
-    private int _hiddenBlocks => Blocking.Count(Config.M, Blocking.ProductRows);
-    private int _laneGroups => Blocking.Count(_w.Panels, Blocking.LaneGroup);
-    private readonly int[] _hiddenStart;
+    private int _instanceBlock;
 
-    // Per item results of the phase just run, and per instance what the next phases choose from.
-    private readonly float[] _panelSmallest;
-    private readonly bool[] _panelNonFinite;
-    private readonly int[] _panelNonzero;
-    private readonly UpdateResult[] _blockResults;
-    private readonly float[] _hSmallest, _gzSmallest, _decoderSmallest;
-    private readonly bool[] _hNonFinite, _decoderNonFinite, _denseHidden;
-    private readonly DecoderGradient[] _decoderGradient;
-    private readonly long[] _gzNonzero;
-    /// <summary>Per instance, the g_z density of the last Backward: the guess that chooses the fused sparse g_h walk before g_z exists.</summary>
-    private readonly double[] _lastDensity;
+    private readonly GeneratePhase _generate;
+    private readonly EncodePhase _encode;
+    private readonly DecodePhase _decode;
+    private readonly LossPhase _loss;
+    private readonly LossHiddenPhase _lossHidden;
+    private readonly HiddenPhase _hidden;
+    private readonly TransposeHiddenPhase _transposeHidden;
+    private readonly GradientsPhase _gradients;
+    private readonly UpdatePhase _update;
 
-    // The phase being run and its arguments.
-    private Phase _phase;
-    private int _rows;
-    private uint _step;
-    private long _firstSample;
-    private bool _evaluation;
-    private bool _withGradients;
-    private OptimizerStep? _scalars;
+    // Every instance; the block in progress; and those of it that take the fused walk, the unfused one, and dense g_h.
+    private readonly InstanceSet _all, _block, _fused, _unfused, _denseHidden;
 
     // What the buffers hold.
     private bool _trainingBatch;      // x is the training batch of the last GenerateBatch (not evaluation rows)
@@ -82,33 +79,23 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _instructionSet = instructionSet;
         int count = threads == 0 ? Environment.ProcessorCount : threads;
         _w = new Workspace(config, new InstanceConstants(config), count);
-        _kernels = instructionSet switch
+        IStepKernels kernels = instructionSet switch
         {
             InstructionSet.Avx512 => new StepKernels<Vector512<float>, Vector512<ulong>, Vector512Lanes>(),
             InstructionSet.Avx2 => new StepKernels<Vector256<float>, Vector256<ulong>, Vector256Lanes>(),
             InstructionSet.Sse => new StepKernels<Vector128<float>, Vector128<ulong>, Vector128Lanes>(),
             _ => new StepKernels<float, ulong, ScalarLanes>(),
         };
+        _state = new StepState(_w, kernels);
         _pool = new WorkerPool(count);
         int k = Instances;
         _firstNonFinite = new long[k];
         Array.Fill(_firstNonFinite, -1L);
-        _featureBlocks = Blocking.Count(config.N, Blocking.Features);
-        _hiddenStart = new int[k + 1];
-        _panelSmallest = new float[k * _w.Panels];
-        _panelNonFinite = new bool[k * _w.Panels];
-        _panelNonzero = new int[k * _w.Panels];
-        _blockResults = new UpdateResult[k * _featureBlocks];
-        _hSmallest = new float[k];
-        _gzSmallest = new float[k];
-        _decoderSmallest = new float[k];
-        _hNonFinite = new bool[k];
-        _decoderNonFinite = new bool[k];
-        _denseHidden = new bool[k];
-        _decoderGradient = new DecoderGradient[k];
-        _gzNonzero = new long[k];
-        _lastDensity = new double[k];
-        Array.Fill(_lastDensity, 1.0);
+        _instanceBlock = InstanceBlocks.Size(config.EstimatedBytes / k, InstanceBlocks.LastLevelCache(), k);
+        (_generate, _encode, _decode, _loss, _lossHidden) = (new(_state), new(_state), new(_state), new(_state), new(_state));
+        (_hidden, _transposeHidden, _gradients, _update) = (new(_state), new(_state), new(_state), new(_state));
+        (_all, _block, _fused, _unfused, _denseHidden) = (new(k), new(k), new(k), new(k), new(k));
+        _all.SetRange(0, k);
     }
 
     public override string Name => "simd";
@@ -136,8 +123,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
                 nonFinite |= !float.IsFinite(v);
                 if (v != 0f && float.IsFinite(v)) smallest = MathF.Min(smallest, MathF.Abs(v));
             }
-        _decoderSmallest[s] = smallest;
-        _decoderNonFinite[s] = nonFinite;
+        _state.Records[s].DecoderSmallest = smallest;
+        _state.Records[s].DecoderNonFinite = nonFinite;
     }
 
     protected override void GetParametersCore(Span<float> parameters) => CanonicalLayout.Export(_w, Layout, _w.Parameters, parameters);
@@ -156,15 +143,18 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         if (_w.Second != null) CanonicalLayout.Export(_w, Layout, _w.Second, state.Slice(total, total));
     }
 
+    // The separate operations run each phase over every instance; a whole step and an evaluation go block by block.
+
     protected override void GenerateBatchCore(long step)
     {
-        Generate(step, 0, Config.Batch, evaluation: false);
+        _generate.Run(_pool, _all, Config.Batch, step, 0, evaluation: false);
+        _trainingBatch = true;
         _trainingForward = false;
     }
 
     protected override void ForwardCore()
     {
-        Forward(Rows);
+        Forward(_all, Rows);
         _trainingForward = _trainingBatch;
     }
 
@@ -173,7 +163,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         if (!_trainingForward)
             throw new InvalidOperationException("Backward needs GenerateBatch and Forward of a training batch first (an Evaluate in between replaces x, h and z)");
         _w.EnsureGradients();
-        Backward(fused: null);
+        Backward(_all, fused: null);
         _gradientsCurrent = true;
     }
 
@@ -182,273 +172,98 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         if (!_gradientsCurrent)
             throw new InvalidOperationException("Update applies the gradients of the last Backward; a Step since then applied its own without keeping them");
         _w.EnsureGradients();
-        _scalars = scalars;
-        RunPhase(Phase.Update, Instances * _featureBlocks);
-        RecordUpdate(scalars.Step);
+        _update.Run(_pool, _all, scalars);
+        RecordUpdate(_all, scalars.Step);
     }
 
     protected override void StepCore(OptimizerStep scalars)
     {
-        Generate(scalars.Step, 0, Config.Batch, evaluation: false);
-        Forward(Config.Batch);
-        _trainingForward = true;
-        Backward(scalars);
+        for (int first = 0; first < Instances; first += _instanceBlock)
+        {
+            _block.SetRange(first, Math.Min(first + _instanceBlock, Instances));
+            _generate.Run(_pool, _block, Config.Batch, scalars.Step, 0, evaluation: false);
+            Forward(_block, Config.Batch);
+            Backward(_block, scalars);
+        }
+        _trainingBatch = _trainingForward = true;
         _gradientsCurrent = false;
     }
 
     protected override void EvaluateCore(long firstSample, int count, Span<float> rowLoss)
     {
-        Generate(0, firstSample, count, evaluation: true);
-        Forward(count);
-        _trainingForward = false;
-        Loss(count, gradients: false);
+        for (int first = 0; first < Instances; first += _instanceBlock)
+        {
+            _block.SetRange(first, Math.Min(first + _instanceBlock, Instances));
+            _generate.Run(_pool, _block, count, 0, firstSample, evaluation: true);
+            Forward(_block, count);
+            _loss.Run(_pool, _block, count, gradients: false);
+        }
+        _trainingBatch = _trainingForward = false;
         for (int s = 0; s < Instances; s++)
             new ReadOnlySpan<float>(_w.RowLoss + (nint)s * _w.Ldb, count).CopyTo(rowLoss.Slice(s * count, count));
     }
 
-    private void Generate(long step, long firstSample, int rows, bool evaluation)
+    private void Forward(InstanceSet instances, int rows)
     {
-        _step = (uint)step;
-        _firstSample = firstSample;
-        _evaluation = evaluation;
-        _rows = rows;
-        RunPhase(Phase.Generate, Instances * Panels(rows));
-        _trainingBatch = !evaluation;
+        _encode.Run(_pool, instances, rows);
+        _decode.Run(_pool, instances, rows);
     }
-
-    private void Forward(int rows)
-    {
-        _rows = rows;
-        int panels = Panels(rows);
-        RunPhase(Phase.Encode, Instances * panels);
-        for (int s = 0; s < Instances; s++)
-        {
-            _hSmallest[s] = float.PositiveInfinity;
-            _hNonFinite[s] = false;
-            for (int p = 0; p < panels; p++)
-            {
-                _hSmallest[s] = MathF.Min(_hSmallest[s], _panelSmallest[s * _w.Panels + p]);
-                _hNonFinite[s] |= _panelNonFinite[s * _w.Panels + p];
-            }
-        }
-        RunPhase(Phase.Decode, Instances * _productBlocks * LaneGroups(rows));
-    }
-
-    private static int LaneGroups(int rows) => Blocking.Count(Panels(rows), Blocking.LaneGroup);
 
     /// <summary>The decoder product alone (z from the h of the last Forward), for benchmarks.</summary>
-    internal void Decode() => RunPhase(Phase.Decode, Instances * _productBlocks * LaneGroups(_rows));
-
-    private void Loss(int rows, bool gradients)
-    {
-        _rows = rows;
-        _withGradients = gradients;
-        RunPhase(Phase.Loss, Instances * Panels(rows));
-        if (gradients) SummarizeGradient(rows);
-    }
-
-    /// <summary>Per instance, g_z's nonzero count and smallest nonzero magnitude from the panels' results.</summary>
-    private void SummarizeGradient(int rows)
-    {
-        for (int s = 0; s < Instances; s++)
-        {
-            _gzSmallest[s] = float.PositiveInfinity;
-            _gzNonzero[s] = 0;
-            for (int p = 0; p < Panels(rows); p++)
-            {
-                _gzSmallest[s] = MathF.Min(_gzSmallest[s], _panelSmallest[s * _w.Panels + p]);
-                _gzNonzero[s] += _panelNonzero[s * _w.Panels + p];
-            }
-        }
-    }
+    internal void Decode() => _decode.Run(_pool, _all, Rows);
 
     /// <summary>
-    /// Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused).
-    /// When the last step's g_z was sparse in every instance, the loss and the sparse g_h walk run together per
-    /// panel (g_z is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's
-    /// path. Both give the same bits: the guess only chooses how fast.
+    /// Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused). Per
+    /// instance, when its last g_z was sparse the loss and the sparse g_h walk run together panel by panel (g_z
+    /// is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's path
+    /// (<see cref="BackwardPlan"/>). Every path gives the same bits: the plan only chooses how fast.
     /// </summary>
-    private void Backward(OptimizerStep? fused)
+    private void Backward(InstanceSet instances, OptimizerStep? fused)
     {
-        _rows = Config.Batch;
-        _hiddenStart[0] = Instances; // the first items build x's columns, one per instance
-        bool together = true; // a loop, not a lambda: the step allocates nothing
-        for (int s = 0; s < Instances; s++) together &= _lastDensity[s] < DenseDensity;
-        if (together)
+        var records = _state.Records;
+        _fused.Clear();
+        _unfused.Clear();
+        _denseHidden.Clear();
+        for (int i = 0; i < instances.Count; i++)
         {
-            _withGradients = true;
-            Array.Fill(_denseHidden, false);
-            RunPhase(Phase.LossHidden, Instances + Instances * _w.Panels);
-            SummarizeGradient(Config.Batch);
+            int s = instances[i];
+            (BackwardPlan.Fuses(records[s].LastDensity, DenseDensity) ? _fused : _unfused).Add(s);
         }
-        else
-            Loss(Config.Batch, gradients: true);
-        for (int s = 0; s < Instances; s++)
+        _lossHidden.Run(_pool, _fused);
+        _loss.Run(_pool, _unfused, Config.Batch, gradients: true);
+        for (int i = 0; i < instances.Count; i++)
         {
-            double density = (double)_gzNonzero[s] / ((double)Config.N * Config.Batch);
-            _lastDensity[s] = density;
-            bool dense = density >= DenseDensity;
-            if (!together)
-                _denseHidden[s] = dense && !_decoderNonFinite[s] && ExactDense.SkipsAreExact(_decoderSmallest[s], _gzSmallest[s]);
-            // The fused walk leaves g_z only as lists, so gW_out runs sparse from them (exact at any density).
-            _decoderGradient[s] = together ? DecoderGradient.SparseFromLists
-                : dense && !_hNonFinite[s] && ExactDense.SkipsAreExact(_hSmallest[s], _gzSmallest[s]) ? DecoderGradient.Dense
-                : DecoderGradient.SparseFromPanels;
-            _hiddenStart[s + 1] = _hiddenStart[s] + (_denseHidden[s] ? _hiddenBlocks * _laneGroups : _w.Panels);
+            int s = instances[i];
+            ref var r = ref records[s];
+            bool together = BackwardPlan.Fuses(r.LastDensity, DenseDensity); // as chosen above, before LastDensity moves on
+            r.LastDensity = BackwardPlan.Density(r.GzNonzero, Config.N, Config.Batch);
+            r.Paths = together ? BackwardPaths.Fused
+                : BackwardPlan.Unfused(r.LastDensity, DenseDensity, r.GzSmallest, r.DecoderSmallest, r.DecoderNonFinite, r.HSmallest, r.HNonFinite);
+            if (r.Paths.Hidden == HiddenGradient.Dense) _denseHidden.Add(s);
         }
-        if (!together)
-        {
-            RunPhase(Phase.Hidden, _hiddenStart[Instances]);
-            if (Array.IndexOf(_denseHidden, true) >= 0) RunPhase(Phase.TransposeHidden, Instances * _w.Panels);
-        }
-        _scalars = fused;
-        RunPhase(Phase.Gradients, Instances * _featureBlocks);
-        if (fused is not null) RecordUpdate(fused.Step);
-    }
-
-    private static int Panels(int rows) => Blocking.Count(rows, Workspace.Tile);
-
-    private void RunPhase(Phase phase, int items)
-    {
-        _phase = phase;
-        _pool.Run(this, items);
-    }
-
-    void IWorkItems.Run(int item, int thread)
-    {
-        switch (_phase)
-        {
-            case Phase.Generate:
-            {
-                int panels = Panels(_rows);
-                _kernels.Generate(_w, item / panels, item % panels, _rows, _step, _firstSample, _evaluation);
-                break;
-            }
-            case Phase.Encode:
-            {
-                int panels = Panels(_rows), s = item / panels, p = item % panels;
-                (_panelSmallest[s * _w.Panels + p], _panelNonFinite[s * _w.Panels + p]) = _kernels.Encode(_w, s, p, _rows);
-                break;
-            }
-            case Phase.Decode:
-            {
-                int groups = LaneGroups(_rows), s = item / (_productBlocks * groups), block = item % (_productBlocks * groups);
-                int i0 = block / groups * Blocking.ProductRows, l0 = block % groups * Blocking.LaneGroup * Workspace.Tile;
-                _kernels.Decode(_w, s, i0, Math.Min(i0 + Blocking.ProductRows, Config.N), l0,
-                    Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, Workspace.RoundUp(_rows, Workspace.Tile)), _w.Scratch[thread]);
-                break;
-            }
-            case Phase.Loss:
-            {
-                int panels = Panels(_rows), s = item / panels, p = item % panels;
-                (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.Loss(_w, s, p, _rows, _withGradients);
-                break;
-            }
-            case Phase.LossHidden:
-            {
-                if (item < Instances)
-                {
-                    BuildColumns(item);
-                    break;
-                }
-                int s = (item - Instances) / _w.Panels, p = (item - Instances) % _w.Panels;
-                (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.LossAndHiddenGradient(_w, s, p, _w.Scratch[thread]);
-                break;
-            }
-            case Phase.Hidden:
-            {
-                if (item < Instances)
-                {
-                    BuildColumns(item);
-                    break;
-                }
-                int s = 0;
-                while (item >= _hiddenStart[s + 1]) s++;
-                int block = item - _hiddenStart[s];
-                if (!_denseHidden[s])
-                {
-                    _kernels.HiddenGradientSparse(_w, s, block, _w.Scratch[thread]);
-                    break;
-                }
-                int j0 = block / _laneGroups * Blocking.ProductRows, l0 = block % _laneGroups * Blocking.LaneGroup * Workspace.Tile;
-                _kernels.HiddenGradientDense(_w, s, j0, Math.Min(j0 + Blocking.ProductRows, Config.M), l0,
-                    Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, _w.Ldb), _w.Scratch[thread]);
-                break;
-            }
-            case Phase.TransposeHidden:
-            {
-                int s = item / _w.Panels;
-                if (_denseHidden[s]) _kernels.TransposeHiddenGradient(_w, s, item % _w.Panels);
-                break;
-            }
-            case Phase.Gradients:
-            {
-                var (s, i0, i1) = FeatureItem(item);
-                _blockResults[item] = _kernels.Gradients(_w, s, i0, i1, _w.Scratch[thread], _scalars, _decoderGradient[s]);
-                break;
-            }
-            case Phase.Update:
-            {
-                var (s, i0, i1) = FeatureItem(item);
-                _blockResults[item] = _kernels.Update(_w, s, i0, i1, _scalars!);
-                break;
-            }
-        }
-    }
-
-    private (int Instance, int First, int End) FeatureItem(int item)
-    {
-        int s = item / _featureBlocks, i0 = item % _featureBlocks * Blocking.Features;
-        return (s, i0, Math.Min(i0 + Blocking.Features, Config.N));
-    }
-
-    /// <summary>x of instance s as columns: per feature, its nonzero (sample, value) in ascending sample order (a counting sort).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BuildColumns(int s)
-    {
-        int n = Config.N, batch = Config.Batch;
-        int* start = _w.XColumnStart + (nint)s * (n + 1);
-        new Span<int>(start, n + 1).Clear();
-        for (int b = 0; b < batch; b++)
-        {
-            SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
-            int count = _w.XCount[(nint)s * batch + b];
-            for (int e = 0; e < count; e++) start[row[e].Index + 1]++;
-        }
-        for (int i = 0; i < n; i++) start[i + 1] += start[i];
-        SparseEntry* columns = _w.XColumns + (nint)s * batch * n;
-        for (int b = 0; b < batch; b++)
-        {
-            SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
-            int count = _w.XCount[(nint)s * batch + b];
-            for (int e = 0; e < count; e++)
-            {
-                SparseEntry* entry = columns + start[row[e].Index]++;
-                entry->Index = b;
-                entry->Value = row[e].Value;
-            }
-        }
-        // The fill advanced each start to the next feature's; shift back.
-        for (int i = n; i > 0; i--) start[i] = start[i - 1];
-        start[0] = 0;
+        _hidden.Run(_pool, _unfused);
+        _transposeHidden.Run(_pool, _denseHidden);
+        _gradients.Run(_pool, instances, fused);
+        if (fused is not null) RecordUpdate(instances, fused.Step);
     }
 
     /// <summary>After an update: the first non-finite step per instance, and W_out's statistics for the next step's choice of paths.</summary>
-    private void RecordUpdate(long step)
+    private void RecordUpdate(InstanceSet instances, long step)
     {
-        for (int s = 0; s < Instances; s++)
+        for (int i = 0; i < instances.Count; i++)
         {
+            int s = instances[i];
             bool nonFinite = false;
             float smallest = float.PositiveInfinity;
-            for (int block = 0; block < _featureBlocks; block++)
+            for (int block = 0; block < _state.FeatureBlocks; block++)
             {
-                var result = _blockResults[s * _featureBlocks + block];
+                var result = _state.BlockResults[s * _state.FeatureBlocks + block];
                 nonFinite |= result.NonFinite;
                 smallest = MathF.Min(smallest, result.DecoderSmallest);
             }
             if (nonFinite && _firstNonFinite[s] < 0) _firstNonFinite[s] = step;
-            _decoderNonFinite[s] = nonFinite; // any parameter: conservative for W_out
-            _decoderSmallest[s] = smallest;
+            _state.Records[s].DecoderNonFinite = nonFinite; // any parameter: conservative for W_out
+            _state.Records[s].DecoderSmallest = smallest;
         }
     }
 
