@@ -53,6 +53,18 @@ public sealed class SimdAlwaysSparseTests() : SimdPathTests(2.0, InstructionSets
 public sealed class SimdAlwaysSparseScalarTests() : SimdPathTests(2.0, InstructionSet.Scalar, 2);
 public sealed class SimdAlwaysSparseAvx512Tests() : SimdPathTests(2.0, InstructionSet.Avx512, 2);
 
+/// <summary>
+/// The suite with a pack's whole steps taken block by block of instances (one, or two: ragged blocks of the
+/// 3-instance cases), each block's activations in the first instances' room, as big packs run.
+/// </summary>
+public abstract class SimdInstanceBlockTests(int block, int threads) : BackendSuite
+{
+    protected override IBackend Create(AutoencoderConfig config) => Initialized(new SimdBackend(config, threads) { InstanceBlock = block }, config);
+}
+
+public sealed class SimdOneInstanceBlockTests() : SimdInstanceBlockTests(1, 2);
+public sealed class SimdTwoInstanceBlockTests() : SimdInstanceBlockTests(2, 3);
+
 public sealed class SimdAvx2Tests() : SimdNarrowerTests(InstructionSet.Avx2, 2);
 public sealed class SimdSseTests() : SimdNarrowerTests(InstructionSet.Sse, 3);
 public sealed class SimdScalarTests() : SimdNarrowerTests(InstructionSet.Scalar, 2);

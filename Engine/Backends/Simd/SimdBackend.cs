@@ -65,6 +65,7 @@ public sealed unsafe class SimdBackend : Backend
     // What the buffers hold.
     private bool _trainingBatch;      // x is the training batch of the last GenerateBatch (not evaluation rows)
     private bool _trainingForward;    // h and z belong to that batch
+    private bool _activationsKept = true; // x, h and z of every instance are in its own room (not after a step taken in blocks)
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
 
     /// <param name="threads">Host threads; 0 for all cores.</param>
@@ -97,6 +98,9 @@ public sealed unsafe class SimdBackend : Backend
         (_all, _block, _fused, _unfused, _denseHidden) = (new(k), new(k), new(k), new(k), new(k));
         _all.SetRange(0, k);
     }
+
+    /// <summary>The paths instance s's last Backward took (for tests).</summary>
+    internal BackwardPaths PathsOf(int s) => _state.Records[s].Paths;
 
     public override string Name => "simd";
     public override string Description => $"{InstructionSets.Name(_instructionSet)}, {_pool.Threads} thread{(_pool.Threads == 1 ? "" : "s")}";
@@ -148,12 +152,14 @@ public sealed unsafe class SimdBackend : Backend
     protected override void GenerateBatchCore(long step)
     {
         _generate.Run(_pool, _all, Config.Batch, step, 0, evaluation: false);
-        _trainingBatch = true;
+        _trainingBatch = _activationsKept = true;
         _trainingForward = false;
     }
 
     protected override void ForwardCore()
     {
+        if (!_activationsKept)
+            throw new InvalidOperationException("Forward needs GenerateBatch or Evaluate first: a Step taken in blocks of instances keeps no x");
         Forward(_all, Rows);
         _trainingForward = _trainingBatch;
     }
@@ -176,16 +182,25 @@ public sealed unsafe class SimdBackend : Backend
         RecordUpdate(_all, scalars.Step);
     }
 
+    /// <summary>
+    /// Block by block of instances, each through every phase; when the pack takes more than one block, each block's
+    /// activations take the room of the first instances, so they stay in cache from block to block and a pack
+    /// touches per instance little more than its parameters and optimizer state (x, h and z are then not kept).
+    /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
+        bool blocks = _instanceBlock < Instances;
         for (int first = 0; first < Instances; first += _instanceBlock)
         {
             _block.SetRange(first, Math.Min(first + _instanceBlock, Instances));
+            _w.BlockFirst = blocks ? first : 0;
             _generate.Run(_pool, _block, Config.Batch, scalars.Step, 0, evaluation: false);
             Forward(_block, Config.Batch);
             Backward(_block, scalars);
         }
-        _trainingBatch = _trainingForward = true;
+        _w.BlockFirst = 0;
+        _activationsKept = !blocks;
+        _trainingBatch = _trainingForward = !blocks;
         _gradientsCurrent = false;
     }
 
@@ -199,6 +214,7 @@ public sealed unsafe class SimdBackend : Backend
             _loss.Run(_pool, _block, count, gradients: false);
         }
         _trainingBatch = _trainingForward = false;
+        _activationsKept = true;
         for (int s = 0; s < Instances; s++)
             new ReadOnlySpan<float>(_w.RowLoss + (nint)s * _w.Ldb, count).CopyTo(rowLoss.Slice(s * count, count));
     }
@@ -270,6 +286,8 @@ public sealed unsafe class SimdBackend : Backend
     protected override void ReadCore(TensorKind tensor, Span<float> destination)
     {
         int rows = Rows, n = Config.N, m = Config.M;
+        if (!_activationsKept && tensor is TensorKind.X or TensorKind.H or TensorKind.Z)
+            throw new InvalidOperationException($"{tensor} is not kept by a Step of a pack taken in blocks of instances; run GenerateBatch and Forward to read it");
         switch (tensor)
         {
             case TensorKind.X:
@@ -279,7 +297,7 @@ public sealed unsafe class SimdBackend : Backend
                     {
                         SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
                         var x = destination.Slice((s * rows + b) * n, n);
-                        for (int e = 0; e < _w.XCount[(nint)s * Config.Batch + b]; e++) x[row[e].Index] = row[e].Value;
+                        for (int e = 0; e < _w.XCountOf(s)[b]; e++) x[row[e].Index] = row[e].Value;
                     }
                 break;
             case TensorKind.H:

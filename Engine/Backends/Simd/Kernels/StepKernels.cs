@@ -59,7 +59,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         for (int b = b0; b < b1; b++)
         {
             SparseEntry* row = w.XRows + w.SparseRow(s, b);
-            int* count = w.XCount + (nint)s * w.Batch + b;
+            int* count = w.XCountOf(s) + b;
             int lane = b - b0;
             for (int e = 0; e < *count; e++) xT[row[e].Index * Tile + lane] = 0f;
             uint sample = evaluation ? (uint)(firstSample + b) : (uint)b;
@@ -81,7 +81,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         {
             sink.Start((nint)b * Tile, w.M);
             RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, w.XRows + w.SparseRow(s, b),
-                w.XCount[(nint)s * w.Batch + b], w.Ldm, null, ref sink);
+                w.XCountOf(s)[b], w.Ldm, null, ref sink);
             for (int j = 0; j < w.M; j += TLanes.Count)
             {
                 TVec v = TLanes.Load(h + (j >> 6) * w.HiddenTile + (nint)b * Tile + (j & 63));
@@ -192,7 +192,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         for (int l = 0; l < live; l++)
         {
             SparseEntry* row = w.XRows + w.SparseRow(s, first + l);
-            int count = w.XCount[(nint)s * w.Batch + first + l], e = cursor[l];
+            int count = w.XCountOf(s)[first + l], e = cursor[l];
             for (; e < count && row[e].Index < i1; e++) x[(nint)row[e].Index * Tile + l] = clear ? 0f : row[e].Value;
             if (clear) cursor[l] = e;
         }
@@ -399,8 +399,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 for (int j2 = 0; j2 < ldm; j2 += width) sink.Put(j2, TLanes.Load(row + j2));
             }
         }
-        int* columnStart = w.XColumnStart + (nint)s * (w.N + 1);
-        SparseEntry* columns = w.XColumns + (nint)s * batch * w.N;
+        int* columnStart = w.XColumnStartOf(s);
+        SparseEntry* columns = w.XColumnsOf(s);
         for (int i = i0; i < i1; i++)
         {
             int start = columnStart[i];

@@ -10,20 +10,20 @@ internal static unsafe class InputColumns
     public static void Build(Workspace w, int s)
     {
         int n = w.N, batch = w.Batch;
-        int* start = w.XColumnStart + (nint)s * (n + 1);
+        int* start = w.XColumnStartOf(s);
         new Span<int>(start, n + 1).Clear();
         for (int b = 0; b < batch; b++)
         {
             SparseEntry* row = w.XRows + w.SparseRow(s, b);
-            int count = w.XCount[(nint)s * batch + b];
+            int count = w.XCountOf(s)[b];
             for (int e = 0; e < count; e++) start[row[e].Index + 1]++;
         }
         for (int i = 0; i < n; i++) start[i + 1] += start[i];
-        SparseEntry* columns = w.XColumns + (nint)s * batch * n;
+        SparseEntry* columns = w.XColumnsOf(s);
         for (int b = 0; b < batch; b++)
         {
             SparseEntry* row = w.XRows + w.SparseRow(s, b);
-            int count = w.XCount[(nint)s * batch + b];
+            int count = w.XCountOf(s)[b];
             for (int e = 0; e < count; e++)
             {
                 SparseEntry* entry = columns + start[row[e].Index]++;
