@@ -54,12 +54,14 @@ public sealed class SimdAlwaysSparseScalarTests() : SimdPathTests(2.0, Instructi
 public sealed class SimdAlwaysSparseAvx512Tests() : SimdPathTests(2.0, InstructionSet.Avx512, 2);
 
 /// <summary>
-/// The suite with a pack's whole steps taken block by block of instances (one, or two: ragged blocks of the
-/// 3-instance cases), each block's activations in the first instances' room, as big packs run.
+/// The suite with a pack's whole steps taken block by block of instances on all threads (one, or two: ragged blocks
+/// of the 3-instance cases), each block's activations in the first instances' rooms. (By default a pack of at least
+/// as many instances as threads gives each thread whole instances: the 2- and 3-thread suites above hold that.)
 /// </summary>
 public abstract class SimdInstanceBlockTests(int block, int threads) : BackendSuite
 {
-    protected override IBackend Create(AutoencoderConfig config) => Initialized(new SimdBackend(config, threads) { InstanceBlock = block }, config);
+    protected override IBackend Create(AutoencoderConfig config) =>
+        Initialized(new SimdBackend(config, threads) { InstanceBlock = block, InstancesPerThread = false }, config);
 }
 
 public sealed class SimdOneInstanceBlockTests() : SimdInstanceBlockTests(1, 2);

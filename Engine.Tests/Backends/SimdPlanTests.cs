@@ -86,7 +86,7 @@ public sealed class SimdPlanTests
         float[] biases = [-8f, 8f, -8f];
         for (int s = 0; s < 3; s++) config.Layout.BiasVector.Of(config.Layout.Instance(parameters.AsSpan(), s)).Fill(biases[s]);
         using var expected = BackendFactory.Create(BackendKind.Reference, config);
-        using var actual = new SimdBackend(config, threads: 2) { InstanceBlock = 3 };
+        using var actual = new SimdBackend(config, threads: 2) { InstanceBlock = 3, InstancesPerThread = false };
         expected.SetParameters(parameters);
         actual.SetParameters(parameters);
         var scalars = new OptimizerStep(config);
@@ -114,18 +114,20 @@ public sealed class SimdPlanTests
         Bits.Equal(expectedParameters, actualParameters, "parameters after 4 steps");
     }
 
-    /// <summary>A step taken in blocks keeps no x, h or z (each block's sit in the first instances' room); separate operations do.</summary>
-    [Fact]
-    public void Activations_of_a_step_in_blocks_are_refused_until_generated_again()
+    /// <summary>A step of a pack whose instances share activation rooms keeps no x, h or z; separate operations do.</summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Activations_of_a_packed_step_are_refused_until_generated_again(bool perThread)
     {
         var config = ParityCases.Make(30, 7, 20, false, true, 0.2, Importance.Uniform, 3);
-        using var backend = new SimdBackend(config, threads: 2) { InstanceBlock = 2 };
+        using var backend = new SimdBackend(config, threads: 2) { InstanceBlock = 2, InstancesPerThread = perThread };
         backend.SetParameters(Initialization.Create(config));
         var scalars = new OptimizerStep(config);
         backend.Step(scalars.Set(0));
         var z = new float[backend.ElementCount(TensorKind.Z)];
         var error = Assert.Throws<InvalidOperationException>(() => backend.Read(TensorKind.Z, z));
-        Assert.Contains("blocks of instances", error.Message);
+        Assert.Contains("activation rooms", error.Message);
         Assert.Throws<InvalidOperationException>(() => backend.Forward());
         Assert.Throws<InvalidOperationException>(() => backend.Backward());
         backend.Read(TensorKind.RowLoss, new float[backend.ElementCount(TensorKind.RowLoss)]);

@@ -12,13 +12,15 @@ namespace ToyModels.Backends.Simd;
 /// kernels (AVX-512, AVX2, SSE with FMA, or scalar, chosen at run time) on a small pool of threads.
 /// </summary>
 /// <remarks>
-/// A step is a few parallel phases, each split over independent outputs (samples, features,
-/// instances), never inside a reduction: data (Philox over 8 lanes), encoder (sparse over x), decoder
+/// A step is a few parallel phases (Phases/, a type per phase), each split over independent outputs (samples,
+/// features, instances), never inside a reduction: data (Philox over 8 lanes), encoder (sparse over x), decoder
 /// (the one dense product, blocked), loss and g_z, g_h, and per feature the gradients of W_out, W_in and
 /// b, each handed to the optimizer as soon as it is finished, so a fused <see cref="IBackend.Step"/>
 /// never materialises the gradient buffer. g_h and gW_out run sparse over the nonzero g_z, or as dense
 /// products when g_z is dense enough and that provably gives the same bits (<see cref="ExactDense"/>).
-/// While g_z stays sparse, the loss and the sparse g_h walk are one phase, panel by panel (see <see cref="Backward"/>).
+/// While g_z stays sparse, the loss and the sparse g_h walk are one phase, panel by panel; which path each
+/// instance takes is a pure plan (<see cref="BackwardPlan"/>). A pack's step goes instance by instance (see
+/// <see cref="StepCore"/>), so each instance's working set stays in cache as it does for a run alone.
 /// </remarks>
 public sealed unsafe class SimdBackend : Backend
 {
@@ -33,8 +35,9 @@ public sealed unsafe class SimdBackend : Backend
     internal double DenseDensity { get; set; } = DefaultDenseDensity;
 
     /// <summary>
-    /// Instances a training step or evaluation takes through all its phases at a time (<see cref="InstanceBlocks"/>):
-    /// by default as many as fit the last-level cache; tests set it to hold every blocking to the reference.
+    /// Instances a training step or evaluation takes through all its phases at a time on all threads
+    /// (<see cref="InstanceBlocks"/>): by default as many as fit the last-level cache; tests set it to hold every
+    /// blocking to the reference.
     /// </summary>
     internal int InstanceBlock
     {
@@ -42,30 +45,31 @@ public sealed unsafe class SimdBackend : Backend
         set => _instanceBlock = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one instance per block");
     }
 
+    /// <summary>
+    /// Whether a whole step of a pack of at least as many instances as threads gives each thread whole instances
+    /// (each through every phase on its own, with no barrier between phases) rather than taking them block by block
+    /// on all threads. Tests turn it off to hold the blocks to the reference too.
+    /// </summary>
+    internal bool InstancesPerThread { get; set; } = true;
+
     private readonly InstructionSet _instructionSet;
     private readonly Workspace _w;
     private readonly StepState _state;
     private readonly WorkerPool _pool;
-    private readonly long[] _firstNonFinite;
     private int _instanceBlock;
-
-    private readonly GeneratePhase _generate;
-    private readonly EncodePhase _encode;
-    private readonly DecodePhase _decode;
-    private readonly LossPhase _loss;
-    private readonly LossHiddenPhase _lossHidden;
-    private readonly HiddenPhase _hidden;
-    private readonly TransposeHiddenPhase _transposeHidden;
-    private readonly GradientsPhase _gradients;
-    private readonly UpdatePhase _update;
-
-    // Every instance; the block in progress; and those of it that take the fused walk, the unfused one, and dense g_h.
-    private readonly InstanceSet _all, _block, _fused, _unfused, _denseHidden;
+    /// <summary>The phases run on all threads, and per thread those it runs inline when it takes whole instances.</summary>
+    private readonly StepPhases _phases;
+    private readonly StepPhases[] _threadPhases;
+    private readonly InlineItems[] _inline;
+    private readonly InstanceSet[] _threadInstance;
+    private readonly InstancePerThread _perThread;
+    // Every instance; the block in progress.
+    private readonly InstanceSet _all, _block;
 
     // What the buffers hold.
     private bool _trainingBatch;      // x is the training batch of the last GenerateBatch (not evaluation rows)
     private bool _trainingForward;    // h and z belong to that batch
-    private bool _activationsKept = true; // x, h and z of every instance are in its own room (not after a step taken in blocks)
+    private bool _activationsKept = true; // x, h and z of every instance are in its own room (not after a step that shared rooms)
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
 
     /// <param name="threads">Host threads; 0 for all cores.</param>
@@ -90,12 +94,14 @@ public sealed unsafe class SimdBackend : Backend
         _state = new StepState(_w, kernels);
         _pool = new WorkerPool(count);
         int k = Instances;
-        _firstNonFinite = new long[k];
-        Array.Fill(_firstNonFinite, -1L);
         _instanceBlock = InstanceBlocks.Size(config.EstimatedBytes / k, InstanceBlocks.LastLevelCache(), k);
-        (_generate, _encode, _decode, _loss, _lossHidden) = (new(_state), new(_state), new(_state), new(_state), new(_state));
-        (_hidden, _transposeHidden, _gradients, _update) = (new(_state), new(_state), new(_state), new(_state));
-        (_all, _block, _fused, _unfused, _denseHidden) = (new(k), new(k), new(k), new(k), new(k));
+        _phases = new StepPhases(_state);
+        _threadPhases = new StepPhases[count];
+        _inline = new InlineItems[count];
+        _threadInstance = new InstanceSet[count];
+        for (int t = 0; t < count; t++) (_threadPhases[t], _inline[t], _threadInstance[t]) = (new(_state), new(t), new(k));
+        _perThread = new InstancePerThread(this);
+        (_all, _block) = (new(k), new(k));
         _all.SetRange(0, k);
     }
 
@@ -110,7 +116,7 @@ public sealed unsafe class SimdBackend : Backend
     protected override void SetParametersCore(ReadOnlySpan<float> parameters)
     {
         CanonicalLayout.Import(_w, Layout, parameters, _w.Parameters);
-        Array.Fill(_firstNonFinite, -1L);
+        Array.Fill(_state.FirstNonFinite, -1L);
         for (int s = 0; s < Instances; s++) ScanDecoder(s);
     }
 
@@ -147,11 +153,12 @@ public sealed unsafe class SimdBackend : Backend
         if (_w.Second != null) CanonicalLayout.Export(_w, Layout, _w.Second, state.Slice(total, total));
     }
 
-    // The separate operations run each phase over every instance; a whole step and an evaluation go block by block.
+    // The separate operations run each phase over every instance; a whole step and an evaluation go instance by
+    // instance, or block by block of instances.
 
     protected override void GenerateBatchCore(long step)
     {
-        _generate.Run(_pool, _all, Config.Batch, step, 0, evaluation: false);
+        _phases.Generate(_pool, _all, Config.Batch, step, 0, evaluation: false);
         _trainingBatch = _activationsKept = true;
         _trainingForward = false;
     }
@@ -159,8 +166,8 @@ public sealed unsafe class SimdBackend : Backend
     protected override void ForwardCore()
     {
         if (!_activationsKept)
-            throw new InvalidOperationException("Forward needs GenerateBatch or Evaluate first: a Step taken in blocks of instances keeps no x");
-        Forward(_all, Rows);
+            throw new InvalidOperationException("Forward needs GenerateBatch or Evaluate first: a Step of a pack keeps no x");
+        _phases.Forward(_pool, _all, Rows);
         _trainingForward = _trainingBatch;
     }
 
@@ -169,7 +176,7 @@ public sealed unsafe class SimdBackend : Backend
         if (!_trainingForward)
             throw new InvalidOperationException("Backward needs GenerateBatch and Forward of a training batch first (an Evaluate in between replaces x, h and z)");
         _w.EnsureGradients();
-        Backward(_all, fused: null);
+        _phases.Backward(_pool, _all, fused: null, DenseDensity);
         _gradientsCurrent = true;
     }
 
@@ -178,30 +185,53 @@ public sealed unsafe class SimdBackend : Backend
         if (!_gradientsCurrent)
             throw new InvalidOperationException("Update applies the gradients of the last Backward; a Step since then applied its own without keeping them");
         _w.EnsureGradients();
-        _update.Run(_pool, _all, scalars);
-        RecordUpdate(_all, scalars.Step);
+        _phases.Update(_pool, _all, scalars);
     }
 
     /// <summary>
-    /// Block by block of instances, each through every phase; when the pack takes more than one block, each block's
-    /// activations take the room of the first instances, so they stay in cache from block to block and a pack
-    /// touches per instance little more than its parameters and optimizer state (x, h and z are then not kept).
+    /// A pack of at least as many instances as threads: each thread takes whole instances through every phase, in
+    /// the activation room of its own; what is left over (fewer than the threads) goes block by block on all threads,
+    /// each block in the first rooms. Either way the few rooms in use stay in cache from instance to instance, and a
+    /// pack touches per instance little more than its parameters and optimizer state. When rooms were shared, x, h and
+    /// z are not kept. One instance, or a pack that fits one block, runs as before: every phase on all threads.
     /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
-        bool blocks = _instanceBlock < Instances;
-        for (int first = 0; first < Instances; first += _instanceBlock)
+        int k = Instances, threads = _pool.Threads;
+        int whole = InstancesPerThread && threads > 1 && k >= threads ? k / threads * threads : 0;
+        bool shared = whole > 0 || _instanceBlock < k;
+        _perThread.Run(_pool, whole, scalars);
+        for (int first = whole; first < k; first += _instanceBlock)
         {
-            _block.SetRange(first, Math.Min(first + _instanceBlock, Instances));
-            _w.BlockFirst = blocks ? first : 0;
-            _generate.Run(_pool, _block, Config.Batch, scalars.Step, 0, evaluation: false);
-            Forward(_block, Config.Batch);
-            Backward(_block, scalars);
+            _block.SetRange(first, Math.Min(first + _instanceBlock, k));
+            if (shared)
+                for (int i = 0; i < _block.Count; i++) _w.ActivationSlot[_block[i]] = i;
+            _phases.Train(_pool, _block, scalars, DenseDensity);
         }
-        _w.BlockFirst = 0;
-        _activationsKept = !blocks;
-        _trainingBatch = _trainingForward = !blocks;
+        _w.OwnSlots();
+        _activationsKept = !shared;
+        _trainingBatch = _trainingForward = !shared;
         _gradientsCurrent = false;
+    }
+
+    /// <summary>Instances 0 .. count - 1 of a step, each whole on whichever thread takes it, in that thread's activation room.</summary>
+    private sealed class InstancePerThread(SimdBackend backend) : IWorkItems
+    {
+        private OptimizerStep _scalars = null!;
+
+        public void Run(WorkerPool pool, int count, OptimizerStep scalars)
+        {
+            _scalars = scalars;
+            pool.Run(this, count);
+        }
+
+        void IWorkItems.Run(int s, int thread)
+        {
+            backend._w.ActivationSlot[s] = thread;
+            var one = backend._threadInstance[thread];
+            one.SetRange(s, s + 1);
+            backend._threadPhases[thread].Train(backend._inline[thread], one, _scalars, backend.DenseDensity);
+        }
     }
 
     protected override void EvaluateCore(long firstSample, int count, Span<float> rowLoss)
@@ -209,9 +239,9 @@ public sealed unsafe class SimdBackend : Backend
         for (int first = 0; first < Instances; first += _instanceBlock)
         {
             _block.SetRange(first, Math.Min(first + _instanceBlock, Instances));
-            _generate.Run(_pool, _block, count, 0, firstSample, evaluation: true);
-            Forward(_block, count);
-            _loss.Run(_pool, _block, count, gradients: false);
+            _phases.Generate(_pool, _block, count, 0, firstSample, evaluation: true);
+            _phases.Forward(_pool, _block, count);
+            _phases.Loss(_pool, _block, count);
         }
         _trainingBatch = _trainingForward = false;
         _activationsKept = true;
@@ -219,75 +249,14 @@ public sealed unsafe class SimdBackend : Backend
             new ReadOnlySpan<float>(_w.RowLoss + (nint)s * _w.Ldb, count).CopyTo(rowLoss.Slice(s * count, count));
     }
 
-    private void Forward(InstanceSet instances, int rows)
-    {
-        _encode.Run(_pool, instances, rows);
-        _decode.Run(_pool, instances, rows);
-    }
-
     /// <summary>The decoder product alone (z from the h of the last Forward), for benchmarks.</summary>
-    internal void Decode() => _decode.Run(_pool, _all, Rows);
-
-    /// <summary>
-    /// Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused). Per
-    /// instance, when its last g_z was sparse the loss and the sparse g_h walk run together panel by panel (g_z
-    /// is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's path
-    /// (<see cref="BackwardPlan"/>). Every path gives the same bits: the plan only chooses how fast.
-    /// </summary>
-    private void Backward(InstanceSet instances, OptimizerStep? fused)
-    {
-        var records = _state.Records;
-        _fused.Clear();
-        _unfused.Clear();
-        _denseHidden.Clear();
-        for (int i = 0; i < instances.Count; i++)
-        {
-            int s = instances[i];
-            (BackwardPlan.Fuses(records[s].LastDensity, DenseDensity) ? _fused : _unfused).Add(s);
-        }
-        _lossHidden.Run(_pool, _fused);
-        _loss.Run(_pool, _unfused, Config.Batch, gradients: true);
-        for (int i = 0; i < instances.Count; i++)
-        {
-            int s = instances[i];
-            ref var r = ref records[s];
-            bool together = BackwardPlan.Fuses(r.LastDensity, DenseDensity); // as chosen above, before LastDensity moves on
-            r.LastDensity = BackwardPlan.Density(r.GzNonzero, Config.N, Config.Batch);
-            r.Paths = together ? BackwardPaths.Fused
-                : BackwardPlan.Unfused(r.LastDensity, DenseDensity, r.GzSmallest, r.DecoderSmallest, r.DecoderNonFinite, r.HSmallest, r.HNonFinite);
-            if (r.Paths.Hidden == HiddenGradient.Dense) _denseHidden.Add(s);
-        }
-        _hidden.Run(_pool, _unfused);
-        _transposeHidden.Run(_pool, _denseHidden);
-        _gradients.Run(_pool, instances, fused);
-        if (fused is not null) RecordUpdate(instances, fused.Step);
-    }
-
-    /// <summary>After an update: the first non-finite step per instance, and W_out's statistics for the next step's choice of paths.</summary>
-    private void RecordUpdate(InstanceSet instances, long step)
-    {
-        for (int i = 0; i < instances.Count; i++)
-        {
-            int s = instances[i];
-            bool nonFinite = false;
-            float smallest = float.PositiveInfinity;
-            for (int block = 0; block < _state.FeatureBlocks; block++)
-            {
-                var result = _state.BlockResults[s * _state.FeatureBlocks + block];
-                nonFinite |= result.NonFinite;
-                smallest = MathF.Min(smallest, result.DecoderSmallest);
-            }
-            if (nonFinite && _firstNonFinite[s] < 0) _firstNonFinite[s] = step;
-            _state.Records[s].DecoderNonFinite = nonFinite; // any parameter: conservative for W_out
-            _state.Records[s].DecoderSmallest = smallest;
-        }
-    }
+    internal void Decode() => _phases.Decode(_pool, _all, Rows);
 
     protected override void ReadCore(TensorKind tensor, Span<float> destination)
     {
         int rows = Rows, n = Config.N, m = Config.M;
         if (!_activationsKept && tensor is TensorKind.X or TensorKind.H or TensorKind.Z)
-            throw new InvalidOperationException($"{tensor} is not kept by a Step of a pack taken in blocks of instances; run GenerateBatch and Forward to read it");
+            throw new InvalidOperationException($"{tensor} is not kept by a Step of a pack (its instances share activation rooms); run GenerateBatch and Forward to read it");
         switch (tensor)
         {
             case TensorKind.X:
@@ -328,7 +297,7 @@ public sealed unsafe class SimdBackend : Backend
         }
     }
 
-    protected override void ReadFirstNonFiniteStepCore(Span<long> firstStep) => _firstNonFinite.CopyTo(firstStep);
+    protected override void ReadFirstNonFiniteStepCore(Span<long> firstStep) => _state.FirstNonFinite.CopyTo(firstStep);
 
     protected override void Dispose(bool disposing)
     {

@@ -83,6 +83,8 @@ internal sealed unsafe class Workspace : IDisposable
         PerInstance = BiasOffset + BiasLength;
 
         int k = Instances, slots = config.Optimizer.StateSlots;
+        ActivationSlot = new int[k];
+        OwnSlots();
         Parameters = Floats(k * PerInstance);
         First = slots >= 1 ? Floats(k * PerInstance) : null;
         Second = slots >= 2 ? Floats(k * PerInstance) : null;
@@ -135,14 +137,20 @@ internal sealed unsafe class Workspace : IDisposable
     public float* Block(float* all, int s) => all + s * PerInstance;
 
     /// <summary>
-    /// The instance whose activations sit in the first instance's room while a step of a pack runs block by block
-    /// (<see cref="Phases.InstanceBlocks"/>): every block's activations then take the room of instances 0, 1, ...,
-    /// so they stay in cache from block to block. 0 when every instance has its own (the row losses always do).
+    /// Per instance, whose room in the activation buffers it uses: its own (s), except during a whole step of a pack,
+    /// whose instances share the first few rooms (one per thread, or per instance of a block) so that the same
+    /// few megabytes stay in cache from instance to instance. Row losses always stay in the instance's own room.
     /// </summary>
-    public int BlockFirst;
+    public readonly int[] ActivationSlot;
 
-    /// <summary>Where instance s's activations are: its own room, or its place in the block in progress.</summary>
-    public int Slot(int s) => s - BlockFirst;
+    /// <summary>Where instance s's activations are.</summary>
+    public int Slot(int s) => ActivationSlot[s];
+
+    /// <summary>Every instance in its own room again.</summary>
+    public void OwnSlots()
+    {
+        for (int s = 0; s < Instances; s++) ActivationSlot[s] = s;
+    }
 
     /// <summary>Panel p of instance s in an n-feature panel buffer (x^T, z^T, g_z^T).</summary>
     public float* FeaturePanelOf(float* buffer, int s, int p) => buffer + ((nint)Slot(s) * Panels + p) * FeaturePanel;

@@ -9,11 +9,11 @@ internal sealed class DecodePhase(StepState state) : Phase(state)
     private InstanceSet _instances = null!;
     private int _rows, _groups, _blocks;
 
-    public void Run(WorkerPool pool, InstanceSet instances, int rows)
+    public void Run(IItemRunner runner, InstanceSet instances, int rows)
     {
         (_instances, _rows, _groups) = (instances, rows, Blocking.Count(StepState.Panels(rows), Blocking.LaneGroup));
         _blocks = Blocking.Count(W.N, Blocking.ProductRows) * _groups;
-        pool.Run(this, instances.Count * _blocks);
+        runner.Run(this, instances.Count * _blocks);
     }
 
     protected override void RunItem(int item, int thread)

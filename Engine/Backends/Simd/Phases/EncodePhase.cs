@@ -6,10 +6,10 @@ internal sealed class EncodePhase(StepState state) : Phase(state)
     private InstanceSet _instances = null!;
     private int _rows, _panels;
 
-    public void Run(WorkerPool pool, InstanceSet instances, int rows)
+    public void Run(IItemRunner runner, InstanceSet instances, int rows)
     {
         (_instances, _rows, _panels) = (instances, rows, StepState.Panels(rows));
-        pool.Run(this, instances.Count * _panels);
+        runner.Run(this, instances.Count * _panels);
         for (int i = 0; i < instances.Count; i++)
         {
             int s = instances[i];

@@ -11,10 +11,10 @@ internal sealed class GeneratePhase(StepState state) : Phase(state)
 
     /// <param name="step">The training step (training rows), or ignored for evaluation rows.</param>
     /// <param name="firstSample">The first evaluation sample (evaluation rows), or ignored.</param>
-    public void Run(WorkerPool pool, InstanceSet instances, int rows, long step, long firstSample, bool evaluation)
+    public void Run(IItemRunner runner, InstanceSet instances, int rows, long step, long firstSample, bool evaluation)
     {
         (_instances, _rows, _panels, _step, _firstSample, _evaluation) = (instances, rows, StepState.Panels(rows), (uint)step, firstSample, evaluation);
-        pool.Run(this, instances.Count * _panels);
+        runner.Run(this, instances.Count * _panels);
     }
 
     protected override void RunItem(int item, int thread) =>

@@ -10,10 +10,10 @@ internal sealed class GradientsPhase(StepState state) : Phase(state)
     private OptimizerStep? _fused;
 
     /// <param name="fused">The optimizer step to apply as rows are finished, or null to store the gradients.</param>
-    public void Run(WorkerPool pool, InstanceSet instances, OptimizerStep? fused)
+    public void Run(IItemRunner runner, InstanceSet instances, OptimizerStep? fused)
     {
         (_instances, _fused) = (instances, fused);
-        pool.Run(this, instances.Count * State.FeatureBlocks);
+        runner.Run(this, instances.Count * State.FeatureBlocks);
     }
 
     protected override void RunItem(int item, int thread)

@@ -13,14 +13,14 @@ internal sealed class HiddenPhase(StepState state) : Phase(state)
     private readonly int[] _start = new int[state.W.Instances + 1];
     private readonly int _groups = Blocking.Count(state.W.Panels, Blocking.LaneGroup);
 
-    public void Run(WorkerPool pool, InstanceSet instances)
+    public void Run(IItemRunner runner, InstanceSet instances)
     {
         _instances = instances;
         int dense = Blocking.Count(W.M, Blocking.ProductRows) * _groups;
         _start[0] = instances.Count;
         for (int i = 0; i < instances.Count; i++)
             _start[i + 1] = _start[i] + (State.Records[instances[i]].Paths.Hidden == HiddenGradient.Dense ? dense : W.Panels);
-        pool.Run(this, _start[instances.Count]);
+        runner.Run(this, _start[instances.Count]);
     }
 
     protected override void RunItem(int item, int thread)

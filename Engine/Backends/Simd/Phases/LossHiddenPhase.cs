@@ -9,10 +9,10 @@ internal sealed class LossHiddenPhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
 
-    public void Run(WorkerPool pool, InstanceSet instances)
+    public void Run(IItemRunner runner, InstanceSet instances)
     {
         _instances = instances;
-        pool.Run(this, instances.Count * (1 + W.Panels));
+        runner.Run(this, instances.Count * (1 + W.Panels));
         State.SummarizeGradient(instances, W.Batch);
     }
 

@@ -7,10 +7,10 @@ internal sealed class LossPhase(StepState state) : Phase(state)
     private int _rows, _panels;
     private bool _gradients;
 
-    public void Run(WorkerPool pool, InstanceSet instances, int rows, bool gradients)
+    public void Run(IItemRunner runner, InstanceSet instances, int rows, bool gradients)
     {
         (_instances, _rows, _panels, _gradients) = (instances, rows, StepState.Panels(rows), gradients);
-        pool.Run(this, instances.Count * _panels);
+        runner.Run(this, instances.Count * _panels);
         if (gradients) State.SummarizeGradient(instances, rows);
     }
 

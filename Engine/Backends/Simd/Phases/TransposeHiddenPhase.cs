@@ -5,10 +5,10 @@ internal sealed class TransposeHiddenPhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
 
-    public void Run(WorkerPool pool, InstanceSet instances)
+    public void Run(IItemRunner runner, InstanceSet instances)
     {
         _instances = instances;
-        pool.Run(this, instances.Count * W.Panels);
+        runner.Run(this, instances.Count * W.Panels);
     }
 
     protected override void RunItem(int item, int thread) =>

@@ -6,10 +6,10 @@ internal sealed class UpdatePhase(StepState state) : Phase(state)
     private InstanceSet _instances = null!;
     private OptimizerStep _scalars = null!;
 
-    public void Run(WorkerPool pool, InstanceSet instances, OptimizerStep scalars)
+    public void Run(IItemRunner runner, InstanceSet instances, OptimizerStep scalars)
     {
         (_instances, _scalars) = (instances, scalars);
-        pool.Run(this, instances.Count * State.FeatureBlocks);
+        runner.Run(this, instances.Count * State.FeatureBlocks);
     }
 
     protected override void RunItem(int item, int thread)
