@@ -65,6 +65,18 @@ public sealed class SimdPlanTests
         Assert.Equal(expected, InstanceBlocks.Size(bytes, cache, instances));
 
     [Theory]
+    [InlineData(8, 2, 1_600_000L, 7_300_000L, 32L << 20, false)]   // n 512, m 128: the pack's state fits three quarters of 32 MiB
+    [InlineData(11, 2, 1_600_000L, 7_300_000L, 32L << 20, false)]
+    [InlineData(12, 2, 1_600_000L, 7_300_000L, 32L << 20, true)]
+    [InlineData(64, 2, 1_600_000L, 7_300_000L, 32L << 20, true)]
+    [InlineData(2, 2, 50_000_000L, 31_000_000L, 32L << 20, true)]  // n 4096, m 512: one instance's state alone exceeds the cache
+    [InlineData(1, 2, 50_000_000L, 31_000_000L, 32L << 20, false)] // fewer instances than threads
+    [InlineData(3, 4, 50_000_000L, 31_000_000L, 32L << 20, false)]
+    [InlineData(64, 1, 50_000_000L, 31_000_000L, 32L << 20, false)] // one thread
+    public void Threads_take_whole_instances_once_the_packs_state_leaves_the_cache(int instances, int threads, long state, long activations, long cache, bool whole) =>
+        Assert.Equal(whole, InstanceBlocks.WholePerThread(instances, threads, state, activations, cache));
+
+    [Theory]
     [InlineData("32768K", 32L << 20)]
     [InlineData("1M", 1L << 20)]
     [InlineData("512", 512L)]

@@ -48,9 +48,13 @@ public sealed unsafe class SimdBackend : Backend
     /// <summary>
     /// Whether a whole step of a pack of at least as many instances as threads gives each thread whole instances
     /// (each through every phase on its own, with no barrier between phases) rather than taking them block by block
-    /// on all threads. Tests turn it off to hold the blocks to the reference too.
+    /// on all threads: null (the default) lets the cache choose (<see cref="InstanceBlocks.WholePerThread"/>); tests
+    /// set it to hold both ways to the reference.
     /// </summary>
-    internal bool InstancesPerThread { get; set; } = true;
+    internal bool? InstancesPerThread { get; set; }
+
+    /// <summary>The cache's choice (<see cref="InstancesPerThread"/> null).</summary>
+    private readonly bool _wholePerThread;
 
     private readonly InstructionSet _instructionSet;
     private readonly Workspace _w;
@@ -94,7 +98,11 @@ public sealed unsafe class SimdBackend : Backend
         _state = new StepState(_w, kernels);
         _pool = new WorkerPool(count);
         int k = Instances;
-        _instanceBlock = InstanceBlocks.Size(config.EstimatedBytes / k, InstanceBlocks.LastLevelCache(), k);
+        long cache = InstanceBlocks.LastLevelCache();
+        _instanceBlock = InstanceBlocks.Size(config.EstimatedBytes / k, cache, k);
+        long state = sizeof(float) * (long)_w.PerInstance * (1 + config.Optimizer.StateSlots);
+        long activations = sizeof(float) * (long)config.Batch * (3L * config.N + 2L * config.M);
+        _wholePerThread = InstanceBlocks.WholePerThread(k, count, state, activations, cache);
         _phases = new StepPhases(_state);
         _threadPhases = new StepPhases[count];
         _inline = new InlineItems[count];
@@ -107,6 +115,9 @@ public sealed unsafe class SimdBackend : Backend
 
     /// <summary>The paths instance s's last Backward took (for tests).</summary>
     internal BackwardPaths PathsOf(int s) => _state.Records[s].Paths;
+
+    /// <summary>The g_z density of instance s's last Backward (for benchmarks).</summary>
+    internal double GzDensityOf(int s) => _state.Records[s].LastDensity;
 
     public override string Name => "simd";
     public override string Description => $"{InstructionSets.Name(_instructionSet)}, {_pool.Threads} thread{(_pool.Threads == 1 ? "" : "s")}";
@@ -189,16 +200,17 @@ public sealed unsafe class SimdBackend : Backend
     }
 
     /// <summary>
-    /// A pack of at least as many instances as threads: each thread takes whole instances through every phase, in
-    /// the activation room of its own; what is left over (fewer than the threads) goes block by block on all threads,
-    /// each block in the first rooms. Either way the few rooms in use stay in cache from instance to instance, and a
+    /// A pack of at least as many instances as threads whose state does not fit the cache (see
+    /// <see cref="InstanceBlocks.WholePerThread"/>): each thread takes whole instances through every phase, in
+    /// the activation room of its own; what is left over (fewer than the threads), or every instance of a pack that
+    /// fits, goes block by block on all threads, each block in the first rooms. Either way the few rooms in use stay in cache from instance to instance, and a
     /// pack touches per instance little more than its parameters and optimizer state. When rooms were shared, x, h and
     /// z are not kept. One instance, or a pack that fits one block, runs as before: every phase on all threads.
     /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
         int k = Instances, threads = _pool.Threads;
-        int whole = InstancesPerThread && threads > 1 && k >= threads ? k / threads * threads : 0;
+        int whole = (InstancesPerThread ?? _wholePerThread) && threads > 1 && k >= threads ? k / threads * threads : 0;
         bool shared = whole > 0 || _instanceBlock < k;
         _perThread.Run(_pool, whole, scalars);
         for (int first = whole; first < k; first += _instanceBlock)
