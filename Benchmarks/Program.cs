@@ -8,12 +8,14 @@ if (args.Length > 0 && args[0] == "hardware") return ToyModels.Benchmarks.Hardwa
 // Measuring verbs (one run, one figure; the scripts Benchmarks/compare-*.sh call them):
 //   decoder [--case M] [--reps 15] [--threads 0]      the dense decoder product alone, GFLOP/s
 //   memory [--case L] [--steps 5] [--threads 0]       peak RSS of training against parameters + state + activations
-//   packs [--case S] [--k 1,4,16,64] [--rounds 3]     per-instance throughput of packed runs against one run alone
+//   packs [--case S] [--k 1,4,16,64] [--pairs 5]      per-instance throughput of packed runs against one run alone
+//   rug [--grid FILE] [--early 400]                   a grid's wall time and share of the FMA peak, from a measured subset
 try
 {
     if (args.Length > 0 && args[0] == "decoder") return DecoderProduct.Run(args.Skip(1));
     if (args.Length > 0 && args[0] == "memory") return PeakMemory.Run(args.Skip(1));
     if (args.Length > 0 && args[0] == "packs") return PackScaling.Run(args.Skip(1));
+    if (args.Length > 0 && args[0] == "rug") return RugGridTime.Run(args.Skip(1));
 }
 catch (ArgumentException e)
 {
