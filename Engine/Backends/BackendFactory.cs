@@ -1,10 +1,10 @@
-using System.Runtime.CompilerServices;
 using ToyModels.Backends.Cuda;
 using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.InstanceLanes;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Memory;
 using ToyModels.Model;
 
 namespace ToyModels.Backends;
@@ -26,7 +26,14 @@ public enum BackendKind
 /// How to run a backend: host threads (0: all cores) and which device among several (opencl: the
 /// number among all OpenCL devices; auto: among the OpenCL GPUs that compute the engine's bits).
 /// </summary>
-public sealed record BackendOptions(int Threads = 0, int Device = 0);
+public sealed record BackendOptions(int Threads = 0, int Device = 0)
+{
+    /// <summary>
+    /// What the caller will hold on the host beside the backend while it lives (evaluation rows, copies of results),
+    /// counted with the backend's own memory when the factory checks that the run fits.
+    /// </summary>
+    public IReadOnlyList<MemoryPart> HostParts { get; init; } = [];
+}
 
 /// <summary>A backend that cannot run here (no runtime, no device, a device that fails the parity rules).</summary>
 public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
@@ -47,7 +54,9 @@ public static class BackendFactory
     };
 
     /// <summary>
-    /// Creates the backend with freshly initialised parameters and zero optimizer state.
+    /// Creates the backend with freshly initialised parameters and zero optimizer state. A host backend is made
+    /// only when its estimated memory (<see cref="EstimateMemory"/>) fits in the memory available; otherwise
+    /// <see cref="MemoryRefusedException"/> says so with the figures, before anything is allocated.
     /// <paramref name="notice"/> hears why auto chose what it chose.
     /// </summary>
     public static IBackend Create(BackendKind kind, AutoencoderConfig config, BackendOptions? options = null, Action<string>? notice = null)
@@ -57,45 +66,91 @@ public static class BackendFactory
         if (options.Device < 0) throw new ConfigException("device", options.Device, "an integer >= 0");
         IBackend backend = kind switch
         {
-            BackendKind.Reference => new ReferenceBackend(config),
-            BackendKind.Simd => Simd(config, options.Threads),
+            BackendKind.Reference => Reference(config, options),
+            BackendKind.Simd => Simd(config, options),
             BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
             BackendKind.Cuda => CudaBackend.Create(config, options.Device),
             BackendKind.Auto => Auto(config, options, notice),
             _ => throw new ConfigException("backend", kind, Names),
         };
-        SetInitialParameters(backend, config);
+        try { SetInitialParameters(backend, config); }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
         return backend;
     }
 
     /// <summary>
-    /// The host's initial parameters are as large as the model. For a large model they are handed back to
-    /// the operating system before training touches the optimizer state, so the peak memory of a run is
-    /// the backend's own.
+    /// The peak memory of a run on a backend of this kind: what the process holds now, what the training code adds
+    /// when it first runs, the backend's buffers (a GPU backend's as <see cref="MemoryPlace.Device"/> parts) and the
+    /// caller's <see cref="BackendOptions.HostParts"/>. Auto is estimated as simd, the backend it falls back to
+    /// (a GPU backend needs less of the host).
     /// </summary>
-    private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
+    public static MemoryEstimate EstimateMemory(BackendKind kind, AutoencoderConfig config, BackendOptions? options = null)
     {
-        HandOverInitialParameters(backend, config);
-        if ((long)config.Layout.Total * sizeof(float) >= LargeInitialization)
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        options ??= new BackendOptions();
+        IEnumerable<MemoryPart> backend = kind switch
+        {
+            BackendKind.Reference => ReferenceBackend.Memory(config),
+            BackendKind.OpenCl or BackendKind.Cuda => Device.DeviceBackend.Memory(config),
+            _ => InstanceLanesBackend.Suits(config)
+                ? InstanceLanesMemory.Parts(config, options.Threads, InstructionSets.Best)
+                : SimdMemory.Parts(config, options.Threads),
+        };
+        return new MemoryEstimate(
+        [
+            new MemoryPart(MemoryEstimate.ResidentName, ProcessMemory.Resident()),
+            new MemoryPart("training code", TrainingCodeBytes),
+            new MemoryPart("initialization buffer", 4L * InitializationChunk),
+            .. backend,
+            .. options.HostParts,
+        ]);
     }
 
     /// <summary>
-    /// In a frame of its own: unoptimised (tier-0) code keeps a call's temporaries alive to the end of the
-    /// method, so a collection in the same method as the array found it live and kept it resident (measured:
-    /// case L's peak RSS 1.37x parameters + state + activations with it, 1.05x without).
+    /// What running the training code adds to a process beyond its buffers: JIT-compiled code, the worker threads'
+    /// stacks, the runtime's own structures (measured on Samples/Train; see the README's memory formula).
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void HandOverInitialParameters(IBackend backend, AutoencoderConfig config) =>
-        backend.SetParameters(Initialization.Create(config));
+    public const long TrainingCodeBytes = 24L << 20;
 
-    private const long LargeInitialization = 64L << 20;
+    /// <summary>Initial parameters are computed and handed to the backend this many floats at a time.</summary>
+    private const int InitializationChunk = 1 << 20;
+
+    private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
+    {
+        var chunk = new float[(int)Math.Min(InitializationChunk, config.Layout.Total)];
+        for (long start = 0; start < config.Layout.Total; start += chunk.Length)
+        {
+            var piece = chunk.AsSpan(0, (int)Math.Min(chunk.Length, config.Layout.Total - start));
+            Initialization.Fill(config, start, piece);
+            backend.WriteParameters(start, piece);
+        }
+    }
+
+    /// <summary>Makes a host backend only when the run fits in the memory available (refused before anything is allocated).</summary>
+    private static IBackend Checked(BackendKind kind, AutoencoderConfig config, BackendOptions options, Func<IBackend> make)
+    {
+        var estimate = EstimateMemory(kind, config, options);
+        MemoryCheck.Require(estimate, $"n {config.N}, m {config.M}, batch {config.Batch}, {config.InstanceCount} instance(s) on {kind.ToString().ToLowerInvariant()}");
+        return make();
+    }
+
+    private static IBackend Reference(AutoencoderConfig config, BackendOptions options)
+    {
+        ReferenceBackend.CheckSizes(config);
+        return Checked(BackendKind.Reference, config, options, () => new ReferenceBackend(config));
+    }
 
     /// <summary>The SIMD backend: many small models one per vector lane, else one model at a time along its own axes.</summary>
-    private static IBackend Simd(AutoencoderConfig config, int threads) =>
-        InstanceLanesBackend.Suits(config)
-            ? new InstanceLanesBackend(config, threads, InstructionSets.Best)
-            : new SimdBackend(config, threads);
+    private static IBackend Simd(AutoencoderConfig config, BackendOptions options)
+    {
+        SimdMemory.CheckSizes(config);
+        return Checked(BackendKind.Simd, config, options, () => InstanceLanesBackend.Suits(config)
+            ? new InstanceLanesBackend(config, options.Threads, InstructionSets.Best)
+            : new SimdBackend(config, options.Threads));
+    }
 
     /// <summary>
     /// The fastest backend present: a CUDA device, else an OpenCL GPU that computes the engine's bits,
@@ -132,7 +187,7 @@ public static class BackendFactory
                 reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
             }
         }
-        var simd = Simd(config, options.Threads);
+        var simd = Simd(config, options);
         notice?.Invoke($"auto: simd on {simd.Description} (cuda: {cudaReason}; opencl: {reason})");
         return simd;
     }

@@ -58,7 +58,10 @@ public static class SweepReport
         {
             string file = folder.CheckpointFile(run.Id);
             if (!File.Exists(file)) return null;
-            var checkpoint = Checkpoint.Load(file);
+            Checkpoint checkpoint;
+            // A diverged run's checkpoint holds non-finite weights, which loading refuses: it has no picture.
+            try { checkpoint = Checkpoint.Load(file); }
+            catch (CheckpointException) { return null; }
             var layout = checkpoint.Config.Layout;
             ReadOnlySpan<float> block = checkpoint.Parameters;
             return checkpoint.Config.Tied

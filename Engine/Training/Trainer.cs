@@ -50,7 +50,40 @@ public sealed class Trainer
         Step = checkpoint.Step;
     }
 
-    /// <summary>The current state as a checkpoint (copied off the backend).</summary>
+    /// <summary>Continues from a checkpoint file of the same config, streamed into the backend (no copy of the model).</summary>
+    public void Restore(CheckpointReader checkpoint)
+    {
+        checkpoint.ReadInto(Backend);
+        Step = checkpoint.Step;
+    }
+
+    /// <summary>The weights hash and step of the last checkpoint this trainer wrote, or null.</summary>
+    public (long Step, string WeightsSha256)? LastSaved { get; private set; }
+
+    /// <summary>Writes the current state to <paramref name="path"/>, streamed off the backend (no copy of the model).</summary>
+    public string Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        string hash = CheckpointWriter.Write(path, Backend, Step, metadata ?? Options.CheckpointMetadata?.Invoke());
+        LastSaved = (Step, hash);
+        return hash;
+    }
+
+    /// <summary>The weights hash of the current parameters (the one a checkpoint written now records).</summary>
+    public string WeightsSha256() => LastSaved is var (step, hash) && step == Step ? hash : WeightsHash.Of(Backend);
+
+    /// <summary>
+    /// Host memory the trainer holds beside its backend: the row losses it reads, and evaluation's rows
+    /// (<paramref name="evalSamples"/> per instance, gathered before they are reduced).
+    /// </summary>
+    public static IEnumerable<Memory.MemoryPart> MemoryParts(AutoencoderConfig config, long evalSamples)
+    {
+        long k = config.InstanceCount;
+        yield return new("row losses", 4 * k * config.Batch);
+        if (evalSamples > 0) yield return new("evaluation rows", 4 * k * (evalSamples + Math.Min(evalSamples, config.Batch)));
+        yield return new("checkpoint streaming", 2 * 4L * SafeTensors.ChunkFloats);
+    }
+
+    /// <summary>The current state as an in-memory checkpoint (copied off the backend; for models that fit arrays).</summary>
     public Checkpoint Snapshot(IReadOnlyDictionary<string, string>? metadata = null)
     {
         var parameters = new float[Config.Layout.Total];
@@ -104,7 +137,7 @@ public sealed class Trainer
             CheckDivergence(finalLoss);
             float[]? eval = evaluate ? Evaluate() : null;
             if (eval is not null) evalLoss = eval;
-            if (checkpoint) Snapshot().Save(Options.CheckpointPath!);
+            if (checkpoint) Save(Options.CheckpointPath!);
             double now = stepping.Elapsed.TotalSeconds;
             double speed = now > lastReportTime ? (Step - lastReportStep) / (now - lastReportTime) : 0;
             lastReportStep = Step;

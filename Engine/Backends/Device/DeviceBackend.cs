@@ -39,6 +39,12 @@ internal sealed class DeviceBackend : Backend
     public DeviceBackend(AutoencoderConfig config, IComputeDevice device) : base(config)
     {
         _device = device ?? throw new ArgumentNullException(nameof(device));
+        if (config.OptimizerStateLength() > int.MaxValue || (long)config.InstanceCount * config.Batch * config.N > int.MaxValue)
+        {
+            device.Dispose();
+            throw new ConfigException("n, m, batch, instances", $"{config.N}, {config.M}, {config.Batch}, {config.InstanceCount}",
+                $"at most {int.MaxValue} floats per buffer on {device.BackendName} (its kernels index with 32-bit ints)");
+        }
         _layout = new DeviceLayout(Layout);
         try
         {
@@ -91,6 +97,24 @@ internal sealed class DeviceBackend : Backend
         }
     }
 
+    /// <summary>
+    /// Its buffers on the device, and on the host the staging copies of a transfer of parameters or state (the
+    /// instance blocks a range touches, in both layouts).
+    /// </summary>
+    public static IEnumerable<Memory.MemoryPart> Memory(AutoencoderConfig config)
+    {
+        long k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M, total = config.Layout.Total;
+        const Memory.MemoryPlace device = ToyModels.Memory.MemoryPlace.Device;
+        yield return new("parameters and gradients", 2 * 4 * total, device);
+        yield return new("optimizer state", 4 * config.OptimizerStateLength(), device);
+        yield return new("activations and their nonzero lists", 4 * k * b * (3 * n + 2 * m + 1) + 4 * (4 * k * b * n + 2 * k * b + 2 * k * n), device);
+        yield return new("instance constants", 4 * k * (2 + 2 + 2 * n + 2 + 1), device);
+        yield return new("staging of parameter transfers", 2 * 4 * 2 * config.Layout.PerInstance);
+    }
+
+    /// <summary>The training kernels index with 32-bit ints (checked in the constructor).</summary>
+    private int PerInstance => (int)Layout.PerInstance;
+
     public override string Name => _device.BackendName;
     public override string Description => _device.Description;
 
@@ -124,30 +148,45 @@ internal sealed class DeviceBackend : Backend
 
     // ---- state in and out ----------------------------------------------------------------------
 
-    protected override void SetParametersCore(ReadOnlySpan<float> parameters)
+    protected override void WriteParametersCore(long start, ReadOnlySpan<float> source)
     {
-        WriteLayout(_parameters, parameters);
+        WriteLayout(_parameters, start, source);
         ResetFirstNonFinite();
     }
 
-    protected override void GetParametersCore(Span<float> parameters) => ReadLayout(_parameters, parameters);
-    protected override void SetOptimizerStateCore(ReadOnlySpan<float> state) => WriteLayout(_state, state);
-    protected override void GetOptimizerStateCore(Span<float> state) => ReadLayout(_state, state);
+    protected override void ReadParametersCore(long start, Span<float> destination) => ReadLayout(_parameters, start, destination);
+    protected override void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source) => WriteLayout(_state, start, source);
+    protected override void ReadOptimizerStateCore(long start, Span<float> destination) => ReadLayout(_state, start, destination);
 
-    private void WriteLayout(DeviceBuffer buffer, ReadOnlySpan<float> host)
+    // The device layout transposes each instance's encoder, so a range crosses as the whole instance blocks it
+    // touches (a buffer of the state is StateSlots x instances consecutive blocks).
+    private void WriteLayout(DeviceBuffer buffer, long start, ReadOnlySpan<float> host)
     {
-        if (host.IsEmpty) return;
-        var device = new float[host.Length];
-        _layout.ToDevice(host, device);
-        _device.Write(buffer, 0, MemoryMarshal.AsBytes(device.AsSpan()));
+        var (first, canonical, device) = Blocks(start, host.Length);
+        long offset = 4 * first * Layout.PerInstance;
+        if (start != first * Layout.PerInstance || host.Length != canonical.Length)
+        {
+            _device.Read(buffer, offset, MemoryMarshal.AsBytes(device.AsSpan()));
+            _layout.ToHost(device, canonical);
+        }
+        host.CopyTo(canonical.AsSpan((int)(start - first * Layout.PerInstance)));
+        _layout.ToDevice(canonical, device);
+        _device.Write(buffer, offset, MemoryMarshal.AsBytes(device.AsSpan()));
     }
 
-    private void ReadLayout(DeviceBuffer buffer, Span<float> host)
+    private void ReadLayout(DeviceBuffer buffer, long start, Span<float> host)
     {
-        if (host.IsEmpty) return;
-        var device = new float[host.Length];
-        _device.Read(buffer, 0, MemoryMarshal.AsBytes(device.AsSpan()));
-        _layout.ToHost(device, host);
+        var (first, canonical, device) = Blocks(start, host.Length);
+        _device.Read(buffer, 4 * first * Layout.PerInstance, MemoryMarshal.AsBytes(device.AsSpan()));
+        _layout.ToHost(device, canonical);
+        canonical.AsSpan((int)(start - first * Layout.PerInstance), host.Length).CopyTo(host);
+    }
+
+    private (long First, float[] Canonical, float[] Device) Blocks(long start, int length)
+    {
+        long per = Layout.PerInstance, first = start / per, last = (start + length - 1) / per;
+        long floats = (last - first + 1) * per;
+        return (first, new float[floats], new float[floats]);
     }
 
     private void ResetFirstNonFinite()
@@ -171,7 +210,7 @@ internal sealed class DeviceBackend : Backend
             case TensorKind.X: ReadRows(_x, Config.N, destination); break;
             case TensorKind.Z: ReadRows(_z, Config.N, destination); break;
             case TensorKind.H: ReadRows(_h, Config.M, destination); break;
-            case TensorKind.Gradients: ReadLayout(_gradients, destination); break;
+            case TensorKind.Gradients: ReadLayout(_gradients, 0, destination); break;
             case TensorKind.RowLoss: _device.Read(_rowLoss, 0, MemoryMarshal.AsBytes(destination)); break;
         }
     }
@@ -208,10 +247,10 @@ internal sealed class DeviceBackend : Backend
     {
         int n = Config.N, m = Config.M, batch = Config.Batch, rows = Rows;
         Launch(_encoder, Groups((long)rows * m, KernelSource.GroupSize), KernelSource.GroupSize,
-            _parameters, _x, _xRowIndex, _xRowCount, _h, n, m, batch, rows, Layout.PerInstance);
+            _parameters, _x, _xRowIndex, _xRowCount, _h, n, m, batch, rows, PerInstance);
         long tiles = Groups(rows, KernelSource.DecoderTileRows) * Groups(n, KernelSource.DecoderTileFeatures);
         Launch(_decoder, tiles, KernelSource.DecoderGroupSize,
-            _parameters, _h, _z, n, m, batch, rows, Layout.PerInstance, _layout.DecoderOffset, _layout.BiasOffset, Config.Bias);
+            _parameters, _h, _z, n, m, batch, rows, PerInstance, _layout.DecoderOffset, _layout.BiasOffset, Config.Bias);
     }
 
     protected override void BackwardCore()
@@ -224,12 +263,12 @@ internal sealed class DeviceBackend : Backend
         Launch(_compactColumns, columnGroups, KernelSource.ColumnTile * KernelSource.ColumnSlices, _x, _xColumnIndex, _xColumnCount, n, batch, batch);
         if (Config.Bias)
             Launch(_biasGradient, Groups(n, KernelSource.GroupSize), KernelSource.GroupSize,
-                _gz, _gzColumnIndex, _gzColumnCount, _gradients, n, batch, Layout.PerInstance, _layout.BiasOffset);
+                _gz, _gzColumnIndex, _gzColumnCount, _gradients, n, batch, PerInstance, _layout.BiasOffset);
         Launch(_decoderInputGradient, Groups((long)batch * m, KernelSource.GroupSize), KernelSource.GroupSize,
-            _parameters, _gz, _gzRowIndex, _gzRowCount, _gh, n, m, batch, Layout.PerInstance, _layout.DecoderOffset);
+            _parameters, _gz, _gzRowIndex, _gzRowCount, _gh, n, m, batch, PerInstance, _layout.DecoderOffset);
         Launch(_weightGradients, Groups((long)n * m, KernelSource.GroupSize), KernelSource.GroupSize,
             _x, _h, _gz, _gh, _xColumnIndex, _xColumnCount, _gzColumnIndex, _gzColumnCount, _gradients,
-            n, m, batch, Layout.PerInstance, _layout.DecoderOffset, Config.Tied);
+            n, m, batch, PerInstance, _layout.DecoderOffset, Config.Tied);
     }
 
     protected override void UpdateCore(OptimizerStep scalars)
@@ -244,10 +283,10 @@ internal sealed class DeviceBackend : Backend
         uint step = (uint)scalars.Step;
         if (scalars.Kind == OptimizerKind.Sgd)
             Launch(_update, groups, KernelSource.GroupSize, _parameters, _gradients, _state, _stepScalars, _firstNonFinite,
-                Layout.PerInstance, step, scalars.L2, scalars.Momentum);
+                PerInstance, step, scalars.L2, scalars.Momentum);
         else
             Launch(_update, groups, KernelSource.GroupSize, _parameters, _gradients, _state, _stepScalars, _firstNonFinite,
-                Layout.PerInstance, Layout.Total, step, scalars.Beta1, scalars.Beta2, scalars.OneMinusBeta1, scalars.OneMinusBeta2,
+                PerInstance, (int)Layout.Total, step, scalars.Beta1, scalars.Beta2, scalars.OneMinusBeta1, scalars.OneMinusBeta2,
                 scalars.Eps, scalars.L2, scalars.BiasCorrection2Sqrt, scalars.Kind == OptimizerKind.AdamW);
     }
 
