@@ -66,7 +66,7 @@ public class SweepGridTests
     [InlineData("{\"optimizer\": {\"kind\": \"rmsprop\"}}", "optimizer.kind", "\"adam\"")]
     [InlineData("{\"optimizer\": {\"eps\": 0}}", "optimizer.eps", "a finite number > 0")]
     [InlineData("{\"optimizer\": {\"lr\": 0.1}}", "optimizer.lr", "unknown field")]
-    [InlineData("{\"n\": 2000000, \"m\": 2000000}", "n, m, instances", "invalid for n 2000000")]
+    [InlineData("{\"n\": 1073741824, \"m\": 1073741824}", "n, m, batch, instances", "invalid for n 1073741824")]
     public void Bad_grids_name_the_file_the_field_and_the_reason(string json, string field, string reason)
     {
         var error = Assert.Throws<GridException>(() => SweepGrid.Parse(json, "grids/bad.json"));

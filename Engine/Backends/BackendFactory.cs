@@ -33,6 +33,12 @@ public sealed record BackendOptions(int Threads = 0, int Device = 0)
     /// counted with the backend's own memory when the factory checks that the run fits.
     /// </summary>
     public IReadOnlyList<MemoryPart> HostParts { get; init; } = [];
+
+    /// <summary>
+    /// Evaluation samples the caller will ask for (0: none; default: any number). The lane layout writes its x, h
+    /// and z only to evaluate, one batch of rows at a time at most, and its estimate counts the rows that will be used.
+    /// </summary>
+    public long EvaluationSamples { get; init; } = long.MaxValue;
 }
 
 /// <summary>A backend that cannot run here (no runtime, no device, a device that fails the parity rules).</summary>
@@ -57,20 +63,22 @@ public static class BackendFactory
     /// Creates the backend with freshly initialised parameters and zero optimizer state. A host backend is made
     /// only when its estimated memory (<see cref="EstimateMemory"/>) fits in the memory available; otherwise
     /// <see cref="MemoryRefusedException"/> says so with the figures, before anything is allocated.
-    /// <paramref name="notice"/> hears why auto chose what it chose.
+    /// <paramref name="notice"/> hears why auto chose what it chose, <paramref name="estimated"/> the estimate a host
+    /// backend was checked against (made after auto's look for devices, whose runtimes a process then holds).
     /// </summary>
-    public static IBackend Create(BackendKind kind, AutoencoderConfig config, BackendOptions? options = null, Action<string>? notice = null)
+    public static IBackend Create(BackendKind kind, AutoencoderConfig config, BackendOptions? options = null, Action<string>? notice = null,
+        Action<MemoryEstimate>? estimated = null)
     {
         options ??= new BackendOptions();
         if (options.Threads < 0) throw new ConfigException("threads", options.Threads, "0 (all cores) or a positive integer");
         if (options.Device < 0) throw new ConfigException("device", options.Device, "an integer >= 0");
         IBackend backend = kind switch
         {
-            BackendKind.Reference => Reference(config, options),
-            BackendKind.Simd => Simd(config, options),
+            BackendKind.Reference => Reference(config, options, estimated),
+            BackendKind.Simd => Simd(config, options, estimated),
             BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
             BackendKind.Cuda => CudaBackend.Create(config, options.Device),
-            BackendKind.Auto => Auto(config, options, notice),
+            BackendKind.Auto => Auto(config, options, notice, estimated),
             _ => throw new ConfigException("backend", kind, Names),
         };
         try { SetInitialParameters(backend, config); }
@@ -96,14 +104,14 @@ public static class BackendFactory
             BackendKind.Reference => ReferenceBackend.Memory(config),
             BackendKind.OpenCl or BackendKind.Cuda => Device.DeviceBackend.Memory(config),
             _ => InstanceLanesBackend.Suits(config)
-                ? InstanceLanesMemory.Parts(config, options.Threads, InstructionSets.Best)
+                ? InstanceLanesMemory.Parts(config, options.Threads, InstructionSets.Best, options.EvaluationSamples)
                 : SimdMemory.Parts(config, options.Threads),
         };
         return new MemoryEstimate(
         [
             new MemoryPart(MemoryEstimate.ResidentName, ProcessMemory.Resident()),
             new MemoryPart("training code", TrainingCodeBytes),
-            new MemoryPart("initialization buffer", 4L * InitializationChunk),
+            new MemoryPart("initialization buffer", 4 * Math.Min(InitializationChunk, config.Layout.Total)),
             .. backend,
             .. options.HostParts,
         ]);
@@ -113,7 +121,7 @@ public static class BackendFactory
     /// What running the training code adds to a process beyond its buffers: JIT-compiled code, the worker threads'
     /// stacks, the runtime's own structures (measured on Samples/Train; see the README's memory formula).
     /// </summary>
-    public const long TrainingCodeBytes = 24L << 20;
+    public const long TrainingCodeBytes = 12L << 20;
 
     /// <summary>Initial parameters are computed and handed to the backend this many floats at a time.</summary>
     private const int InitializationChunk = 1 << 20;
@@ -130,24 +138,25 @@ public static class BackendFactory
     }
 
     /// <summary>Makes a host backend only when the run fits in the memory available (refused before anything is allocated).</summary>
-    private static IBackend Checked(BackendKind kind, AutoencoderConfig config, BackendOptions options, Func<IBackend> make)
+    private static IBackend Checked(BackendKind kind, AutoencoderConfig config, BackendOptions options, Action<MemoryEstimate>? estimated, Func<IBackend> make)
     {
         var estimate = EstimateMemory(kind, config, options);
+        estimated?.Invoke(estimate);
         MemoryCheck.Require(estimate, $"n {config.N}, m {config.M}, batch {config.Batch}, {config.InstanceCount} instance(s) on {kind.ToString().ToLowerInvariant()}");
         return make();
     }
 
-    private static IBackend Reference(AutoencoderConfig config, BackendOptions options)
+    private static IBackend Reference(AutoencoderConfig config, BackendOptions options, Action<MemoryEstimate>? estimated)
     {
         ReferenceBackend.CheckSizes(config);
-        return Checked(BackendKind.Reference, config, options, () => new ReferenceBackend(config));
+        return Checked(BackendKind.Reference, config, options, estimated, () => new ReferenceBackend(config));
     }
 
     /// <summary>The SIMD backend: many small models one per vector lane, else one model at a time along its own axes.</summary>
-    private static IBackend Simd(AutoencoderConfig config, BackendOptions options)
+    private static IBackend Simd(AutoencoderConfig config, BackendOptions options, Action<MemoryEstimate>? estimated)
     {
         SimdMemory.CheckSizes(config);
-        return Checked(BackendKind.Simd, config, options, () => InstanceLanesBackend.Suits(config)
+        return Checked(BackendKind.Simd, config, options, estimated, () => InstanceLanesBackend.Suits(config)
             ? new InstanceLanesBackend(config, options.Threads, InstructionSets.Best)
             : new SimdBackend(config, options.Threads));
     }
@@ -156,7 +165,7 @@ public static class BackendFactory
     /// The fastest backend present: a CUDA device, else an OpenCL GPU that computes the engine's bits,
     /// else the CPU. Never a CPU OpenCL device (POCL and the like). Says what it chose and why.
     /// </summary>
-    private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
+    private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice, Action<MemoryEstimate>? estimated)
     {
         string cudaReason;
         var cuda = CudaBackend.Find(options.Device, out cudaReason);
@@ -187,7 +196,7 @@ public static class BackendFactory
                 reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
             }
         }
-        var simd = Simd(config, options);
+        var simd = Simd(config, options, estimated);
         notice?.Invoke($"auto: simd on {simd.Description} (cuda: {cudaReason}; opencl: {reason})");
         return simd;
     }

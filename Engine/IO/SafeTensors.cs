@@ -100,7 +100,7 @@ public static class SafeTensors
             stream.Write(header);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var floats = new float[(int)Math.Min(ChunkFloats, Math.Max(1, tensors.Count == 0 ? 1 : tensors.Max(t => t.Length)))];
-            var bytes = new byte[4 * floats.Length];
+            var bytes = BitConverter.IsLittleEndian ? [] : new byte[4 * floats.Length];
             foreach (var tensor in tensors)
                 for (long start = 0; start < tensor.Length; start += floats.Length)
                 {

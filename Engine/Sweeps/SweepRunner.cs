@@ -86,6 +86,7 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
             .. Trainer.MemoryParts(pack.Config, pack.Runs[0].EvalSamples),
             new("run results", 4 * pack.Config.Layout.Total * (1 + pack.Config.Optimizer.StateSlots)),
         ],
+        EvaluationSamples = pack.Runs[0].EvalSamples,
     };
 
     /// <summary>The peak memory of training <paramref name="pack"/> (to refuse a grid at once, before any pack trains).</summary>

@@ -80,7 +80,7 @@ public sealed class Trainer
         long k = config.InstanceCount;
         yield return new("row losses", 4 * k * config.Batch);
         if (evalSamples > 0) yield return new("evaluation rows", 4 * k * (evalSamples + Math.Min(evalSamples, config.Batch)));
-        yield return new("checkpoint streaming", 2 * 4L * SafeTensors.ChunkFloats);
+        yield return new("checkpoint streaming", 2 * 4 * Math.Min(SafeTensors.ChunkFloats, config.Layout.Total));
     }
 
     /// <summary>The current state as an in-memory checkpoint (copied off the backend; for models that fit arrays).</summary>

@@ -96,9 +96,10 @@ internal static class TrainProgram
         if (warmupSteps > 0 && warmupSteps >= runSteps)
             throw new UsageException("--warmup-steps", warmupSteps.ToString(CultureInfo.InvariantCulture), $"an integer in [0, {runSteps - 1}], fewer than the {runSteps} steps this run trains");
 
-        backendOptions = backendOptions with { HostParts = [.. Trainer.MemoryParts(config, evalSamples)] };
+        backendOptions = backendOptions with { HostParts = [.. Trainer.MemoryParts(config, evalSamples)], EvaluationSamples = evalSamples };
+        // A GPU backend's estimate is made here; a host backend's by the factory, after auto has looked for devices.
         var memory = BackendFactory.EstimateMemory(backendKind, config, backendOptions);
-        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice));
+        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice), e => memory = e);
         if (dumpGrads is not null)
         {
             GradientDump.Write(dumpGrads, backend);

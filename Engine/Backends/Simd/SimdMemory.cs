@@ -25,7 +25,7 @@ internal static class SimdMemory
     /// <summary>The density of g_z in the first steps (half the z positive), whose lists stay resident.</summary>
     public const double FirstStepsDensity = 0.5;
 
-    public const long Page = 4096, HugePage = 2 << 20;
+    public const long Page = 4096;
     private const int Entry = 8; // sizeof(SparseEntry)
 
     /// <summary>
@@ -61,7 +61,10 @@ internal static class SimdMemory
         if (slots > 0) yield return Dense("optimizer state", k * perInstance * 4, slots);
         yield return Dense("importance and gradient scale", k * n * 4, 2);
         yield return Dense("activations x^T, z^T, g_z^T", k * panels * featurePanel * 4, 3);
-        yield return Dense("activations h^T, g_h^T", k * panels * hiddenPanel * 4, 2);
+        // g_h^T is written only by the dense g_h path, which runs when g_z is denser than the dense threshold.
+        bool denseHidden = FirstStepsDensity >= SimdBackend.DefaultDenseDensity;
+        yield return Dense("activations h^T", k * panels * hiddenPanel * 4);
+        yield return new MemoryPart("activations g_h^T", denseHidden ? k * panels * hiddenPanel * 4 : 0, Reserved: k * panels * hiddenPanel * 4);
         yield return Dense("activations h, g_h", k * hiddenTiles * hiddenTile * 4, 2);
         yield return Dense("row losses, counts", k * ldb * 4 + k * batch * 4 + k * (n + 1) * 4);
 
@@ -92,10 +95,6 @@ internal static class SimdMemory
         yield return new MemoryPart("bookkeeping", k * panels * 9 + blocks * 8 + k * 64 + k * (n + 1) * 8);
     }
 
-    /// <summary><paramref name="count"/> dense buffers of <paramref name="bytes"/>, on 2 MiB pages from 2 MiB up.</summary>
-    private static MemoryPart Dense(string name, long bytes, int count = 1)
-    {
-        long resident = bytes >= HugePage ? (bytes + HugePage - 1) / HugePage * HugePage : bytes;
-        return new MemoryPart(name, count * resident, Reserved: count * bytes);
-    }
+    /// <summary><paramref name="count"/> dense buffers of <paramref name="bytes"/>, written whole.</summary>
+    private static MemoryPart Dense(string name, long bytes, int count = 1) => new(name, count * bytes);
 }

@@ -8,7 +8,8 @@ namespace ToyModels.Backends.Simd.InstanceLanes;
 /// The memory of <see cref="InstanceLanesBackend"/>: every buffer its constructor allocates (reserved; the test
 /// <c>SimdMemoryTests</c> holds these to the actual allocations) and what becomes resident. Each group holds
 /// Lanes instances, so every tensor is Lanes wide. A fused step works on per-thread blocks of rows, so the groups'
-/// own g_z and g_h are written only by a separate Backward, and x, h, z only by GenerateBatch, Forward and Evaluate.
+/// own g_z and g_h are written only by a separate Backward, and x, h, z only by GenerateBatch, Forward and Evaluate
+/// (training evaluates at most a batch of rows at a time).
 /// </summary>
 internal static class InstanceLanesMemory
 {
@@ -20,7 +21,8 @@ internal static class InstanceLanesMemory
         _ => 1,
     };
 
-    public static IEnumerable<MemoryPart> Parts(AutoencoderConfig config, int threads, InstructionSet set)
+    /// <param name="evaluationSamples">Samples the run evaluates: x, h, z rows are written for min(B, that) rows only.</param>
+    public static IEnumerable<MemoryPart> Parts(AutoencoderConfig config, int threads, InstructionSet set, long evaluationSamples = long.MaxValue)
     {
         threads = threads == 0 ? Environment.ProcessorCount : threads;
         long lanes = Lanes(set), groups = (config.InstanceCount + lanes - 1) / lanes;
@@ -29,7 +31,8 @@ internal static class InstanceLanesMemory
         double p = config.Instances.Average(i => i.P);
         yield return new MemoryPart("parameters and gradients", 2 * floats * per);
         if (slots > 0) yield return new MemoryPart("optimizer state", slots * floats * per);
-        yield return new MemoryPart("activations x, h, z", floats * b * (2 * n + m));
+        long rows = Math.Min(b, evaluationSamples);
+        yield return new MemoryPart("activations x, h, z", floats * rows * (2 * n + m), Reserved: floats * b * (2 * n + m));
         yield return new MemoryPart("g_z, g_h (separate Backward only)", 0, Reserved: floats * b * (n + m));
         yield return new MemoryPart("row losses, importance, gradient scale", floats * (b + 2 * n) + 2 * 4 * lanes * groups);
         if (config.Tied) yield return new MemoryPart("tied gW_out", floats * n * m);
