@@ -45,12 +45,18 @@ public sealed class MemoryEstimate
 
     private long Sum(MemoryPlace place) => Parts.Where(p => p.Place == place).Sum(p => p.Bytes);
 
-    /// <summary>"5.02 GiB (parameters 1.00 GiB, optimizer state 2.00 GiB, ...)", largest parts first, host only or device only.</summary>
+    /// <summary>
+    /// "5.02 GiB (optimizer state 2.00 GiB, parameters 1.00 GiB, ..., 9 more 30.2 MiB)": the parts of at least 1% of
+    /// the total, largest first, then the rest together; host only or device only.
+    /// </summary>
     public string Describe(MemoryPlace place = MemoryPlace.Host)
     {
-        var parts = Parts.Where(p => p.Place == place && p.Bytes > 0).OrderByDescending(p => p.Bytes)
-            .Select(p => $"{p.Name} {Format(p.Bytes)}");
-        return $"{Format(Sum(place))} ({string.Join(", ", parts)})";
+        long total = Sum(place);
+        var parts = Parts.Where(p => p.Place == place && p.Bytes > 0).OrderByDescending(p => p.Bytes).ToList();
+        var large = parts.Where(p => p.Bytes * 100 >= total).ToList();
+        var named = large.Select(p => $"{p.Name} {Format(p.Bytes)}").ToList();
+        if (parts.Count > large.Count) named.Add($"{parts.Count - large.Count} more {Format(parts.Skip(large.Count).Sum(p => p.Bytes))}");
+        return $"{Format(total)} ({string.Join(", ", named)})";
     }
 
     public static string Format(long bytes) => bytes switch
