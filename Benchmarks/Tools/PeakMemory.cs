@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using ToyModels.Backends;
+using ToyModels.IO;
 using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Training;
@@ -10,8 +11,8 @@ namespace ToyModels.Benchmarks.Tools;
 /// <summary>
 /// Peak resident memory of a training run against the engine's estimate (<see cref="BackendFactory.EstimateMemory"/>,
 /// the figure runs are refused by): prints the estimate part by part, trains a few steps as Samples/Train does (with
-/// evaluation and a checkpoint at the end, into a temporary folder), and prints the process's peak RSS (VmHWM) after
-/// each stage and its ratio to the estimate.
+/// evaluation), writes a checkpoint into a temporary folder and reads it back into the backend (each timed), and
+/// prints the process's peak RSS (VmHWM) after each stage and its ratio to the estimate.
 /// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll memory [--case L | --n N --m M --batch B --p P
 /// --instances K --tied 0|1] [--backend simd] [--threads 0] [--steps 5] [--eval-samples 8192] [--checkpoint 1]
 /// </summary>
@@ -34,13 +35,24 @@ internal static class PeakMemory
         {
             using var backend = BackendFactory.Create(kind, config, backendOptions);
             peaks.Add(("backend made", ProcessMemory.Peak()));
-            var trainer = new Trainer(backend, new TrainerOptions
-            {
-                EvalSamples = evalSamples,
-                CheckpointPath = checkpoint ? Path.Combine(folder, "model.safetensors") : null,
-            });
+            var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = evalSamples });
             var result = trainer.Run(steps);
-            peaks.Add(($"{result.Steps} steps, evaluation{(checkpoint ? " and checkpoint" : "")}", ProcessMemory.Peak()));
+            peaks.Add(($"{result.Steps} steps ({result.StepsPerSecond:F3}/s), evaluation", ProcessMemory.Peak()));
+            if (checkpoint)
+            {
+                // Written off the backend and read back into it, timed: both stream, so neither adds a copy of the model.
+                string path = Path.Combine(folder, "model.safetensors");
+                var timer = System.Diagnostics.Stopwatch.StartNew();
+                string hash = trainer.Save(path);
+                double write = timer.Elapsed.TotalSeconds;
+                long size = new FileInfo(path).Length;
+                peaks.Add((string.Create(CultureInfo.InvariantCulture, $"checkpoint written ({size / 1e9:F2} GB in {write:F1} s)"), ProcessMemory.Peak()));
+                timer.Restart();
+                using (var reader = CheckpointReader.Open(path)) trainer.Restore(reader);
+                double read = timer.Elapsed.TotalSeconds;
+                if (WeightsHash.Of(backend) != hash) throw new InvalidOperationException("the checkpoint read back does not hold the weights written");
+                peaks.Add((string.Create(CultureInfo.InvariantCulture, $"checkpoint read back ({read:F1} s)"), ProcessMemory.Peak()));
+            }
             Report(config, backend.Description, estimate, peaks, clock.Elapsed.TotalSeconds);
         }
         finally

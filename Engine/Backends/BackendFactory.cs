@@ -111,7 +111,7 @@ public static class BackendFactory
         [
             new MemoryPart(MemoryEstimate.ResidentName, ProcessMemory.Resident()),
             new MemoryPart("training code", TrainingCodeBytes),
-            new MemoryPart("initialization buffer", 4 * Math.Min(InitializationChunk, config.Layout.Total)),
+            new MemoryPart("streaming buffer", IO.StreamBuffer.Bytes(config.Layout.Total)),
             .. backend,
             .. options.HostParts,
         ]);
@@ -121,17 +121,14 @@ public static class BackendFactory
     /// What running the training code adds to a process beyond its buffers: JIT-compiled code, the worker threads'
     /// stacks, the runtime's own structures (measured on Samples/Train; see the README's memory formula).
     /// </summary>
-    public const long TrainingCodeBytes = 12L << 20;
-
-    /// <summary>Initial parameters are computed and handed to the backend this many floats at a time.</summary>
-    private const int InitializationChunk = 1 << 20;
+    public const long TrainingCodeBytes = 16L << 20;
 
     private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
     {
-        var chunk = new float[(int)Math.Min(InitializationChunk, config.Layout.Total)];
+        using var chunk = new IO.StreamBuffer(config.Layout.Total);
         for (long start = 0; start < config.Layout.Total; start += chunk.Length)
         {
-            var piece = chunk.AsSpan(0, (int)Math.Min(chunk.Length, config.Layout.Total - start));
+            var piece = chunk.Span((int)Math.Min(chunk.Length, config.Layout.Total - start));
             Initialization.Fill(config, start, piece);
             backend.WriteParameters(start, piece);
         }

@@ -99,14 +99,14 @@ public static class SafeTensors
             stream.Write(length);
             stream.Write(header);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var floats = new float[(int)Math.Min(ChunkFloats, Math.Max(1, tensors.Count == 0 ? 1 : tensors.Max(t => t.Length)))];
+            using var floats = new StreamBuffer(tensors.Count == 0 ? 1 : tensors.Max(t => t.Length));
             var bytes = BitConverter.IsLittleEndian ? [] : new byte[4 * floats.Length];
             foreach (var tensor in tensors)
                 for (long start = 0; start < tensor.Length; start += floats.Length)
                 {
                     int count = (int)Math.Min(floats.Length, tensor.Length - start);
-                    tensor.Read(start, floats.AsSpan(0, count));
-                    var piece = LittleEndian.Bytes(floats.AsSpan(0, count), bytes);
+                    tensor.Read(start, floats.Span(count));
+                    var piece = LittleEndian.Bytes(floats.Span(count), bytes);
                     stream.Write(piece);
                     hash.AppendData(piece);
                 }

@@ -72,12 +72,12 @@ public sealed class SafeTensorsFile : IDisposable
             _stream.Position = _dataStart;
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             long longest = Entries.Count == 0 ? 1 : Entries.Max(e => e.Length);
-            var floats = new float[(int)Math.Clamp(longest, 1, SafeTensors.ChunkFloats)];
+            using var floats = new StreamBuffer(longest);
             foreach (var entry in Entries)
                 for (long start = 0; start < entry.Length; start += floats.Length)
                 {
                     int count = (int)Math.Min(floats.Length, entry.Length - start);
-                    var piece = floats.AsSpan(0, count);
+                    var piece = floats.Span(count);
                     var bytes = MemoryMarshal.AsBytes(piece);
                     _stream.ReadExactly(bytes);
                     hash.AppendData(bytes);

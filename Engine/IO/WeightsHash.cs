@@ -32,10 +32,10 @@ public static class WeightsHash
     private static string Of(IModelState state, long start, long length)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var chunk = new float[(int)Math.Clamp(length, 1, SafeTensors.ChunkFloats)];
+        using var chunk = new StreamBuffer(length);
         for (long done = 0; done < length; done += chunk.Length)
         {
-            var piece = chunk.AsSpan(0, (int)Math.Min(chunk.Length, length - done));
+            var piece = chunk.Span((int)Math.Min(chunk.Length, length - done));
             state.ReadParameters(start + done, piece);
             Append(hash, piece);
         }

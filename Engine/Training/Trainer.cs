@@ -73,14 +73,14 @@ public sealed class Trainer
 
     /// <summary>
     /// Host memory the trainer holds beside its backend: the row losses it reads, and evaluation's rows
-    /// (<paramref name="evalSamples"/> per instance, gathered before they are reduced).
+    /// (<paramref name="evalSamples"/> per instance, gathered before they are reduced). Checkpoints stream through
+    /// the run's one streaming buffer (<see cref="BackendFactory.EstimateMemory"/> counts it).
     /// </summary>
     public static IEnumerable<Memory.MemoryPart> MemoryParts(AutoencoderConfig config, long evalSamples)
     {
         long k = config.InstanceCount;
         yield return new("row losses", 4 * k * config.Batch);
         if (evalSamples > 0) yield return new("evaluation rows", 4 * k * (evalSamples + Math.Min(evalSamples, config.Batch)));
-        yield return new("checkpoint streaming", 2 * 4 * Math.Min(SafeTensors.ChunkFloats, config.Layout.Total));
     }
 
     /// <summary>The current state as an in-memory checkpoint (copied off the backend; for models that fit arrays).</summary>
