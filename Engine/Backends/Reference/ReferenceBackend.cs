@@ -25,19 +25,33 @@ public sealed class ReferenceBackend : Backend
         CheckSizes(config);
         int k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M;
         _constants = new InstanceConstants(config);
-        _parameters = new float[Layout.Total];
-        _gradients = new float[Layout.Total];
+        _parameters = Zeroed(Layout.Total);
+        _gradients = Zeroed(Layout.Total);
         _state = new float[config.Optimizer.StateSlots][];
-        for (int slot = 0; slot < _state.Length; slot++) _state[slot] = new float[Layout.Total];
-        _x = new float[k * b * n];
-        _z = new float[k * b * n];
-        _gz = new float[k * b * n];
-        _h = new float[k * b * m];
-        _gh = new float[k * b * m];
+        for (int slot = 0; slot < _state.Length; slot++) _state[slot] = Zeroed(Layout.Total);
+        _x = Zeroed((long)k * b * n);
+        _z = Zeroed((long)k * b * n);
+        _gz = Zeroed((long)k * b * n);
+        _h = Zeroed((long)k * b * m);
+        _gh = Zeroed((long)k * b * m);
         _rowLoss = new float[k * b];
         _tiedDecoderGradient = config.Tied ? new float[n * m] : [];
         _firstNonFinite = new long[k];
         Array.Fill(_firstNonFinite, -1L);
+    }
+
+    /// <summary>
+    /// A new array, all +0. The .NET 10 GC (runtime 10.0.12, measured) leaves a stray 0x00000001 (the smallest
+    /// subnormal) in a new float array of more than 2^32 bytes allocated after another such array: three
+    /// <c>new float[1073807360]</c> in a row gave it at element 65544 of the second and third. Untied n 65536, m 8192
+    /// has arrays that size, and an optimizer state that does not start at +0 is not the reference's; such arrays
+    /// are cleared again (a few seconds, at that size).
+    /// </summary>
+    private static float[] Zeroed(long length)
+    {
+        var array = new float[length];
+        if (length * sizeof(float) >= (1L << 32) - 1024) Array.Clear(array);
+        return array;
     }
 
     /// <summary>
