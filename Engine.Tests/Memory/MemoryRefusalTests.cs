@@ -46,6 +46,23 @@ public partial class MemoryRefusalTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_folder, "run")) && Directory.EnumerateFiles(Path.Combine(_folder, "run")).Any(), "a refused run wrote files");
     }
 
+    /// <summary>
+    /// Memory the check cannot see (here the .NET heap capped below what the reference backend's arrays need) makes
+    /// an allocation fail after the check: one line and exit 1, no stack trace.
+    /// </summary>
+    [Fact]
+    public void An_allocation_that_fails_anyway_is_one_line_not_a_stack_trace()
+    {
+        var capped = new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0x10000000" }; // 256 MiB of managed heap
+        var result = SampleProcess.Run("train", ["--n", "4096", "--m", "4096", "--batch", "8", "--steps", "1", "--backend", "reference",
+            "--out", Path.Combine(_folder, "run")], capped, timeoutSeconds: 60);
+        Assert.True(result.ExitCode == 1, $"exit {result.ExitCode}; stderr: {result.Error}");
+        string line = Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.StartsWith("error: out of memory", line);
+        Assert.Contains("is available now", line);
+        Assert.DoesNotContain("   at ", result.Error);
+    }
+
     [Fact]
     public void A_checkpoint_whose_config_does_not_fit_is_refused_before_its_tensors_are_read()
     {

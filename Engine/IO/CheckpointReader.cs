@@ -128,13 +128,10 @@ public sealed class CheckpointReader : IDisposable
                 return;
             }
             CheckValues(tensor, start, piece);
-            for (int done = 0; done < piece.Length;)
+            foreach (var (offset, at, count) in tensor.Runs(layout, start, piece.Length))
             {
-                var (offset, run) = tensor.Locate(layout, start + done);
-                var part = piece.Slice(done, (int)Math.Min(run, piece.Length - done));
-                if (tensor.Buffer == StateBuffer.Parameters) target.WriteParameters(offset, part);
-                else target.WriteOptimizerState(offset, part);
-                done += part.Length;
+                if (tensor.Buffer == StateBuffer.Parameters) target.WriteParameters(offset, piece.Slice(at, count));
+                else target.WriteOptimizerState(offset, piece.Slice(at, count));
             }
         });
         if (WeightsHash.Of(target) != Metadata["weights_sha256"])

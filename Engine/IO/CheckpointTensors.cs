@@ -14,9 +14,20 @@ internal sealed record CheckpointTensor(string Name, int[] Shape, StateBuffer Bu
 {
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 
-    /// <summary>The canonical offset of element e of this tensor and how many elements from there stay in one instance's block.</summary>
-    public (long Offset, long Run) Locate(ParameterLayout layout, long e) =>
-        (Base + e / View.Length * layout.PerInstance + View.Offset + e % View.Length, View.Length - e % View.Length);
+    /// <summary>
+    /// Elements [start, start + length) of this tensor as runs inside one instance's block each: the canonical offset
+    /// of a run, and where it starts in the piece and how long it is.
+    /// </summary>
+    public IEnumerable<(long Offset, int At, int Count)> Runs(ParameterLayout layout, long start, int length)
+    {
+        for (int at = 0; at < length;)
+        {
+            long e = start + at, within = e % View.Length;
+            int count = (int)Math.Min(View.Length - within, length - at);
+            yield return (Base + e / View.Length * layout.PerInstance + View.Offset + within, at, count);
+            at += count;
+        }
+    }
 
     /// <summary>"W_in[0][3][5]": the element's indices, for messages.</summary>
     public string Element(long e)

@@ -32,13 +32,10 @@ public static class CheckpointWriter
             tensors.Add(new TensorSource(tensor.Name, tensor.Shape, tensor.Length, (start, destination) =>
             {
                 // A piece may cross from one instance's block into the next: read it run by run.
-                for (int done = 0; done < destination.Length;)
+                foreach (var (offset, at, count) in tensor.Runs(layout, start, destination.Length))
                 {
-                    var (offset, run) = tensor.Locate(layout, start + done);
-                    var part = destination.Slice(done, (int)Math.Min(run, destination.Length - done));
-                    if (tensor.Buffer == StateBuffer.Parameters) state.ReadParameters(offset, part);
-                    else state.ReadOptimizerState(offset, part);
-                    done += part.Length;
+                    if (tensor.Buffer == StateBuffer.Parameters) state.ReadParameters(offset, destination.Slice(at, count));
+                    else state.ReadOptimizerState(offset, destination.Slice(at, count));
                 }
             }));
         }
