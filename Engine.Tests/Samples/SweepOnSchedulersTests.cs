@@ -80,6 +80,34 @@ public partial class SweepOnSchedulersTests : IDisposable
         Assert.Equal(Hashes(Path.Combine(whole, "results.csv")), Hashes(Path.Combine(outDir, "results.csv")));
     }
 
+    /// <summary>
+    /// Shards 0 and 2 of --array=0-2 finished, 1 did not; re-submitting the sub-range --array=1-2 makes two shards
+    /// of 2, which must take the runs recorded by the 3-shard files as done and train only shard 1's.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_sub_range_of_the_array_resubmitted_trains_only_the_runs_missing_from_the_folder()
+    {
+        string grid = Path.Combine(_folder, "grid.json"), outDir = Path.Combine(_folder, "runs");
+        File.WriteAllText(grid, """{"n": 8, "ratio": [0.25, 0.5], "p": [0.05, 0.2], "batch": 16, "steps": 40, "lr": 0.01, "eval_samples": 64}""");
+        SampleProcess.Result Task(int id, int min, int max) => SampleProcess.Run("sweep", ["--grid", grid, "--out", outDir, "--quiet"], new Dictionary<string, string>
+        {
+            ["SLURM_ARRAY_TASK_ID"] = id.ToString(), ["SLURM_ARRAY_TASK_MIN"] = min.ToString(), ["SLURM_ARRAY_TASK_MAX"] = max.ToString(),
+            ["SLURM_ARRAY_TASK_STEP"] = "1", ["SLURM_ARRAY_TASK_COUNT"] = (max - min + 1).ToString(),
+        });
+        foreach (int id in new[] { 0, 2 }) Assert.Equal(0, Task(id, 0, 2).ExitCode);
+
+        var first = Task(1, 1, 2);  // shard 0/2: runs 0 and 2, recorded by shards 0/3 and 2/3
+        var second = Task(2, 1, 2); // shard 1/2: run 3 recorded by shard 0/3, run 1 by nobody
+        Assert.True(first.ExitCode == 0 && second.ExitCode == 0, first.Error + second.Error);
+        Assert.Contains("shard 0/2: 2 runs; 2 already done, 0 to train", first.Error);
+        Assert.Contains("shard 1/2: 2 runs; 1 already done, 1 to train", second.Error);
+        Assert.Empty(ResultsFile.Read(Path.Combine(outDir, "results.shard-0-of-2.csv")));
+        Assert.Single(ResultsFile.Read(Path.Combine(outDir, "results.shard-1-of-2.csv")));
+        var merged = SampleProcess.Run("sweep", ["--merge", "--out", outDir]);
+        Assert.Contains("merged 4 of 4 runs", merged.Out);
+    }
+
     private static Dictionary<string, string> Hashes(string csv) => ResultsFile.Read(csv).ToDictionary(r => r.RunId, r => r.WeightsSha256);
 
     /// <summary>The value of the first "name: value" (or "name: value}" in a flow mapping) in a manifest.</summary>

@@ -63,7 +63,6 @@ public class SweepShardTests
     [InlineData(0, 2, 4)]      // --array=0-6:2
     [InlineData(0, 2, 3)]      // --array=0-4:2
     [InlineData(1, 4, 3)]      // --array=1-9:4
-    [InlineData(7, 1, 1)]      // --array=7
     [InlineData(1000, 250, 8)] // --array=1000-2750:250
     public void A_slurm_array_task_trains_shard_id_minus_min_over_step(int min, int step, int count)
     {
@@ -91,6 +90,16 @@ public class SweepShardTests
         Assert.Contains($"'{id}' is invalid", e.Message);
         Assert.Contains("min 1, max 5, step 1, 3 tasks", e.Message);
         Assert.Contains("--shard-count N", e.Message);
+    }
+
+    /// <summary>--array=5, meant to re-run task 5 of an array, would be shard 0 of 1: the whole grid, into results.csv.</summary>
+    [Fact]
+    public void A_one_task_array_is_refused_unless_the_shard_count_is_given()
+    {
+        var e = Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 0, SlurmTask(5, 5, 5, 1, 1)));
+        Assert.Equal("SLURM_ARRAY_TASK_COUNT", e.Variable);
+        Assert.Contains("--shard-count N", e.Message);
+        Assert.Equal(new SweepShard(5, 8), SweepShard.Resolve(null, 8, SlurmTask(5, 5, 5, 1, 1)));
     }
 
     [Fact]

@@ -18,7 +18,8 @@ public sealed class ShardException(string variable, string? value, string accept
 /// SLURM_ARRAY_TASK_MIN (A), _MAX, _STEP (S) and _COUNT. Task ID i trains shard (i - A) / S of COUNT, so
 /// <c>--array=0-2</c>, <c>--array=3-5</c> and <c>--array=0-4:2</c> all train shards 0, 1, 2 of 3 into the
 /// same files, and a re-submission with any of them resumes the others' work. A list such as
-/// <c>--array=1,4,5</c> has no such geometry (Slurm gives it MIN 1, MAX 5, STEP 1, COUNT 3) and is refused.</para>
+/// <c>--array=1,4,5</c> has no such geometry (Slurm gives it MIN 1, MAX 5, STEP 1, COUNT 3) and is refused, and so
+/// is a one-task array (<c>--array=5</c>, meant to re-run task 5, would otherwise train the whole grid).</para>
 /// <para>With a fixed shard count (--shard-count N) the task ID itself is the shard index, as
 /// JOB_COMPLETION_INDEX is for Kubernetes: then any subset of shards can be (re-)submitted, e.g.
 /// <c>--array=1,4</c>.</para>
@@ -66,6 +67,9 @@ public readonly record struct SweepShard(int Index, int Count)
             if (Get("SLURM_ARRAY_TASK_COUNT") is null)
                 throw new ShardException("SLURM_ARRAY_TASK_COUNT", null, "set with SLURM_ARRAY_TASK_ID (or pass --shard-count N, or --shard I/N)");
             int count = Read("SLURM_ARRAY_TASK_COUNT", 1);
+            if (count == 1)
+                throw new ShardException("SLURM_ARRAY_TASK_COUNT", "1", "2 or more tasks: a one-task array (--array=" + Text(id) + ") would train " +
+                    "the whole grid; to re-run one shard of N pass --shard-count N, and for the whole grid submit without --array");
             int first = Get("SLURM_ARRAY_TASK_MIN") is null ? 0 : Read("SLURM_ARRAY_TASK_MIN", 0);
             int step = Get("SLURM_ARRAY_TASK_STEP") is null ? 1 : Read("SLURM_ARRAY_TASK_STEP", 1);
             int last = Get("SLURM_ARRAY_TASK_MAX") is null ? first + step * (count - 1) : Read("SLURM_ARRAY_TASK_MAX", first);

@@ -92,7 +92,10 @@ internal static class SweepProgram
         using var results = ResultsFile.Open(folder.ResultsFile(shard, shards));
         if (results.DroppedBytes > 0)
             Console.Error.WriteLine($"note: dropped a torn last line ({results.DroppedBytes} bytes) of {results.Path}; that run trains again");
-        var todo = mine.Where(r => !results.Rows.ContainsKey(r.Id)).ToList();
+        // A shard's run recorded in any results file of the folder is done, whatever shard count recorded it:
+        // a re-submitted part of a Slurm array (--array=1-2 of --array=0-2) then trains only what is missing.
+        var recorded = shards > 1 ? folder.GridRows(grid).Select(r => r.RunId).ToHashSet() : results.Rows.Keys.ToHashSet();
+        var todo = mine.Where(r => !recorded.Contains(r.Id)).ToList();
         var packs = SweepPlan.Packs(todo, packLimit, packMemory);
         var featured = SweepReport.FeaturedRuns(grid).Select(r => r.Id).ToHashSet();
         Console.Error.WriteLine($"sweep {grid.Name}: {grid.Runs.Count} runs" + (shards > 1 ? $"; shard {shard}/{shards}: {mine.Count} runs" : "") +
@@ -140,7 +143,7 @@ internal static class SweepProgram
         double seconds = clock.Elapsed.TotalSeconds;
         int diverged = results.Rows.Values.Count(r => r.DivergedStep >= 0);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"trained {doneRuns} run(s) in {seconds:F1} s on {runner.BackendDescription ?? "(nothing to train)"}; {results.Rows.Count} of {mine.Count} runs of this {(shards > 1 ? "shard" : "grid")} are in {results.Path}") +
+            $"trained {doneRuns} run(s) in {seconds:F1} s on {runner.BackendDescription ?? "(nothing to train)"}; {mine.Count - todo.Count + doneRuns} of {mine.Count} runs of this {(shards > 1 ? "shard" : "grid")} are done") +
             (diverged > 0 ? $"; {diverged} diverged (see diverged_step)" : ""));
         if (cancel.IsCancellationRequested)
         {

@@ -116,7 +116,7 @@ say "$(sinfo -h -o 'node %N: %T, %c CPUs, partition %P')"
 # A small grid: 12 runs of 6 shapes; each of 3 shards trains 4 packs of a second or so.
 grid=$state/grid.json
 cat >"$grid" <<'EOF'
-{"name": "slurm test", "n": 32, "m": [4, 6, 8, 10, 12, 14], "p": [0.05, 0.2], "batch": 256, "steps": 1500, "eval_samples": 1024}
+{"name": "slurm test", "n": 32, "m": [4, 6, 8, 10, 12, 14], "p": [0.05, 0.2], "batch": 256, "steps": 1000, "eval_samples": 1024}
 EOF
 say "the unsharded reference run (outside Slurm)"
 dotnet "$sweep" --grid "$grid" --out "$state/whole" --threads 1 --quiet >"$state/whole.log" 2>&1 &
@@ -192,6 +192,26 @@ done
 expect "$merge" COMPLETED
 grep -h "already done" "$out"/slurm-"${jid}"_*.out | sed 's/^/    /'
 check_merged "$out"
+
+say "2b. parts of the array: --array=0,2 with --shard-count 3 and the sub-range --array=1-2 train nothing; the list --array=0,2 alone is refused"
+chosen=$(sbatch --parsable --array=0,2 --output="$out/slurm-%A_%a.out" scripts/slurm/sweep.sbatch "$grid" "$out" --shard-count 3)
+range=$(sbatch --parsable --array=1-2 --output="$out/slurm-%A_%a.out" scripts/slurm/sweep.sbatch "$grid" "$out")
+list=$(sbatch --parsable --array=0,2 --output="$out/slurm-%A_%a.out" scripts/slurm/sweep.sbatch "$grid" "$out")
+jobs+=("$chosen" "$range" "$list")
+wait_done 60 "$chosen" "$range" "$list"
+show "$chosen"; show "$range"; show "$list"
+for t in 0 2; do
+  expect "${chosen}_$t" COMPLETED
+  grep -q "shard $t/3: 4 runs; 4 already done, 0 to train" "$out/slurm-${chosen}_$t.out" || fail "task ${chosen}_$t: $(cat "$out/slurm-${chosen}_$t.out")"
+done
+for t in 1 2; do
+  expect "${range}_$t" COMPLETED
+  grep -q "shard $((t - 1))/2: 6 runs; 6 already done, 0 to train" "$out/slurm-${range}_$t.out" || fail "task ${range}_$t: $(cat "$out/slurm-${range}_$t.out")"
+  expect "${list}_$((t * 2 - 2))" FAILED
+done
+grep -h "already done" "$out"/slurm-{"$chosen","$range"}_*.out | sed 's/^/    /'
+sed 's/^/    /' "$out/slurm-${list}_0.out"
+[ ! -e "$out/results.shard-0-of-2.csv" ] || [ "$(rows "$out/results.shard-0-of-2.csv")" = 0 ] || fail "the sub-range trained runs again"
 
 say "3. --array=3-5 (SLURM_ARRAY_TASK_MIN 3) into a new folder; task 3 is cancelled and task 4 requeued mid-run"
 out=$state/runs/interrupted array=3-5
