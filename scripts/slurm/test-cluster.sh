@@ -2,11 +2,13 @@
 # A one-node Slurm cluster on this machine runs the sweep as a job array, resumes it and merges it:
 #   scripts/slurm/test-cluster.sh        (as root; installs slurm-wlm and munge when they are missing)
 # Checks: the merged results.csv equals an unsharded run of the same grid run by run (weights_sha256
-# included) and report.html is written; a re-submission trains nothing; arrays of another geometry
-# (--array=0-4:2, --array=3-5) train the same shards; a task cancelled mid-run and a task requeued mid-run
-# end, after a re-submission, with the grid complete and no run twice. Submits exactly as README's "Slurm"
-# section does (scripts/slurm/sweep.sbatch; see submit below). Stops every daemon it started, by PID, and
-# removes its temporary folder; on failure prints the tails of the daemons' logs and exits non-zero.
+# included) and report.html is written; a re-submission trains nothing, also as an array of another
+# geometry (--array=0-4:2), as chosen shards (--array=0,2 with --shard-count 3) or as a sub-range
+# (--array=1-2); a list without --shard-count is refused; in --array=3-5 (SLURM_ARRAY_TASK_MIN 3) a task
+# cancelled mid-run and a task requeued mid-run end, after a re-submission, with the grid complete and no
+# run twice. Submits exactly as README's "On Slurm" section does (scripts/slurm/sweep.sbatch; see submit
+# below). Stops every daemon it started, by PID, and removes its temporary folder; on failure prints the
+# tails of the daemons' and jobs' logs and exits non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$SECONDS
@@ -28,12 +30,15 @@ dotnet build -c Release -nologo -v q Samples/Sweep/Sweep.csproj >/dev/null || { 
 sweep=Samples/Sweep/bin/Release/net10.0/sweep.dll
 
 state=$(mktemp -d /tmp/toymodels-slurm.XXXXXX)
-chmod 711 "$state" # munged refuses a socket in a folder others cannot reach
+chmod 711 "$state" # munged warns about a socket in a folder that other users cannot reach
 daemons=() jobs=()
 stop() {
   local rc=$?
   set +e
-  if [ ${#jobs[@]} -gt 0 ] && [ -n "${SLURM_CONF:-}" ]; then scancel "${jobs[@]}" 2>/dev/null; fi
+  if [ ${#jobs[@]} -gt 0 ] && [ -n "${SLURM_CONF:-}" ]; then # let slurmd end the jobs' processes first
+    scancel "${jobs[@]}" 2>/dev/null
+    for _ in $(seq 40); do squeue -h -t R,CG -j "$(IFS=,; echo "${jobs[*]}")" 2>/dev/null | grep -q . || break; sleep 0.25; done
+  fi
   for ((k = ${#daemons[@]} - 1; k >= 0; k--)); do # slurmd, slurmctld, then munged
     kill "${daemons[k]}" 2>/dev/null
     for _ in $(seq 50); do kill -0 "${daemons[k]}" 2>/dev/null || break; sleep 0.1; done
@@ -218,11 +223,11 @@ out=$state/runs/interrupted array=3-5
 submitted
 wait_rows "$out/results.shard-0-of-3.csv" 1 60
 expect "${jid}_3" RUNNING
-scancel "${jid}_3"
+scancel "${jid}_3" || fail "scancel ${jid}_3"
 say "scancel ${jid}_3 with $(rows "$out/results.shard-0-of-3.csv") of its 4 runs recorded"
 wait_rows "$out/results.shard-1-of-3.csv" 1 60
 expect "${jid}_4" RUNNING
-scontrol requeue "${jid}_4"
+scontrol requeue "${jid}_4" || fail "scontrol requeue ${jid}_4"
 say "scontrol requeue ${jid}_4 with $(rows "$out/results.shard-1-of-3.csv") of its 4 runs recorded"
 wait_done 120 "$jid" "$merge"
 show "$jid"; show "$merge"
