@@ -17,9 +17,9 @@ internal static class SweepProgram
           --grid FILE        the grid (JSON; see README); default: a small built-in grid (n 32, 3 widths x 4 sparsities)
           --out DIR          output folder (default runs/sweep): grid.json, results.csv, metrics/, checkpoints/, report.html
           --shard I/N        train shard I of N (0-based): grid runs I, I+N, I+2N, ...; writes results.shard-I-of-N.csv
-                             default from SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) and SLURM_ARRAY_TASK_COUNT,
-                             or from JOB_COMPLETION_INDEX (Kubernetes indexed Jobs) with --shard-count
-          --shard-count N    the number of shards when the index comes from JOB_COMPLETION_INDEX
+                             default: in a Slurm array --array=A-B:S, task ID i trains shard (i-A)/S of SLURM_ARRAY_TASK_COUNT;
+                             in a Kubernetes indexed Job, shard JOB_COMPLETION_INDEX of --shard-count
+          --shard-count N    the number of shards; the Slurm task ID or JOB_COMPLETION_INDEX is then the shard index
           --merge            combine every shard's results into results.csv and write report.html; trains nothing
           --force            use an output folder that holds another grid's results (its rows are kept)
           --pack K           at most K runs trained together as instances of one config (default 64)
@@ -44,6 +44,7 @@ internal static class SweepProgram
         try { return Sweep(argv); }
         catch (GridException e) { return BadInput(e.Message); }
         catch (SweepFolderException e) { return BadInput(e.Message); }
+        catch (ShardException e) { return BadInput(e.Message); }
         catch (InvalidDataException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");
@@ -79,7 +80,7 @@ internal static class SweepProgram
         if (merge) return Merge(folder, gridPath);
 
         var grid = gridPath is null ? SweepGrid.Default : SweepGrid.Load(gridPath);
-        var (shard, shards) = ResolveShard(shardText, shardCountOption);
+        var (shard, shards) = SweepShard.Resolve(shardText, shardCountOption, Environment.GetEnvironmentVariable);
         var mine = SweepPlan.Shard(grid.Runs, shard, shards);
         if (planOnly)
         {
@@ -91,7 +92,10 @@ internal static class SweepProgram
         using var results = ResultsFile.Open(folder.ResultsFile(shard, shards));
         if (results.DroppedBytes > 0)
             Console.Error.WriteLine($"note: dropped a torn last line ({results.DroppedBytes} bytes) of {results.Path}; that run trains again");
-        var todo = mine.Where(r => !results.Rows.ContainsKey(r.Id)).ToList();
+        // A shard's run recorded in any results file of the folder is done, whatever shard count recorded it:
+        // a re-submitted part of a Slurm array (--array=1-2 of --array=0-2) then trains only what is missing.
+        var recorded = shards > 1 ? folder.GridRows(grid).Select(r => r.RunId).ToHashSet() : results.Rows.Keys.ToHashSet();
+        var todo = mine.Where(r => !recorded.Contains(r.Id)).ToList();
         var packs = SweepPlan.Packs(todo, packLimit, packMemory);
         var featured = SweepReport.FeaturedRuns(grid).Select(r => r.Id).ToHashSet();
         Console.Error.WriteLine($"sweep {grid.Name}: {grid.Runs.Count} runs" + (shards > 1 ? $"; shard {shard}/{shards}: {mine.Count} runs" : "") +
@@ -139,7 +143,7 @@ internal static class SweepProgram
         double seconds = clock.Elapsed.TotalSeconds;
         int diverged = results.Rows.Values.Count(r => r.DivergedStep >= 0);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"trained {doneRuns} run(s) in {seconds:F1} s on {runner.BackendDescription ?? "(nothing to train)"}; {results.Rows.Count} of {mine.Count} runs of this {(shards > 1 ? "shard" : "grid")} are in {results.Path}") +
+            $"trained {doneRuns} run(s) in {seconds:F1} s on {runner.BackendDescription ?? "(nothing to train)"}; {mine.Count - todo.Count + doneRuns} of {mine.Count} runs of this {(shards > 1 ? "shard" : "grid")} are done") +
             (diverged > 0 ? $"; {diverged} diverged (see diverged_step)" : ""));
         if (cancel.IsCancellationRequested)
         {
@@ -169,42 +173,6 @@ internal static class SweepProgram
             Console.WriteLine($"missing {summary.Missing.Count} run(s), e.g. {string.Join("; ", summary.Missing.Take(3))}: run their shards again, then --merge");
         Console.WriteLine($"report   {folder.ReportFile}");
         return ProgramErrors.Done;
-    }
-
-    /// <summary>--shard I/N, else Slurm's array variables, else Kubernetes' JOB_COMPLETION_INDEX with --shard-count, else 0/1.</summary>
-    private static (int Index, int Count) ResolveShard(string? text, int countOption)
-    {
-        if (text is not null)
-        {
-            var parts = text.Split('/');
-            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int i)
-                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || i >= n)
-                throw new UsageException("--shard", text, "I/N with 0 <= I < N, e.g. 0/4");
-            return (i, n);
-        }
-        int Env(string name, int min)
-        {
-            string value = Environment.GetEnvironmentVariable(name)!;
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < min)
-                throw new UsageException(name, value, $"an integer >= {min} (environment variable)");
-            return v;
-        }
-        bool Has(string name) => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name));
-        (int, int) Checked(int index, int count, string source) => index < count ? (index, count)
-            : throw new UsageException(source, index.ToString(CultureInfo.InvariantCulture), $"a shard index below the shard count {count}");
-        if (Has("SLURM_ARRAY_TASK_ID"))
-        {
-            if (!Has("SLURM_ARRAY_TASK_COUNT")) throw new UsageException("SLURM_ARRAY_TASK_COUNT", null, "set with SLURM_ARRAY_TASK_ID (or pass --shard I/N)");
-            int min = Has("SLURM_ARRAY_TASK_MIN") ? Env("SLURM_ARRAY_TASK_MIN", 0) : 0;
-            return Checked(Env("SLURM_ARRAY_TASK_ID", min) - min, Env("SLURM_ARRAY_TASK_COUNT", 1), "SLURM_ARRAY_TASK_ID");
-        }
-        if (Has("JOB_COMPLETION_INDEX"))
-        {
-            if (countOption < 1) throw new UsageException("--shard-count", null, "the number of shards, required with JOB_COMPLETION_INDEX (Kubernetes sets no count)");
-            return Checked(Env("JOB_COMPLETION_INDEX", 0), countOption, "JOB_COMPLETION_INDEX");
-        }
-        if (countOption > 0) throw new UsageException("--shard-count", countOption.ToString(CultureInfo.InvariantCulture), "only with JOB_COMPLETION_INDEX; otherwise use --shard I/N");
-        return (0, 1);
     }
 
     private static void PrintPlan(SweepGrid grid, int shard, int shards, IReadOnlyList<Pack> packs)
