@@ -97,12 +97,13 @@ internal static class HardwareCommand
         int failures = results.Sum(d => d.Cases.Count(c => c.Status == CaseStatus.Failed));
         var report = new HardwareReport(HardwareReport.CurrentSchema, options.Quick ? "quick" : "full", started, wall.Elapsed.TotalSeconds,
             Path.GetFullPath(options.ExpectedFile), machine, results, mismatches, failures);
-        report.Write(options.JsonOut);
 
+        // The tables first: should the file fail to be written after all (checked writable at the start), they are on screen.
         Console.WriteLine();
         ResultsTable.WritePeaks(Console.Out, results);
         Console.WriteLine();
         ResultsTable.WriteCases(Console.Out, results);
+        report.Write(options.JsonOut);
         Console.WriteLine();
         Console.WriteLine($"Results: {Path.GetFullPath(options.JsonOut)} (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         if (mismatches + failures > 0)

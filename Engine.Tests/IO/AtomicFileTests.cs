@@ -18,22 +18,25 @@ public class AtomicFileTests : IDisposable
 
     /// <summary>Issue: temporary files of writes killed mid-way piled up next to checkpoints.</summary>
     [Fact]
-    public void A_write_removes_its_targets_stale_temporary_files_and_no_others()
+    public void A_write_removes_the_temporary_files_of_ended_writers_on_this_host_only()
     {
         string target = Path.Combine(_folder, "model.safetensors");
         string Touch(string path) { File.WriteAllText(path, "partial"); return path; }
-        string stale = Touch(AtomicFile.TemporaryName(target, EndedProcessId()));
+        int ended = EndedProcessId();
+        string stale = Touch(AtomicFile.TemporaryName(target, ended));
+        string staleOfAnother = Touch(AtomicFile.TemporaryName(Path.Combine(_folder, "metrics.v2.json"), ended));
         string live = Touch(AtomicFile.TemporaryName(target, pid: 1)); // init: a writer still running
-        string otherHost = Touch(AtomicFile.TemporaryName(target, EndedProcessId(), host: "another-machine"));
-        string otherTarget = Touch(AtomicFile.TemporaryName(Path.Combine(_folder, "model.safetensors.bak"), EndedProcessId()));
+        string otherHost = Touch(AtomicFile.TemporaryName(target, ended, host: "another-machine"));
+        string notOurs = Touch(Path.Combine(_folder, ".notes.tmp"));
 
         AtomicFile.WriteAllText(target, "whole");
 
         Assert.Equal("whole", File.ReadAllText(target));
         Assert.False(File.Exists(stale));
+        Assert.False(File.Exists(staleOfAnother));
         Assert.True(File.Exists(live));
         Assert.True(File.Exists(otherHost));
-        Assert.True(File.Exists(otherTarget));
+        Assert.True(File.Exists(notOurs));
     }
 
     [Fact]

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -9,13 +11,16 @@ namespace ToyModels.IO;
 /// </summary>
 /// <remarks>
 /// The temporary file is named <c>.NAME.HOST.PID.GUID.tmp</c>. A process killed while writing leaves
-/// its temporary file behind; the next successful write of the same target removes those of this host
-/// whose process is gone. Another host's are never touched: on a shared file system (a sweep's shards)
-/// its writer may still be running, and its process ids mean nothing here.
+/// its temporary file behind; a process's first successful write into a folder removes the temporary files
+/// there of this host whose process is gone (a later write of the same target, the next run, is such a
+/// write). Once per folder and process, so that a folder of many files is not listed at every write.
+/// Another host's are never touched: on a shared file system (a sweep's shards) its writer may still be
+/// running, and its process ids mean nothing here.
 /// </remarks>
 public static class AtomicFile
 {
     private const string Suffix = ".tmp";
+    private static readonly ConcurrentDictionary<string, bool> Swept = new(StringComparer.Ordinal);
 
     public static void Write(string path, Action<FileStream> write)
     {
@@ -37,7 +42,7 @@ public static class AtomicFile
             try { File.Delete(temporary); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
-        RemoveStale(full);
+        if (Swept.TryAdd(folder, true)) RemoveStale(folder);
     }
 
     public static void WriteAllText(string path, string text) =>
@@ -101,26 +106,33 @@ public static class AtomicFile
         return null;
     }
 
+    private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdef");
+
     private static string Host { get; } = new(Environment.MachineName.Select(c => char.IsAsciiLetterOrDigit(c) || c == '-' ? c : '-').ToArray());
 
     /// <summary>.NAME.HOST.PID.GUID.tmp next to <paramref name="full"/>; by default, this host and process.</summary>
     internal static string TemporaryName(string full, int? pid = null, string? host = null) => Path.Combine(Path.GetDirectoryName(full) ?? ".",
         $".{Path.GetFileName(full)}.{host ?? Host}.{(pid ?? Environment.ProcessId).ToString(CultureInfo.InvariantCulture)}.{Guid.NewGuid():N}{Suffix}");
 
-    /// <summary>Deletes this host's temporary files of <paramref name="full"/> whose writing process has ended. Best effort.</summary>
-    private static void RemoveStale(string full)
+    /// <summary>Deletes the temporary files in <paramref name="folder"/> of this host's writes whose process has ended. Best effort.</summary>
+    private static void RemoveStale(string folder)
     {
-        string folder = Path.GetDirectoryName(full) ?? ".";
-        string prefix = $".{Path.GetFileName(full)}.{Host}.";
+        string host = $".{Host}.";
         try
         {
-            foreach (string file in Directory.EnumerateFiles(folder, prefix + "*" + Suffix))
+            foreach (string file in Directory.EnumerateFiles(folder, ".*" + Suffix))
             {
-                // What follows the prefix is PID.GUID.tmp; the pattern's * may also match longer target names.
-                string[] rest = Path.GetFileName(file)[prefix.Length..^Suffix.Length].Split('.');
-                if (rest.Length != 2 || rest[1].Length != 32 || !rest[1].All(char.IsAsciiHexDigit)
-                    || !int.TryParse(rest[0], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || Running(pid))
-                    continue;
+                // .NAME.HOST.PID.GUID.tmp, read from the right: NAME may hold dots, HOST and PID may not.
+                string name = Path.GetFileName(file)[..^Suffix.Length];
+                int guidAt = name.LastIndexOf('.');
+                int pidAt = guidAt > 0 ? name.LastIndexOf('.', guidAt - 1) : -1;
+                if (pidAt < 0) continue;
+                var guid = name.AsSpan(guidAt + 1);
+                bool ours = guid.Length == 32 && !guid.ContainsAnyExcept(HexDigits)
+                    && pidAt + 1 >= host.Length + 2 && name.AsSpan(0, pidAt + 1).EndsWith(host, StringComparison.Ordinal)
+                    && int.TryParse(name.AsSpan(pidAt + 1, guidAt - pidAt - 1), NumberStyles.None, CultureInfo.InvariantCulture, out int id)
+                    && !Running(id);
+                if (!ours) continue;
                 try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             }
         }
