@@ -102,11 +102,11 @@ internal static class PersianRugProgram
             trainedSteps = result.Steps;
             stepsPerSecond = result.StepsPerSecond;
         }
-        float trainedLoss = trainer.Evaluate()[0];
         var trainedParameters = new float[config.Layout.Total];
         backend.GetParameters(trainedParameters);
         var trainedMetrics = SuperpositionMetrics.OfInstance(config, trainedParameters);
         if (model is null) trainer.Snapshot(SuperpositionMetrics.Metadata(config, trainedParameters)).Save(Path.Combine(outDir, "trained.safetensors"));
+        float trainedLoss = trainer.Evaluate()[0];
 
         // 2. The rug: rows by the seeded shuffle, (a, b) fitted with the engine on the same data stream.
         var rug = PersianRug.Create(n, m, rugSeed);
