@@ -28,10 +28,13 @@ internal static class SweepProgram
           --backend NAME     {BACKENDS} (default auto)
           --threads T        host threads, 0 for all cores (default 0)
           --plan             print the shard's packs and exit
+          --max-runs N       refuse a grid of more than N runs (default 100000), before expanding it
           --quiet            no progress lines
 
         A re-run with the same grid and --out skips finished runs; killing it loses at most the runs in flight.
-        Exit codes: 0 done, 2 bad input (grid file, options, a folder of another grid), 1 anything else.
+        A run that diverges gets its row (diverged_step, metrics empty); the others carry on.
+        Exit codes: 0 done (diverged runs included), 2 bad input (grid file, options, a folder of another grid,
+        a grid over --max-runs), 1 anything else.
         """;
 
     public static int Run(string[] argv)
@@ -47,22 +50,22 @@ internal static class SweepProgram
         catch (ShardException e) { return BadInput(e.Message); }
         catch (InvalidDataException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            ProgramErrors.Error($"error: {e.Message}");
             return ProgramErrors.Failed;
         }
     }
 
     private static int BadInput(string message)
     {
-        Console.Error.WriteLine($"error: {message}");
+        ProgramErrors.Error($"error: {message}");
         return ProgramErrors.BadInput;
     }
 
     private static int Sweep(string[] argv)
     {
         var args = new Arguments(argv);
-        string? gridPath = args.String("--grid");
-        string outDir = args.String("--out", Path.Combine("runs", "sweep"));
+        string? gridPath = args.Path("--grid");
+        string outDir = args.Path("--out", Path.Combine("runs", "sweep"));
         string? shardText = args.String("--shard");
         int shardCountOption = args.Int("--shard-count", 0, 1, 1_000_000);
         bool merge = args.Flag("--merge");
@@ -74,12 +77,18 @@ internal static class SweepProgram
         var backendOptions = new BackendOptions(args.Int("--threads", 0, 0, 4096));
         bool planOnly = args.Flag("--plan");
         bool quiet = args.Flag("--quiet");
+        long maxRuns = args.Long("--max-runs", SweepGrid.DefaultMaxRuns, 1, long.MaxValue);
         args.Finish();
 
         var folder = new SweepFolder(outDir);
-        if (merge) return Merge(folder, gridPath);
+        if (merge)
+        {
+            // A folder that does not exist is no sweep's: the merge says so rather than creating it.
+            if (string.IsNullOrWhiteSpace(outDir) || Directory.Exists(outDir)) OutputPaths.Folder("--out", outDir);
+            return Merge(folder, gridPath, maxRuns);
+        }
 
-        var grid = gridPath is null ? SweepGrid.Default : SweepGrid.Load(gridPath);
+        var grid = gridPath is null ? SweepGrid.Default : SweepGrid.Load(gridPath, maxRuns);
         var (shard, shards) = SweepShard.Resolve(shardText, shardCountOption, Environment.GetEnvironmentVariable);
         var mine = SweepPlan.Shard(grid.Runs, shard, shards);
         if (planOnly)
@@ -88,14 +97,16 @@ internal static class SweepProgram
             return ProgramErrors.Done;
         }
 
+        OutputPaths.Folder("--out", outDir);
         folder.Claim(grid, force);
         using var results = ResultsFile.Open(folder.ResultsFile(shard, shards));
         if (results.DroppedBytes > 0)
             Console.Error.WriteLine($"note: dropped a torn last line ({results.DroppedBytes} bytes) of {results.Path}; that run trains again");
         // A shard's run recorded in any results file of the folder is done, whatever shard count recorded it:
         // a re-submitted part of a Slurm array (--array=1-2 of --array=0-2) then trains only what is missing.
-        var recorded = shards > 1 ? folder.GridRows(grid).Select(r => r.RunId).ToHashSet() : results.Rows.Keys.ToHashSet();
-        var todo = mine.Where(r => !recorded.Contains(r.Id)).ToList();
+        IReadOnlyDictionary<string, SweepResult> recorded = shards > 1 ? folder.GridRows(grid).ToDictionary(r => r.RunId) : results.Rows;
+        var retrain = folder.RepairMetrics(mine, recorded, Console.Error.WriteLine);
+        var todo = mine.Where(r => !recorded.ContainsKey(r.Id) || retrain.Contains(r.Id)).ToList();
         var packs = SweepPlan.Packs(todo, packLimit, packMemory);
         var featured = SweepReport.FeaturedRuns(grid).Select(r => r.Id).ToHashSet();
         Console.Error.WriteLine($"sweep {grid.Name}: {grid.Runs.Count} runs" + (shards > 1 ? $"; shard {shard}/{shards}: {mine.Count} runs" : "") +
@@ -129,10 +140,17 @@ internal static class SweepProgram
             if (outcomes is null) break;
             foreach (var outcome in outcomes)
             {
-                // The metrics file and checkpoint first, the row last: a row means the run is complete.
-                AtomicFile.WriteAllText(folder.MetricsFile(outcome.Run.Id), outcome.Metrics.ToJson() + "\n");
-                if (checkpoints || featured.Contains(outcome.Run.Id)) outcome.Checkpoint.Save(folder.CheckpointFile(outcome.Run.Id));
-                results.Append(outcome.Result);
+                // The metrics file and checkpoint first, the row last: a row means the run is complete. A diverged
+                // run has neither (its parameters are not finite); its row records the step.
+                if (outcome.Result.DivergedStep < 0)
+                {
+                    AtomicFile.WriteAllText(folder.MetricsFile(outcome.Run.Id), outcome.Metrics.ToJson() + "\n");
+                    if (checkpoints || featured.Contains(outcome.Run.Id)) outcome.Checkpoint.Save(folder.CheckpointFile(outcome.Run.Id));
+                }
+                if (!results.Rows.TryGetValue(outcome.Run.Id, out var earlier)) results.Append(outcome.Result);
+                else if (earlier.WeightsSha256 != outcome.Result.WeightsSha256)
+                    Console.Error.WriteLine($"warning: run {outcome.Run.Id} trained again to weights {outcome.Result.WeightsSha256[..12]}..., " +
+                        $"but its row in {results.Path} says {earlier.WeightsSha256[..12]}...; the row is kept");
             }
             doneRuns += pack.Runs.Count;
             Draw(pack.Steps, outcomes.Average(o => o.Result.TrainLoss), outcomes[0].Result.StepsPerSecond, true);
@@ -155,19 +173,19 @@ internal static class SweepProgram
             Console.Error.WriteLine($"shard {shard}/{shards} done; once every shard is done: sweep --merge --out {outDir}");
             return ProgramErrors.Done;
         }
-        SweepReport.Write(folder, grid, $"trained on {runner.BackendDescription ?? "an earlier run's backend"}");
+        SweepReport.Write(folder, grid, $"trained on {runner.BackendDescription ?? "an earlier run's backend"}", Console.Error.WriteLine);
         Console.WriteLine($"results  {results.Path}");
         Console.WriteLine($"report   {folder.ReportFile}");
         return ProgramErrors.Done;
     }
 
-    private static int Merge(SweepFolder folder, string? gridPath)
+    private static int Merge(SweepFolder folder, string? gridPath, long maxRuns)
     {
-        var grid = folder.LoadGrid();
-        if (gridPath is not null && SweepGrid.Load(gridPath).Sha256 != grid.Sha256)
+        var grid = folder.LoadGrid(maxRuns);
+        if (gridPath is not null && SweepGrid.Load(gridPath, maxRuns).Sha256 != grid.Sha256)
             throw new SweepFolderException($"{folder.Path} holds the grid {grid.Source}, not {gridPath}; merge without --grid, or use the grid's own folder");
         var summary = folder.Merge(grid);
-        SweepReport.Write(folder, grid, $"merged from {summary.Files.Count} results file(s)");
+        SweepReport.Write(folder, grid, $"merged from {summary.Files.Count} results file(s)", Console.Error.WriteLine);
         Console.WriteLine($"merged {summary.Found} of {summary.GridRuns} runs from {summary.Files.Count} file(s) into {folder.MergedResults}");
         if (summary.Missing.Count > 0)
             Console.WriteLine($"missing {summary.Missing.Count} run(s), e.g. {string.Join("; ", summary.Missing.Take(3))}: run their shards again, then --merge");
