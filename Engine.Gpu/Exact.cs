@@ -36,6 +36,13 @@ public static class Exact
     /// <summary>a * b + c rounded once.</summary>
     [IntrinsicImplementation] public static float Fma(float a, float b, float c) => MathF.FusedMultiplyAdd(a, b, c);
 
+    /// <summary>
+    /// a &gt; b, ordered (false when either is NaN): the one float compare of the kernels (ReLU and its
+    /// derivative, rule 5). An intrinsic because ILGPU toggles the ordered flag of a C# compare whose
+    /// constant is on the left; behind a call the audit can require that every float compare is this one.
+    /// </summary>
+    [IntrinsicImplementation] public static bool Greater(float a, float b) => a > b;
+
     /// <summary>The PTX instruction of each operation.</summary>
     internal static readonly IReadOnlyDictionary<string, string> PtxInstructions = new Dictionary<string, string>
     {
@@ -45,6 +52,7 @@ public static class Exact
         [nameof(Div)] = "div.rn.f32",
         [nameof(Sqrt)] = "sqrt.rn.f32",
         [nameof(Fma)] = "fma.rn.f32",
+        [nameof(Greater)] = "setp.gt.f32",
     };
 
     /// <summary>Registers the code generators with a context; every context that compiles kernels needs them.</summary>
@@ -67,6 +75,7 @@ public static class Exact
     private static void PtxDiv(PTXBackend backend, PTXCodeGenerator generator, Value value) => Ptx(generator, value, PtxInstructions[nameof(Div)]);
     private static void PtxSqrt(PTXBackend backend, PTXCodeGenerator generator, Value value) => Ptx(generator, value, PtxInstructions[nameof(Sqrt)]);
     private static void PtxFma(PTXBackend backend, PTXCodeGenerator generator, Value value) => Ptx(generator, value, PtxInstructions[nameof(Fma)]);
+    private static void PtxGreater(PTXBackend backend, PTXCodeGenerator generator, Value value) => Ptx(generator, value, PtxInstructions[nameof(Greater)]);
 
     private static void Ptx(PTXCodeGenerator generator, Value value, string instruction)
     {
@@ -83,6 +92,7 @@ public static class Exact
     private static void OpenClAdd(CLBackend backend, CLCodeGenerator generator, Value value) => OpenClOperator(generator, value, "+");
     private static void OpenClSub(CLBackend backend, CLCodeGenerator generator, Value value) => OpenClOperator(generator, value, "-");
     private static void OpenClMul(CLBackend backend, CLCodeGenerator generator, Value value) => OpenClOperator(generator, value, "*");
+    private static void OpenClGreater(CLBackend backend, CLCodeGenerator generator, Value value) => OpenClOperator(generator, value, ">");
 
     private static void OpenClDiv(CLBackend backend, CLCodeGenerator generator, Value value)
     {

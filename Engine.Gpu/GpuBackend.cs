@@ -321,7 +321,7 @@ internal sealed class GpuBackend : Backend
             N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = Layout.PerInstance,
             DecoderOffset = _layout.DecoderOffset, BiasOffset = _layout.BiasOffset, HasBias = Config.Bias ? 1 : 0,
             ThreadsRows = _geometry.DecoderThreadsRows, ThreadsFeatures = _geometry.DecoderThreadsFeatures,
-        }, DecoderKernel.SharedFloats(_geometry));
+        });
     }
 
     private void Loss(int rows, bool withGradient)
@@ -331,7 +331,7 @@ internal sealed class GpuBackend : Backend
         {
             Z = _z.View, X = _x.View, Importance = _importance.View, GradScale = _gradScale.View, RowLoss = _rowLoss.View, Gz = _gz.View,
             N = Config.N, Batch = Config.Batch, Rows = rows, WithGradient = withGradient ? 1 : 0, ThreadsPerRow = perRow,
-        }, LossKernel.SharedFloats(group, perRow));
+        });
     }
 
     private void QueueBackward()

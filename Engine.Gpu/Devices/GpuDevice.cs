@@ -31,7 +31,7 @@ internal sealed class GpuDevice
         Kind = kind;
         Accelerator = accelerator;
         Description = description;
-        Geometry = geometry;
+        Geometry = geometry.Fits ? geometry : throw new ArgumentException($"{geometry} does not fit the kernels' shared memory", nameof(geometry));
         _kernels = new Lazy<TrainingKernels>(() =>
         {
             lock (Sync)

@@ -35,16 +35,21 @@ internal static class DecoderKernel
     public const int TileK = 8;
     public const int RowPad = 4;
 
-    /// <summary>Floats of dynamic shared memory a group needs.</summary>
-    public static int SharedFloats(KernelGeometry geometry) =>
-        TileK * (geometry.DecoderTileRows + RowPad) + TileK * geometry.DecoderTileFeatures;
+    /// <summary>The largest tile (rows and features) a group may have: its shared memory is allocated statically, for this size.</summary>
+    public const int MaxTile = 128;
+
+    /// <summary>
+    /// Static rather than dynamic shared memory: ILGPU's OpenCL C holds dynamic shared memory in
+    /// program-scope variables, which OpenCL C 1.2 compilers (POCL 3.1) reject. 8.1 KiB.
+    /// </summary>
+    private const int SharedFloats = TileK * (MaxTile + RowPad) + TileK * MaxTile;
 
     public static void Forward(DecoderArguments a)
     {
         int s = a.FirstInstance + Grid.IdxY;
         int tileRows = Block8.Size * a.ThreadsRows, tileFeatures = Block8.Size * a.ThreadsFeatures;
         int hStride = tileRows + RowPad;
-        var shared = SharedMemory.GetDynamic<float>();
+        var shared = SharedMemory.Allocate<float>(SharedFloats);
         var hTile = shared.SubView(0, TileK * hStride);                       // [k][row]
         var wTile = shared.SubView(TileK * hStride, TileK * tileFeatures);    // [k][feature]
 

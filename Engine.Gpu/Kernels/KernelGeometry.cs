@@ -13,6 +13,10 @@ namespace ToyModels.Gpu.Kernels;
 /// <param name="ListChunk">Entries per work-item of the nonzero-list kernels.</param>
 internal sealed record KernelGeometry(int Group, int DecoderThreadsRows, int DecoderThreadsFeatures, int LossThreadsPerRow, int ListChunk)
 {
+    /// <summary>The shapes the kernels' static shared memory holds.</summary>
+    public bool Fits => DecoderTileRows <= DecoderKernel.MaxTile && DecoderTileFeatures <= DecoderKernel.MaxTile
+        && Numerics.R32.Lanes % LossThreadsPerRow == 0 && Group % LossThreadsPerRow == 0 && Group / LossThreadsPerRow <= LossKernel.MaxRowsPerGroup;
+
     /// <summary>
     /// GPUs: groups of 256 (8 warps); a 128 x 128 decoder tile per group of 16 x 16 work-items, each
     /// an 8 x 8 register block (the classic register-blocked SGEMM shape: 16 shared-memory loads per 64

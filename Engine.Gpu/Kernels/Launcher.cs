@@ -12,18 +12,16 @@ internal sealed class Launcher<TArguments>(Action<AcceleratorStream, KernelConfi
 {
     /// <summary>
     /// Queues <paramref name="groups"/> x instances groups of <paramref name="groupSize"/> work-items
-    /// (in chunks of at most maxInstancesPerLaunch instances), with <paramref name="sharedFloats"/> floats
-    /// of dynamic shared memory per group.
+    /// (in chunks of at most maxInstancesPerLaunch instances).
     /// </summary>
-    public void Launch(AcceleratorStream stream, long groups, int groupSize, int instances, TArguments arguments, int sharedFloats = 0)
+    public void Launch(AcceleratorStream stream, long groups, int groupSize, int instances, TArguments arguments)
     {
         if (groups < 1 || groups > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(groups), groups, "a launch has 1 .. 2^31 - 1 groups");
-        var shared = sharedFloats > 0 ? SharedMemoryConfig.RequestDynamic<float>(sharedFloats) : default;
         for (int first = 0; first < instances; first += maxInstancesPerLaunch)
         {
             arguments.FirstInstance = first;
             int count = Math.Min(maxInstancesPerLaunch, instances - first);
-            launch(stream, new KernelConfig(new Index3D((int)groups, count, 1), new Index3D(groupSize, 1, 1), shared), arguments);
+            launch(stream, new KernelConfig(new Index3D((int)groups, count, 1), new Index3D(groupSize, 1, 1)), arguments);
         }
     }
 }

@@ -21,8 +21,8 @@ internal struct LossArguments : IInstanceArguments
 
 internal static class LossKernel
 {
-    /// <summary>Floats of dynamic shared memory a group of <paramref name="group"/> work-items needs.</summary>
-    public static int SharedFloats(int group, int threadsPerRow) => group / threadsPerRow * R32.Lanes;
+    /// <summary>The most rows a group may hold; its R32 lanes are allocated statically for them (see <see cref="DecoderKernel"/> on why not dynamically).</summary>
+    public const int MaxRowsPerGroup = 16;
 
     /// <summary>
     /// Per row, with y = (z &gt; 0 ? z : 0) and d = y - x: rowLoss = R32 over i of lane = fma(I_i d, d, lane),
@@ -33,7 +33,7 @@ internal static class LossKernel
     public static void Forward(LossArguments a)
     {
         int s = a.FirstInstance + Grid.IdxY;
-        var lanes = SharedMemory.GetDynamic<float>();
+        var lanes = SharedMemory.Allocate<float>(MaxRowsPerGroup * R32.Lanes);
         int rowInGroup = Group.IdxX / a.ThreadsPerRow, t = Group.IdxX % a.ThreadsPerRow;
         int r = Grid.IdxX * (Group.DimX / a.ThreadsPerRow) + rowInGroup;
         int laneAt = rowInGroup * R32.Lanes;
@@ -47,10 +47,11 @@ internal static class LossKernel
                 for (int i = lane; i < a.N; i += R32.Lanes)
                 {
                     float z = a.Z[row + i];
-                    float y = z > 0f ? z : 0f;
+                    bool positive = Exact.Greater(z, 0f);
+                    float y = positive ? z : 0f;
                     float d = Exact.Sub(y, a.X[row + i]);
                     acc = Exact.Fma(Exact.Mul(a.Importance[features + i], d), d, acc);
-                    if (a.WithGradient != 0) a.Gz[row + i] = z > 0f ? Exact.Mul(a.GradScale[features + i], d) : 0f;
+                    if (a.WithGradient != 0) a.Gz[row + i] = positive ? Exact.Mul(a.GradScale[features + i], d) : 0f;
                 }
                 lanes[laneAt + lane] = acc;
             }

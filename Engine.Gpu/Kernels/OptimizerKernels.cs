@@ -65,10 +65,15 @@ internal static class OptimizerKernels
         RecordNonFinite(a, s, p);
     }
 
-    /// <summary>The first step wins: a compare-and-swap from <see cref="NoStep"/>, the only atomic of the program (an integer one).</summary>
+    /// <summary>
+    /// Records the step unless an earlier one was recorded. No atomic is needed: earlier launches have
+    /// finished, so the slot holds <see cref="NoStep"/> or an earlier step, and every work-item of this
+    /// launch that writes writes the same value. (ILGPU's OpenCL C for an atomic compare-and-swap casts
+    /// the pointer to the generic address space, which OpenCL C 1.2 compilers reject.)
+    /// </summary>
     private static void RecordNonFinite(OptimizerArguments a, int s, float p)
     {
-        if ((Interop.FloatAsInt(p) & 0x7F800000) == 0x7F800000)
-            Atomic.CompareExchange(ref a.FirstNonFinite[s], NoStep, a.Step);
+        if ((Interop.FloatAsInt(p) & 0x7F800000) == 0x7F800000 && a.FirstNonFinite[s] == NoStep)
+            a.FirstNonFinite[s] = a.Step;
     }
 }
