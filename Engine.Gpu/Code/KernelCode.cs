@@ -17,7 +17,11 @@ namespace ToyModels.Gpu.Code;
 /// </summary>
 internal static class KernelCode
 {
-    /// <summary>The architectures the audit covers: A100 and H100/H200.</summary>
+    /// <summary>
+    /// The architectures the audit covers: A100 and H100/H200. ILGPU writes <c>.target</c> as the oldest
+    /// architecture its code needs (sm_80 for both) with the device's PTX ISA; the driver compiles the PTX
+    /// for the device itself.
+    /// </summary>
     public static readonly CudaArchitecture[] Architectures = [CudaArchitecture.SM_80, CudaArchitecture.SM_90];
 
     private static readonly Lazy<Context> Compiler = new(() =>

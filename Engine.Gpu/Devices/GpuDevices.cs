@@ -3,6 +3,7 @@ using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
+using ILGPU.Backends.OpenCL;
 using ILGPU.Runtime.OpenCL;
 using ToyModels.Backends;
 using ToyModels.Gpu.Kernels;
@@ -124,20 +125,23 @@ internal static class GpuDevices
         }
     }
 
+    /// <summary>Why an OpenCL device cannot give the reference's bits, or null.</summary>
+    public static string? ParityProblem(CLDevice device) =>
+        ParityProblem(device.GetDeviceInfo<ulong>(CLDeviceInfoType.CL_DEVICE_SINGLE_FP_CONFIG), device.Capabilities.Float64, device.CLStdVersion);
+
     /// <summary>
-    /// Why an OpenCL device cannot give the reference's bits, or null: it needs a true single-precision
-    /// FMA and denormals, and double precision for the exact division and square root (<see cref="Exact"/>).
+    /// The checks on a device's capabilities: a true single-precision FMA and denormals, double precision
+    /// for the exact division and square root (<see cref="Exact"/>), and the OpenCL C that ILGPU writes.
     /// </summary>
-    public static string? ParityProblem(CLDevice device)
+    public static string? ParityProblem(ulong singleFpConfig, bool float64, CLCVersion openClC)
     {
         const ulong Denormals = 1 << 0, FusedMultiplyAdd = 1 << 5;
         var missing = new List<string>();
-        ulong single = device.GetDeviceInfo<ulong>(CLDeviceInfoType.CL_DEVICE_SINGLE_FP_CONFIG);
-        if ((single & FusedMultiplyAdd) == 0) missing.Add("an IEEE single-precision fused multiply-add (CL_FP_FMA)");
-        if ((single & Denormals) == 0) missing.Add("single-precision denormals (CL_FP_DENORM)");
-        if (!device.Capabilities.Float64) missing.Add("double precision (cl_khr_fp64), which the exact division and square root use");
-        if (device.CLStdVersion < ILGPU.Backends.OpenCL.CLBackend.MinimumVersion)
-            missing.Add($"OpenCL C {ILGPU.Backends.OpenCL.CLBackend.MinimumVersion} (it has {device.CLStdVersion})");
+        if ((singleFpConfig & FusedMultiplyAdd) == 0) missing.Add("an IEEE single-precision fused multiply-add (CL_FP_FMA)");
+        if ((singleFpConfig & Denormals) == 0) missing.Add("single-precision denormals (CL_FP_DENORM)");
+        if (!float64) missing.Add("double precision (cl_khr_fp64), which the exact division and square root use");
+        if (openClC < ILGPU.Backends.OpenCL.CLBackend.MinimumVersion)
+            missing.Add($"OpenCL C {ILGPU.Backends.OpenCL.CLBackend.MinimumVersion} (it has {openClC})");
         return missing.Count == 0 ? null : "it lacks " + string.Join(", ", missing);
     }
 
