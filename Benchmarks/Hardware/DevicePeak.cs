@@ -59,8 +59,8 @@ internal static class DevicePeak
         {
             var accelerator = device.Accelerator;
             accelerator.Bind();
-            var fma = Load<PeakFmaArguments>(accelerator, Fma);
-            var copy = Load<PeakCopyArguments>(accelerator, Copy);
+            var fma = Load<PeakFmaArguments>(device, Fma);
+            var copy = Load<PeakCopyArguments>(device, Copy);
             using var stream = accelerator.CreateStream();
             int workItems = Math.Max(1, accelerator.NumMultiprocessors) * 2048;
             long groups = (workItems + Group - 1) / Group;
@@ -96,6 +96,6 @@ internal static class DevicePeak
         }
     }
 
-    private static Action<AcceleratorStream, KernelConfig, T> Load<T>(Accelerator accelerator, Action<T> kernel) where T : struct =>
-        accelerator is CLAccelerator openCl ? OpenClProgram.Load(openCl, kernel, genericAddressSpace: true) : accelerator.LoadKernel(kernel);
+    private static Action<AcceleratorStream, KernelConfig, T> Load<T>(GpuDevice device, Action<T> kernel) where T : struct =>
+        device.Accelerator is CLAccelerator openCl ? OpenClProgram.Load(openCl, kernel, device.GenericAddressSpace) : device.Accelerator.LoadKernel(kernel);
 }

@@ -29,6 +29,7 @@ internal sealed class GpuDevice
     public GpuDevice(GpuKind kind, Accelerator accelerator, string description, KernelGeometry geometry, bool genericAddressSpace)
     {
         Kind = kind;
+        GenericAddressSpace = genericAddressSpace;
         Accelerator = accelerator;
         Description = description;
         Geometry = geometry.Fits ? geometry : throw new ArgumentException($"{geometry} does not fit the kernels' shared memory", nameof(geometry));
@@ -43,6 +44,8 @@ internal sealed class GpuDevice
     }
 
     public GpuKind Kind { get; }
+    /// <summary>False for an OpenCL device that only gets programs without generic pointers (<see cref="OpenClProgram"/>).</summary>
+    public bool GenericAddressSpace { get; }
     public Accelerator Accelerator { get; }
     public string Description { get; }
     public KernelGeometry Geometry { get; }
