@@ -47,8 +47,8 @@ internal static class TrainProgram
           --backend NAME         {BACKENDS} (default auto: a CUDA device, else an OpenCL GPU
                                  that computes the engine's bits, else simd; it says which)
           --threads T            host threads, 0 for all cores (default 0)
-          --device D             which device (default 0): opencl numbers all OpenCL devices of all
-                                 platforms, auto the OpenCL GPUs
+          --device D             which device (default 0): cuda the driver's ordinal, opencl all OpenCL
+                                 devices of all platforms, auto the CUDA ordinal or the OpenCL GPUs
         Output
           --out DIR              write model.safetensors, metrics.csv, summary.json (default runs/train-TIME)
           --checkpoint-every N   also rewrite DIR/model.safetensors every N steps
