@@ -45,7 +45,7 @@ public class MemoryEstimateTests
             Assert.Contains("GiB", error.Message); // the figures are in the message
             Assert.Contains("is available", error.Message);
             Assert.Contains("parameters", error.Message);
-            Assert.True(error.Estimate.HostToAdd > error.Available.Bytes);
+            Assert.True(error.Estimate.HostToAdd > error.Available!.Bytes);
         }
         Assert.True(GC.GetAllocatedBytesForCurrentThread() + NativeBuffer.RequestedOnThisThread - before < 1 << 20, "the refusal allocated the buffers");
     }
