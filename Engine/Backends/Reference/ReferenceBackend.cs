@@ -41,11 +41,12 @@ public sealed class ReferenceBackend : Backend
     }
 
     /// <summary>
-    /// A new array, all +0. The .NET 10 GC (runtime 10.0.12, measured) leaves a stray 0x00000001 (the smallest
-    /// subnormal) in a new float array of more than 2^32 bytes allocated after another such array: three
-    /// <c>new float[1073807360]</c> in a row gave it at element 65544 of the second and third. Untied n 65536, m 8192
-    /// has arrays that size, and an optimizer state that does not start at +0 is not the reference's; such arrays
-    /// are cleared again (a few seconds, at that size).
+    /// A new array, all +0. The .NET 10 GC (runtime 10.0.12, workstation, measured in a program of a few lines that
+    /// does nothing else) leaves a stray 0x00000001 (the smallest subnormal) in a new float array of more than 2^32
+    /// bytes allocated after another such array, at data offset (size mod 2^32) + 32: just past the array's end with
+    /// its size cut to 32 bits. <c>new float[2^30 + 2^16]</c> three times put it at element 65544 of the second;
+    /// <c>new float[2^30 + 2^17]</c> at element 131080. Untied n 65536, m 8192 has arrays that size, and an optimizer
+    /// state that does not start at +0 is not the reference's; such arrays are cleared again (a few seconds, at that size).
     /// </summary>
     private static float[] Zeroed(long length)
     {
