@@ -7,7 +7,7 @@ using ToyModels.Benchmarks.Tools;
 if (args.Length > 0 && args[0] == "hardware") return ToyModels.Benchmarks.Hardware.HardwareCommand.Run(args[1..]);
 // Measuring verbs (one run, one figure; the scripts Benchmarks/compare-*.sh call them):
 //   decoder [--case M] [--reps 15] [--threads 0]      the dense decoder product alone, GFLOP/s
-//   memory [--case L] [--steps 5] [--threads 0]       peak RSS of training against parameters + state + activations
+//   memory [--case L | --n N ...] [--steps 5]         peak RSS of training against the engine's memory estimate
 //   kernels --emit ptx|opencl --out DIR               the generated code of every GPU kernel, one file each, audited
 try
 {

@@ -1,5 +1,6 @@
 using ToyModels.Backends;
 using ToyModels.Gpu.Devices;
+using ToyModels.Memory;
 using ToyModels.Model;
 
 namespace ToyModels.Gpu;
@@ -10,7 +11,28 @@ namespace ToyModels.Gpu;
 /// </summary>
 internal sealed class GpuBackendProvider : IGpuBackends
 {
-    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device) => new GpuBackend(config, kind switch
+    /// <summary>A run the kernels cannot address is refused here, before it is sized.</summary>
+    public IEnumerable<MemoryPart> Memory(BackendKind kind, AutoencoderConfig config)
+    {
+        GpuBackend.CheckSizes(config, BackendFactory.Name(kind));
+        return GpuBackend.Memory(config, Kind(kind));
+    }
+
+    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device)
+    {
+        GpuBackend.CheckSizes(config, BackendFactory.Name(kind)); // before a device is opened: a refusal needs none
+        return Open(kind, config, device);
+    }
+
+    private static GpuKind Kind(BackendKind kind) => kind switch
+    {
+        BackendKind.Cuda => GpuKind.Cuda,
+        BackendKind.OpenCl => GpuKind.OpenCl,
+        BackendKind.IlgpuCpu => GpuKind.CpuAccelerator,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a GPU backend"),
+    };
+
+    private static GpuBackend Open(BackendKind kind, AutoencoderConfig config, int device) => new(config, kind switch
     {
         BackendKind.Cuda => GpuDevices.OpenCuda(device),
         BackendKind.OpenCl => GpuDevices.OpenOpenCl(device),

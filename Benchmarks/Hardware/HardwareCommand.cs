@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ToyModels.Backends;
 using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Model;
 
 namespace ToyModels.Benchmarks.Hardware;
@@ -144,21 +145,19 @@ internal static class HardwareCommand
                 var config = c.Config();
                 using var backend = BackendFactory.Create(BackendKind.Simd, config, new BackendOptions(Threads: options.Threads));
                 var scalars = new OptimizerStep(config);
-                var parameters = new float[config.Layout.Total];
                 for (long step = 0; step < c.Steps; step++)
                 {
                     progress.Update($"record {c.Name}: step {step + 1}/{c.Steps}");
                     backend.Step(scalars.Set(step));
                     foreach (var v in variants.Where(v => v.Steps == step + 1))
                     {
-                        backend.GetParameters(parameters);
-                        string hash = WeightsHash.Of(parameters);
+                        string hash = WeightsHash.Of(backend);
                         recorded.Add(new ExpectedHash(v.Name, v.N, v.M, v.Batch, v.P, v.Tied, v.Steps, hash, $"simd, {machine.SimdInstructionSet}"));
                         progress.Done($"{v.Name} ({v.Shape}, {v.Steps} steps): {hash} ({clock.Elapsed.TotalSeconds:F1} s)");
                     }
                 }
             }
-            catch (Exception e) when (e is ConfigException or OutOfMemoryException)
+            catch (Exception e) when (e is ConfigException or OutOfMemoryException or MemoryRefusedException)
             {
                 progress.Done($"{c.Name}: not recorded: {e.Message}");
             }
