@@ -13,7 +13,7 @@ internal sealed record HardwareOptions
     public string ExpectedFile { get; init; } = Path.Combine(AppContext.BaseDirectory, "Hardware", "expected-hashes.json");
     /// <summary>The two result files of <c>--compare A B</c>, or null.</summary>
     public (string A, string B)? Compare { get; init; }
-    /// <summary>Case names, or null for the standard set (S, M, L, XL; Q with --quick).</summary>
+    /// <summary>Case names, or null for the standard set (S, M, L, XL, XL-untied; Q with --quick).</summary>
     public IReadOnlyList<string>? Cases { get; init; }
     /// <summary>Backend kinds to run (simd, opencl, cuda), or null for every one present.</summary>
     public IReadOnlyList<string>? Backends { get; init; }
@@ -26,7 +26,7 @@ internal sealed record HardwareOptions
         usage: Benchmarks hardware [options]
                Benchmarks hardware --compare A.json B.json
           --quick              the quick case only (CI: well under a minute)
-          --cases LIST         comma-separated among Q, S, M, L, XL (default S,M,L,XL; Q with --quick)
+          --cases LIST         comma-separated among Q, S, M, L, XL, XL-untied (default S,M,L,XL,XL-untied; Q with --quick)
           --backends LIST      comma-separated among simd, opencl, cuda (default: every one present)
           --threads N          host threads for simd and the CPU peak (default 0: all cores)
           --budget SECONDS     longest timed run of one case on one device; slower devices skip the case (default 60)
@@ -37,7 +37,7 @@ internal sealed record HardwareOptions
         exit codes: 0 all hashes match, 1 a device produced a wrong hash or failed, 2 bad arguments
         """;
 
-    public static readonly string[] CaseNames = ["Q", "S", "M", "L", "XL"];
+    public static readonly string[] CaseNames = ["Q", "S", "M", "L", "XL", "XL-untied"];
     public static readonly string[] BackendNames = ["simd", "opencl", "cuda"];
 
     /// <summary>Parses the arguments after the verb.</summary>
@@ -45,9 +45,12 @@ internal sealed record HardwareOptions
     public static HardwareOptions Parse(IReadOnlyList<string> args)
     {
         var options = new HardwareOptions();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
             string name = args[i];
+            if (name.StartsWith("--", StringComparison.Ordinal) && !seen.Add(name))
+                throw new HardwareArgumentException($"{name} given more than once; each option is accepted at most once");
             string Value()
             {
                 if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
@@ -74,7 +77,7 @@ internal sealed record HardwareOptions
     }
 
     /// <summary>The cases this run covers, in order.</summary>
-    public IReadOnlyList<string> CaseList => Cases ?? (Quick ? ["Q"] : ["S", "M", "L", "XL"]);
+    public IReadOnlyList<string> CaseList => Cases ?? (Quick ? ["Q"] : ["S", "M", "L", "XL", "XL-untied"]);
 
     private static string[] List(string name, string text, string[] accepted)
     {

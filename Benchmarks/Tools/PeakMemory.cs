@@ -1,73 +1,93 @@
 using System.Globalization;
 using System.Text.Json;
 using ToyModels.Backends;
+using ToyModels.IO;
+using ToyModels.Memory;
+using ToyModels.Model;
+using ToyModels.Training;
 
 namespace ToyModels.Benchmarks.Tools;
 
 /// <summary>
-/// Peak resident memory of training (default case L on the SIMD backend) against what the model needs: the
-/// parameters, the optimizer state and one batch of activations, x, h, z, g_z and g_h, each B rows of floats.
-/// The peak is the process's VmHWM after the steps, so it includes the .NET runtime, whose own resident memory
-/// before the backend is made is printed too.
-/// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll memory [--case L] [--steps 5] [--threads 0]
+/// Peak resident memory of a training run against the engine's estimate (<see cref="BackendFactory.EstimateMemory"/>,
+/// the figure runs are refused by): prints the estimate part by part, trains a few steps as Samples/Train does (with
+/// evaluation), writes a checkpoint into a temporary folder and reads it back into the backend (each timed), and
+/// prints the process's peak RSS (VmHWM) after each stage and its ratio to the estimate.
+/// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll memory [--case L | --n N --m M --batch B --p P
+/// --instances K --tied 0|1] [--backend simd] [--threads 0] [--steps 5] [--eval-samples 8192] [--checkpoint 1]
 /// </summary>
 internal static class PeakMemory
 {
     public static int Run(IEnumerable<string> args)
     {
-        var options = new ToolOptions("memory", args, "--case", "--steps", "--threads", "--backend");
-        var benchCase = BenchCase.Parse(options.String("--case", "L"));
-        int steps = options.Int("--steps", 5, 1), threads = options.Int("--threads", 0, 0);
+        var options = new ToolOptions("memory", args, "--case", "--n", "--m", "--batch", "--p", "--instances", "--tied", "--steps", "--threads",
+            "--backend", "--eval-samples", "--checkpoint");
+        var config = Config(options);
+        int steps = options.Int("--steps", 5, 1), threads = options.Int("--threads", 0, 0), evalSamples = options.Int("--eval-samples", 8192, 0);
+        bool checkpoint = options.Int("--checkpoint", 1, 0) != 0;
         var kind = BackendFactory.Parse(options.String("--backend", "simd"));
-        var config = benchCase.Config();
-        long runtime = Status("VmHWM");
-
-        long start = Environment.TickCount64;
-        using (var backend = BackendFactory.Create(kind, config, new BackendOptions(threads)))
+        var backendOptions = new BackendOptions(threads) { HostParts = [.. Trainer.MemoryParts(config, evalSamples)], EvaluationSamples = evalSamples };
+        var estimate = BackendFactory.EstimateMemory(kind, config, backendOptions);
+        string folder = Directory.CreateTempSubdirectory("toymodels-memory-").FullName;
+        var peaks = new List<(string Stage, long Peak)>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
         {
-            var made = (Rss: Status("VmRSS"), Peak: Status("VmHWM"));
-            var scalars = new OptimizerStep(config);
-            for (long t = 0; t < steps; t++) backend.Step(scalars.Set(t));
-            var loss = new float[config.Batch];
-            backend.Read(TensorKind.RowLoss, loss); // a device backend has finished its steps
-            Report(benchCase, backend.Description, steps, runtime, Status("VmHWM"), (Environment.TickCount64 - start) / 1000.0);
-            Console.Error.WriteLine($"  (resident after the backend was made {made.Rss / 1048576.0:F1} MiB, peak by then {made.Peak / 1048576.0:F1} MiB; " +
-                $"after the steps {Status("VmRSS") / 1048576.0:F1} MiB)");
+            using var backend = BackendFactory.Create(kind, config, backendOptions);
+            peaks.Add(("backend made", ProcessMemory.Peak()));
+            var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = evalSamples });
+            var result = trainer.Run(steps);
+            peaks.Add(($"{result.Steps} steps ({result.StepsPerSecond:F3}/s), evaluation", ProcessMemory.Peak()));
+            if (checkpoint)
+            {
+                // Written off the backend and read back into it, timed: both stream, so neither adds a copy of the model.
+                string path = Path.Combine(folder, "model.safetensors");
+                var timer = System.Diagnostics.Stopwatch.StartNew();
+                string hash = trainer.Save(path);
+                double write = timer.Elapsed.TotalSeconds;
+                long size = new FileInfo(path).Length;
+                peaks.Add((string.Create(CultureInfo.InvariantCulture, $"checkpoint written ({size / 1e9:F2} GB in {write:F1} s)"), ProcessMemory.Peak()));
+                timer.Restart();
+                using (var reader = CheckpointReader.Open(path)) trainer.Restore(reader);
+                double read = timer.Elapsed.TotalSeconds;
+                if (WeightsHash.Of(backend) != hash) throw new InvalidOperationException("the checkpoint read back does not hold the weights written");
+                peaks.Add((string.Create(CultureInfo.InvariantCulture, $"checkpoint read back ({read:F1} s)"), ProcessMemory.Peak()));
+            }
+            Report(config, backend.Description, estimate, peaks, clock.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
         return 0;
     }
 
-    private static void Report(BenchCase benchCase, string device, int steps, long runtime, long peak, double seconds)
+    private static AutoencoderConfig Config(ToolOptions options)
     {
-        var config = benchCase.Config();
-        long parameters = (long)config.Layout.Total * sizeof(float);
-        long state = config.Optimizer.StateSlots * parameters;
-        long rows = (long)config.InstanceCount * config.Batch;
-        long activations = rows * (3L * config.N + 2L * config.M) * sizeof(float); // x, z, g_z: n each; h, g_h: m each
-        long need = parameters + state + activations;
-        var c = CultureInfo.InvariantCulture;
-        string MiB(long bytes) => string.Create(c, $"{bytes / 1048576.0,9:F1} MiB");
-        Console.WriteLine(string.Create(c, $"peak memory of case {benchCase}, {steps} steps in {seconds:F1} s on {device}"));
-        Console.WriteLine($"  parameters                 {MiB(parameters)}   ({config.Layout.Total} floats)");
-        Console.WriteLine($"  optimizer state            {MiB(state)}   ({config.Optimizer.StateSlots} slots)");
-        Console.WriteLine($"  activations, one batch     {MiB(activations)}   (x, z, g_z: B x n; h, g_h: B x m; floats)");
-        Console.WriteLine($"  needed                     {MiB(need)}");
-        Console.WriteLine($"  .NET runtime alone (VmHWM) {MiB(runtime)}   (before the backend is made)");
-        Console.WriteLine(string.Create(c, $"  peak RSS (VmHWM)           {MiB(peak)}   = {(double)peak / need:F3}x needed; without the runtime {(double)(peak - runtime) / need:F3}x"));
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["case"] = benchCase.Name, ["device"] = device, ["steps"] = steps, ["parameter_bytes"] = parameters, ["state_bytes"] = state,
-            ["activation_bytes"] = activations, ["needed_bytes"] = need, ["runtime_bytes"] = runtime, ["peak_bytes"] = peak,
-            ["ratio"] = Math.Round((double)peak / need, 4), ["ratio_without_runtime"] = Math.Round((double)(peak - runtime) / need, 4),
-        }));
+        var preset = BenchCase.Parse(options.String("--case", "L"));
+        int n = options.Int("--n", preset.N, 1), m = options.Int("--m", preset.M, 1), batch = options.Int("--batch", preset.Batch, 1);
+        double p = double.Parse(options.String("--p", preset.P.ToString("R", CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        return AutoencoderConfig.Create(n, m, p, 3e-3 / Math.Sqrt(n), tied: options.Int("--tied", 0, 0) != 0, batch: batch,
+            instances: options.Int("--instances", 1, 1), optimizer: new OptimizerSettings { Eps = 1e-7 });
     }
 
-    /// <summary>A "Vm...: N kB" line of /proc/self/status, in bytes.</summary>
-    private static long Status(string field)
+    private static void Report(AutoencoderConfig config, string device, MemoryEstimate estimate, List<(string Stage, long Peak)> peaks, double seconds)
     {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        throw new InvalidOperationException($"/proc/self/status has no {field} line (Linux only)");
+        var c = CultureInfo.InvariantCulture;
+        string MiB(long bytes) => string.Create(c, $"{bytes / 1048576.0,10:F1} MiB");
+        Console.WriteLine(string.Create(c, $"peak memory of n {config.N}, m {config.M}, B {config.Batch}, p {config.Instances[0].P}, {(config.Tied ? "tied" : "untied")}, " +
+            $"{config.InstanceCount} instance(s) on {device}, {seconds:F1} s"));
+        foreach (var part in estimate.Parts.Where(p => p.Place == MemoryPlace.Host))
+            Console.WriteLine($"  {part.Name,-42} {MiB(part.Bytes)}{(part.Reserved != part.Bytes ? $"   (of {MiB(part.Reserved).Trim()} allocated)" : "")}");
+        Console.WriteLine($"  {"estimate",-42} {MiB(estimate.Host)}");
+        foreach (var (stage, peak) in peaks)
+            Console.WriteLine(string.Create(c, $"  {"peak RSS (VmHWM), " + stage,-42} {MiB(peak)}   = {(double)peak / estimate.Host:F3} x estimate"));
+        long final = peaks[^1].Peak;
+        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["n"] = config.N, ["m"] = config.M, ["batch"] = config.Batch, ["instances"] = config.InstanceCount, ["tied"] = config.Tied,
+            ["device"] = device, ["estimate_bytes"] = estimate.Host, ["peak_bytes"] = final, ["ratio"] = Math.Round((double)final / estimate.Host, 4),
+            ["parts"] = estimate.Parts.ToDictionary(p => p.Name, p => p.Bytes),
+        }));
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using ToyModels.Backends;
 using ToyModels.Model;
 
 namespace ToyModels.IO;
@@ -19,6 +20,25 @@ public static class WeightsHash
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         Append(hash, values);
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>The hash of a model's parameters, read from it a piece at a time (a model of any size, no copy).</summary>
+    public static string Of(IModelState state) => Of(state, 0, state.Config.Layout.Total);
+
+    /// <summary>The hash of instance s alone, read from the model: the hash a run of that instance by itself reports.</summary>
+    public static string OfInstance(IModelState state, int s) => Of(state, s * state.Config.Layout.PerInstance, state.Config.Layout.PerInstance);
+
+    private static string Of(IModelState state, long start, long length)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var chunk = new StreamBuffer(length);
+        for (long done = 0; done < length; done += chunk.Length)
+        {
+            var piece = chunk.Span((int)Math.Min(chunk.Length, length - done));
+            state.ReadParameters(start + done, piece);
+            Append(hash, piece);
+        }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 

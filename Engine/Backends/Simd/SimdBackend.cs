@@ -75,6 +75,7 @@ public sealed unsafe class SimdBackend : Backend
     private bool _trainingForward;    // h and z belong to that batch
     private bool _activationsKept = true; // x, h and z of every instance are in its own room (not after a step that shared rooms)
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
+    private bool _scanDecoder = true; // parameters were written since W_out's statistics were taken
 
     /// <param name="threads">Host threads; 0 for all cores.</param>
     public SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
@@ -85,6 +86,7 @@ public sealed unsafe class SimdBackend : Backend
         if (threads < 0) throw new ConfigException("threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
             throw new ConfigException("instruction set", InstructionSets.Name(instructionSet), $"at most {InstructionSets.Name(InstructionSets.Best)} on this machine");
+        SimdMemory.CheckSizes(config);
         _instructionSet = instructionSet;
         int count = threads == 0 ? Environment.ProcessorCount : threads;
         _w = new Workspace(config, new InstanceConstants(config), count);
@@ -124,11 +126,19 @@ public sealed unsafe class SimdBackend : Backend
     public override int Threads => _pool.Threads;
     internal InstructionSet InstructionSet => _instructionSet;
 
-    protected override void SetParametersCore(ReadOnlySpan<float> parameters)
+    protected override void WriteParametersCore(long start, ReadOnlySpan<float> source)
     {
-        CanonicalLayout.Import(_w, Layout, parameters, _w.Parameters);
+        CanonicalLayout.Import(_w, Layout, start, source, _w.Parameters);
         Array.Fill(_state.FirstNonFinite, -1L);
+        _scanDecoder = true;
+    }
+
+    /// <summary>W_out's statistics of every instance, once parameters were written (in pieces, so not per piece).</summary>
+    private void ScanDecodersIfWritten()
+    {
+        if (!_scanDecoder) return;
         for (int s = 0; s < Instances; s++) ScanDecoder(s);
+        _scanDecoder = false;
     }
 
     /// <summary>The smallest nonzero |W_out| and whether W_out is finite, which the exact dense paths need (updates keep them current).</summary>
@@ -148,20 +158,35 @@ public sealed unsafe class SimdBackend : Backend
         _state.Records[s].DecoderNonFinite = nonFinite;
     }
 
-    protected override void GetParametersCore(Span<float> parameters) => CanonicalLayout.Export(_w, Layout, _w.Parameters, parameters);
+    protected override void ReadParametersCore(long start, Span<float> destination) => CanonicalLayout.Export(_w, Layout, _w.Parameters, start, destination);
 
-    protected override void SetOptimizerStateCore(ReadOnlySpan<float> state)
+    protected override void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source)
     {
-        int total = Layout.Total;
-        if (_w.First != null) CanonicalLayout.Import(_w, Layout, state[..total], _w.First);
-        if (_w.Second != null) CanonicalLayout.Import(_w, Layout, state.Slice(total, total), _w.Second);
+        while (!source.IsEmpty)
+        {
+            var (slot, at, count) = SlotPiece(start, source.Length);
+            CanonicalLayout.Import(_w, Layout, at, source[..count], slot == 0 ? _w.First : _w.Second);
+            source = source[count..];
+            start += count;
+        }
     }
 
-    protected override void GetOptimizerStateCore(Span<float> state)
+    protected override void ReadOptimizerStateCore(long start, Span<float> destination)
     {
-        int total = Layout.Total;
-        if (_w.First != null) CanonicalLayout.Export(_w, Layout, _w.First, state[..total]);
-        if (_w.Second != null) CanonicalLayout.Export(_w, Layout, _w.Second, state.Slice(total, total));
+        while (!destination.IsEmpty)
+        {
+            var (slot, at, count) = SlotPiece(start, destination.Length);
+            CanonicalLayout.Export(_w, Layout, slot == 0 ? _w.First : _w.Second, at, destination[..count]);
+            destination = destination[count..];
+            start += count;
+        }
+    }
+
+    /// <summary>The part of a state range inside one slot: the slot, the offset in it, the count.</summary>
+    private (int Slot, long At, int Count) SlotPiece(long start, int length)
+    {
+        long total = Layout.Total;
+        return ((int)(start / total), start % total, (int)Math.Min(length, total - start % total));
     }
 
     // The separate operations run each phase over every instance; a whole step and an evaluation go instance by
@@ -187,6 +212,7 @@ public sealed unsafe class SimdBackend : Backend
         if (!_trainingForward)
             throw new InvalidOperationException("Backward needs GenerateBatch and Forward of a training batch first (an Evaluate in between replaces x, h and z)");
         _w.EnsureGradients();
+        ScanDecodersIfWritten();
         _phases.Backward(_pool, _all, fused: null, DenseDensity);
         _gradientsCurrent = true;
     }
@@ -212,6 +238,7 @@ public sealed unsafe class SimdBackend : Backend
         int k = Instances, threads = _pool.Threads;
         int whole = (InstancesPerThread ?? _wholePerThread) && threads > 1 && k >= threads ? k / threads * threads : 0;
         bool shared = whole > 0 || _instanceBlock < k;
+        ScanDecodersIfWritten();
         _perThread.Run(_pool, whole, scalars);
         for (int first = whole; first < k; first += _instanceBlock)
         {
@@ -300,7 +327,7 @@ public sealed unsafe class SimdBackend : Backend
                 if (!_gradientsCurrent)
                     throw new InvalidOperationException("a Step applies its gradients as they are computed and keeps none; call Backward to read gradients");
                 if (_w.Gradients == null) destination.Clear();
-                else CanonicalLayout.Export(_w, Layout, _w.Gradients, destination);
+                else CanonicalLayout.Export(_w, Layout, _w.Gradients, 0, destination);
                 break;
             case TensorKind.RowLoss:
                 for (int s = 0; s < Instances; s++)
