@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ToyModels.Backends;
@@ -181,10 +180,16 @@ internal sealed class GpuBackend : Backend
         _layout.ToHost(device, host);
     }
 
+    /// <summary>
+    /// Copies device elements into host memory and waits for them. The span overload pins the destination
+    /// for the whole copy; ILGPU's <c>ref T</c> overload takes a raw pointer to it unpinned, so a garbage
+    /// collection in between (another thread allocating is enough) moves the array, the copy lands in freed
+    /// heap and the caller reads zeros (seen as a flaky all-zero row loss on the CPU accelerator).
+    /// </summary>
     private void Read<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, long offset, Span<T> destination) where T : unmanaged
     {
         if (destination.IsEmpty) return;
-        buffer.View.SubView(offset, destination.Length).CopyToCPU(_stream, ref MemoryMarshal.GetReference(destination), destination.Length);
+        buffer.View.SubView(offset, destination.Length).CopyToCPU(_stream, destination);
     }
 
     private void ResetFirstNonFinite()
