@@ -1,5 +1,6 @@
 using ToyModels.Backends;
 using ToyModels.Gpu.Devices;
+using ToyModels.Gpu.Kernels;
 using ToyModels.Model;
 
 namespace ToyModels.Gpu;
@@ -10,13 +11,17 @@ namespace ToyModels.Gpu;
 /// </summary>
 internal sealed class GpuBackendProvider : IGpuBackends
 {
-    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device) => new GpuBackend(config, kind switch
+    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device)
     {
-        BackendKind.Cuda => GpuDevices.OpenCuda(device),
-        BackendKind.OpenCl => GpuDevices.OpenOpenCl(device),
-        BackendKind.IlgpuCpu => device == 0 ? GpuDevices.OpenCpuAccelerator() : throw new ConfigException("device", device, "0 (there is one CPU accelerator)"),
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a GPU backend"),
-    });
+        IndexLimits.Check(config);
+        return new GpuBackend(config, kind switch
+        {
+            BackendKind.Cuda => GpuDevices.OpenCuda(device),
+            BackendKind.OpenCl => GpuDevices.OpenOpenCl(device),
+            BackendKind.IlgpuCpu => device == 0 ? GpuDevices.OpenCpuAccelerator() : throw new ConfigException("device", device, "0 (there is one CPU accelerator)"),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a GPU backend"),
+        });
+    }
 
     public IBackend? CreateFastest(AutoencoderConfig config, int device, out string choice, out string reasons)
     {
@@ -33,7 +38,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
                 reasons = "";
                 return backend;
             }
-            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
+            catch (Exception e) when (e is BackendUnavailableException or ConfigException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
             {
                 cuda = Without(e.Message, "cuda: ");
             }
@@ -53,7 +58,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
                 reasons = "";
                 return backend;
             }
-            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
+            catch (Exception e) when (e is BackendUnavailableException or ConfigException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
             {
                 openCl = Without(e.Message, "opencl: ");
             }
