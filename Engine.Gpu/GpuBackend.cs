@@ -319,6 +319,22 @@ internal sealed class GpuBackend : Backend
             Parameters = _parameters.View, X = _x.View, XRowIndex = _xRowIndex.View, XRowCount = _xRowCount.View, H = _h.View,
             N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = Layout.PerInstance,
         });
+        QueueDecoder();
+    }
+
+    /// <summary>
+    /// The decoder product alone, <paramref name="times"/> launches on the h in place, waited for: what
+    /// <c>measure decoder</c> times against torch.matmul.
+    /// </summary>
+    internal void Decode(int times) => OnDevice(() =>
+    {
+        for (int t = 0; t < times; t++) QueueDecoder();
+        _stream.Synchronize();
+    });
+
+    private void QueueDecoder()
+    {
+        int n = Config.N, m = Config.M, rows = Rows;
         long tiles = Groups(rows, _geometry.DecoderTileRows) * Groups(n, _geometry.DecoderTileFeatures);
         _kernels.Decoder.Launch(_stream, tiles, _geometry.DecoderGroup, Instances, new DecoderArguments
         {

@@ -1,15 +1,15 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using ToyModels.Backends;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>
 /// Peak resident memory of training (default case L on the SIMD backend) against what the model needs: the
 /// parameters, the optimizer state and one batch of activations, x, h, z, g_z and g_h, each B rows of floats.
 /// The peak is the process's VmHWM after the steps, so it includes the .NET runtime, whose own resident memory
 /// before the backend is made is printed too.
-/// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll memory [--case L] [--steps 5] [--threads 0]
+/// Run: measure memory [--case L] [--steps 5] [--threads 0]
 /// </summary>
 internal static class PeakMemory
 {
@@ -54,12 +54,12 @@ internal static class PeakMemory
         Console.WriteLine($"  needed                     {MiB(need)}");
         Console.WriteLine($"  .NET runtime alone (VmHWM) {MiB(runtime)}   (before the backend is made)");
         Console.WriteLine(string.Create(c, $"  peak RSS (VmHWM)           {MiB(peak)}   = {(double)peak / need:F3}x needed; without the runtime {(double)(peak - runtime) / need:F3}x"));
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        Console.WriteLine(new JsonObject
         {
             ["case"] = benchCase.Name, ["device"] = device, ["steps"] = steps, ["parameter_bytes"] = parameters, ["state_bytes"] = state,
             ["activation_bytes"] = activations, ["needed_bytes"] = need, ["runtime_bytes"] = runtime, ["peak_bytes"] = peak,
             ["ratio"] = Math.Round((double)peak / need, 4), ["ratio_without_runtime"] = Math.Round((double)(peak - runtime) / need, 4),
-        }));
+        }.ToJsonString());
     }
 
     /// <summary>A "Vm...: N kB" line of /proc/self/status, in bytes.</summary>

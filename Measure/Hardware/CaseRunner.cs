@@ -3,7 +3,7 @@ using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Model;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// Runs one case on one device: creates the backend, runs the warm-up steps, times the timed steps in
