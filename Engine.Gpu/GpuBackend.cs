@@ -98,8 +98,10 @@ internal sealed class GpuBackend : Backend
     }
 
     /// <summary>
-    /// Elements of one buffer the kernels can address: they index with 32-bit ints, and a launch's work-items
-    /// (groups rounded up, at most 2^16 past the end) must be numbered too.
+    /// Elements of one buffer the kernels can address: they index with 32-bit ints (every index a kernel computes,
+    /// intermediate products included, stays below the size of the buffer it addresses), and the margin of 2^16 leaves
+    /// room for positions a tile or a group rounded up numbers past a buffer's end (one-output launches number their
+    /// work-items in 64 bits, <see cref="Kernels.WorkItem"/>).
     /// </summary>
     public const long MaxBufferElements = int.MaxValue - ushort.MaxValue;
 
@@ -237,8 +239,10 @@ internal sealed class GpuBackend : Backend
     }
 
     /// <summary>
-    /// Copies device elements [offset, offset + destination.Length) to the host. The span overload pins the
-    /// destination for the copy (a bare reference into a managed array could move with the GC).
+    /// Copies device elements [offset, offset + destination.Length) to the host and waits for them. The span overload pins the destination
+    /// for the whole copy; ILGPU's <c>ref T</c> overload takes a raw pointer to it unpinned, so a garbage
+    /// collection in between (another thread allocating is enough) moves the array, the copy lands in freed
+    /// heap and the caller reads zeros (seen as a flaky all-zero row loss on the CPU accelerator).
     /// </summary>
     private void Read<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, long offset, Span<T> destination) where T : unmanaged
     {
@@ -374,6 +378,22 @@ internal sealed class GpuBackend : Backend
             Parameters = _parameters.View, X = _x.View, XRowIndex = _xRowIndex.View, XRowCount = _xRowCount.View, H = _h.View,
             N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = PerInstance,
         });
+        QueueDecoder();
+    }
+
+    /// <summary>
+    /// The decoder product alone, <paramref name="times"/> launches on the h in place, waited for: what
+    /// <c>measure decoder</c> times against torch.matmul.
+    /// </summary>
+    internal void Decode(int times) => OnDevice(() =>
+    {
+        for (int t = 0; t < times; t++) QueueDecoder();
+        _stream.Synchronize();
+    });
+
+    private void QueueDecoder()
+    {
+        int n = Config.N, m = Config.M, rows = Rows;
         long tiles = Groups(rows, _geometry.DecoderTileRows) * Groups(n, _geometry.DecoderTileFeatures);
         _kernels.Decoder.Launch(_stream, tiles, _geometry.DecoderGroup, Instances, new DecoderArguments
         {

@@ -55,7 +55,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
                 reasons = "";
                 return backend;
             }
-            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
+            catch (Exception e) when (e is BackendUnavailableException or ConfigException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
             {
                 cuda = Without(e.Message, "cuda: ");
             }
@@ -75,7 +75,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
                 reasons = "";
                 return backend;
             }
-            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
+            catch (Exception e) when (e is BackendUnavailableException or ConfigException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
             {
                 openCl = Without(e.Message, "opencl: ");
             }

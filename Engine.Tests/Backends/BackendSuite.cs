@@ -332,7 +332,7 @@ public abstract class BackendSuite
             {
                 float dense = 0f;
                 for (int i = 0; i < n; i++) dense = MathF.FusedMultiplyAdd(wIn[j * n + i], x[r * n + i], dense);
-                if (BitConverter.SingleToInt32Bits(dense) != BitConverter.SingleToInt32Bits(h[r * m + j])) changed++;
+                if (!Bits.Same(dense, h[r * m + j])) changed++;
             }
         return changed;
     }

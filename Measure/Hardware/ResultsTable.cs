@@ -1,4 +1,4 @@
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>The human-readable report: the machine, each device's peaks, then one row per device and case.</summary>
 internal static class ResultsTable

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>How one case ended on one device.</summary>
 internal static class CaseStatus
@@ -35,26 +35,36 @@ internal sealed record HardwareReport(
 {
     public const string CurrentSchema = "toymodels-hardware/1";
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
-    public void Write(string path) => ToyModels.IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
+    public void Write(string path) => ToyModels.IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, HardwareJson.Files.HardwareReport) + "\n");
 
     /// <summary>Reads a result file. <exception cref="HardwareArgumentException">Missing, not JSON, or another schema.</exception></summary>
     public static HardwareReport Read(string path)
     {
         if (!File.Exists(path)) throw new HardwareArgumentException($"--compare: no such file '{path}'");
         HardwareReport? report;
-        try { report = JsonSerializer.Deserialize<HardwareReport>(File.ReadAllText(path), Json); }
+        try { report = JsonSerializer.Deserialize(File.ReadAllText(path), HardwareJson.Files.HardwareReport); }
         catch (JsonException e) { throw new HardwareArgumentException($"--compare: '{path}' is not a hardware result file: {e.Message}"); }
         if (report is null || report.Schema != CurrentSchema || report.Devices is null || report.Machine is null)
             throw new HardwareArgumentException($"--compare: '{path}' is not a hardware result file (schema '{report?.Schema}', expected '{CurrentSchema}')");
         return report;
     }
+}
+
+/// <summary>
+/// The JSON of the result and expected-hash files, generated at compile time (a trimmed publish has no
+/// reflection-based serializer): snake_case names, NaN and infinities as named literals, no escaping of
+/// what a terminal shows as it is.
+/// </summary>
+[JsonSerializable(typeof(HardwareReport))]
+[JsonSerializable(typeof(ExpectedHashes))]
+internal sealed partial class HardwareJson : JsonSerializerContext
+{
+    public static HardwareJson Files { get; } = new(new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    });
 }

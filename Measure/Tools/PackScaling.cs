@@ -4,7 +4,7 @@ using System.Text.Json;
 using ToyModels.Backends;
 using ToyModels.Model;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>
 /// Big packs: per-instance throughput of K models trained as one packed run against one model trained alone, for

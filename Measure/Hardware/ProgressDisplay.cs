@@ -1,4 +1,4 @@
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// One progress line on stderr, rewritten in place on a terminal (so stdout stays the table); when

@@ -1,4 +1,4 @@
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// <c>hardware --compare A.json B.json</c>: two result files side by side, rows matched by device id

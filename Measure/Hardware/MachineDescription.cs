@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Gpu.Devices;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>One compute device as found here (an OpenCL or CUDA device), for the machine's description.</summary>
 internal sealed record DeviceDescription(string Id, string Kind, string Name, string Driver, long MemoryBytes, string Detail, string? Refused);

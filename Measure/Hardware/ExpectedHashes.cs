@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>The recorded weights_sha256 of one case definition after <see cref="Steps"/> steps.</summary>
 internal sealed record ExpectedHash(string Case, int N, int M, int Batch, double P, bool Tied, int Steps, string WeightsSha256, string RecordedWith)
@@ -24,7 +24,7 @@ internal sealed record ExpectedHashes(string Note, IReadOnlyList<ExpectedHash> C
         if (!File.Exists(path)) throw new HardwareArgumentException($"--expected: no such file '{path}'");
         try
         {
-            var hashes = JsonSerializer.Deserialize<ExpectedHashes>(File.ReadAllText(path), HardwareReport.Json);
+            var hashes = JsonSerializer.Deserialize(File.ReadAllText(path), HardwareJson.Files.ExpectedHashes);
             if (hashes?.Cases is null) throw new JsonException("no \"cases\" list");
             return hashes;
         }
@@ -40,5 +40,5 @@ internal sealed record ExpectedHashes(string Note, IReadOnlyList<ExpectedHash> C
         return new ExpectedHashes(DefaultNote, list.OrderBy(e => order.IndexOf(e.Case)).ThenByDescending(e => e.Steps).ToList());
     }
 
-    public void Write(string path) => ToyModels.IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, HardwareReport.Json) + "\n");
+    public void Write(string path) => ToyModels.IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, HardwareJson.Files.ExpectedHashes) + "\n");
 }

@@ -3,7 +3,7 @@ using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Gpu.Devices;
 using ToyModels.Model;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// One place the cases run: the CPU through the simd backend, an OpenCL device, or a CUDA device.

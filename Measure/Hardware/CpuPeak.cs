@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// The CPU's peaks in C#: independent FMA chains in the widest vectors the SIMD backend uses, on every

@@ -1,19 +1,19 @@
 using System.Globalization;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Training;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>
 /// Peak resident memory of a training run against the engine's estimate (<see cref="BackendFactory.EstimateMemory"/>,
 /// the figure runs are refused by): prints the estimate part by part, trains a few steps as Samples/Train does (with
 /// evaluation), writes a checkpoint into a temporary folder and reads it back into the backend (each timed), and
 /// prints the process's peak RSS (VmHWM) after each stage and its ratio to the estimate.
-/// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll memory [--case L | --n N --m M --batch B --p P
+/// Run: measure memory (or dotnet run -c Release --project Benchmarks -- memory) [--case L | --n N --m M --batch B --p P
 /// --instances K --tied 0|1] [--backend simd] [--threads 0] [--steps 5] [--eval-samples 8192] [--checkpoint 1]
 /// </summary>
 internal static class PeakMemory
@@ -83,11 +83,13 @@ internal static class PeakMemory
         foreach (var (stage, peak) in peaks)
             Console.WriteLine(string.Create(c, $"  {"peak RSS (VmHWM), " + stage,-42} {MiB(peak)}   = {(double)peak / estimate.Host:F3} x estimate"));
         long final = peaks[^1].Peak;
-        Console.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        var parts = new JsonObject();
+        foreach (var part in estimate.Parts) parts[part.Name] = part.Bytes;
+        Console.WriteLine(new JsonObject
         {
             ["n"] = config.N, ["m"] = config.M, ["batch"] = config.Batch, ["instances"] = config.InstanceCount, ["tied"] = config.Tied,
             ["device"] = device, ["estimate_bytes"] = estimate.Host, ["peak_bytes"] = final, ["ratio"] = Math.Round((double)final / estimate.Host, 4),
-            ["parts"] = estimate.Parts.ToDictionary(p => p.Name, p => p.Bytes),
-        }));
+            ["parts"] = parts,
+        }.ToJsonString());
     }
 }

@@ -4,10 +4,10 @@ using ToyModels.IO;
 using ToyModels.Memory;
 using ToyModels.Model;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
-/// <c>Benchmarks hardware</c>: describes the machine, measures each device's peaks, runs the standard
+/// <c>measure hardware</c> (also <c>Benchmarks hardware</c>): describes the machine, measures each device's peaks, runs the standard
 /// cases on every backend present, checks every weights_sha256 against the recorded one, prints the
 /// table and writes the JSON. Exit codes: 0 all good, 1 a mismatch or a failure, 2 bad arguments.
 /// </summary>

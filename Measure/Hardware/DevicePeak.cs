@@ -5,7 +5,7 @@ using ILGPU.Runtime.OpenCL;
 using ToyModels.Gpu;
 using ToyModels.Gpu.Devices;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 internal struct PeakFmaArguments
 {

@@ -1,4 +1,4 @@
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>A bad command line of the hardware command: exit code 2 with this message.</summary>
 internal sealed class HardwareArgumentException(string message) : Exception(message);
@@ -23,8 +23,8 @@ internal sealed record HardwareOptions
     public double CaseBudgetSeconds { get; init; } = 60;
 
     public const string Usage = """
-        usage: Benchmarks hardware [options]
-               Benchmarks hardware --compare A.json B.json
+        usage: measure hardware [options]
+               measure hardware --compare A.json B.json
           --quick              the quick case only (CI: well under a minute)
           --cases LIST         comma-separated among Q, S, M, L, XL, XL-untied (default S,M,L,XL,XL-untied; Q with --quick)
           --backends LIST      comma-separated among simd, opencl, cuda (default: every one present)

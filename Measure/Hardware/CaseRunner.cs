@@ -4,7 +4,7 @@ using ToyModels.IO;
 using ToyModels.Memory;
 using ToyModels.Model;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// Runs one case on one device: creates the backend, runs the warm-up steps, times the timed steps in

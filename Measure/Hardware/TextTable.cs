@@ -1,4 +1,4 @@
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>A plain console table: columns padded to their widest cell, numbers right-aligned.</summary>
 internal sealed class TextTable(params string[] headers)

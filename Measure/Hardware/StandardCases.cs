@@ -1,6 +1,6 @@
 using ToyModels.Model;
 
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// One standard case: a training run of fixed shape and settings (untied unless stated, bias, Adam with

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>OpenBLAS's single-precision GEMM, the yardstick for the engine's dense product (row-major, no transposes).</summary>
 internal static unsafe partial class OpenBlas

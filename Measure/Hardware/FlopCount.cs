@@ -1,4 +1,4 @@
-namespace ToyModels.Benchmarks.Hardware;
+namespace ToyModels.Measure.Hardware;
 
 /// <summary>
 /// Floating-point operations of one training step (one instance), an FMA counted as 2.

@@ -1,7 +1,7 @@
 using ToyModels.Gpu.Code;
 using ToyModels.Gpu.Kernels;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>
 /// <c>kernels --emit ptx|opencl --out DIR</c>: writes the code ILGPU generates for every training
@@ -11,7 +11,7 @@ namespace ToyModels.Benchmarks.Tools;
 /// </summary>
 internal static class KernelsCommand
 {
-    public const string Usage = "usage: Benchmarks kernels --emit ptx|opencl --out DIR";
+    public const string Usage = "usage: measure kernels --emit ptx|opencl --out DIR";
 
     public static int Run(IReadOnlyList<string> args)
     {

@@ -6,12 +6,12 @@ using ToyModels.Backends;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
-using ToyModels.Benchmarks.Hardware;
+using ToyModels.Measure.Hardware;
 using ToyModels.Model;
 using ToyModels.Sweeps;
 using ToyModels.Training;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>
 /// A grid's wall time on this machine (the n 512 Persian-rug grid by default), estimated from a measured subset, and

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace ToyModels.Benchmarks.Tools;
+namespace ToyModels.Measure.Tools;
 
 /// <summary>"--name value" options of the measuring verbs; an unknown or malformed one is an error naming it.</summary>
 internal sealed class ToolOptions
