@@ -35,7 +35,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private readonly LaneGroup[] _group;
     private readonly int _blockRows;              // rows per block of a fused step: the block's activations stay in L2
     private readonly LaneGroup[] _block;          // per thread: x, h, z, g_z, g_h of one block of rows
-    private readonly int*[] _activeRow, _activeFeature; // per thread: the active features of the rows being generated
+    private readonly StreamScratch[] _stream;     // per thread: the data stream's lists
     private readonly float* _negativeStepSize;    // [groups][lanes]
     private readonly float* _decay;               // [groups][lanes]
     private readonly long[] _firstNonFinite;
@@ -75,11 +75,18 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         {
             float* parameters = Floats(per), gradients = Floats(per);
             float* encoderGradient = gradients + (nint)Layout.Encoder.Offset * _lanes;
+            int live = Math.Min(_lanes, Instances - g * _lanes);
+            var seeds = (ulong*)Buffer((long)live * sizeof(ulong));
+            for (int l = 0; l < live; l++) seeds[l] = _constants.Seed[g * _lanes + l];
+            var streamKeys = (ulong*)Buffer((long)_kernels.ScheduleLength * sizeof(ulong));
+            var streamThresholds = (ulong*)Buffer((long)_kernels.ThresholdLength * sizeof(ulong));
+            _kernels.PrepareStream(streamKeys, streamThresholds, new ReadOnlySpan<ulong>(seeds, live), _constants.Threshold.AsSpan(g * _lanes, live));
             _group[g] = new LaneGroup
             {
                 N = n, M = m, Batch = b, PerInstance = per, Tied = config.Tied,
-                X = Floats((long)b * n), H = Floats((long)b * m), Z = Floats((long)b * n), Gz = Floats((long)b * n),
-                Gh = Floats((long)b * m), RowLoss = Floats(b), Importance = Floats(n), GradScale = Floats(n),
+                X = RowTensor(b, n), H = RowTensor(b, m), Z = RowTensor(b, n), Gz = RowTensor(b, n), Gh = RowTensor(b, m),
+                RowLoss = Floats(b), Importance = Floats(n), GradScale = Floats(n),
+                Live = live, Seeds = seeds, StreamKeys = streamKeys, StreamThresholds = streamThresholds,
                 Parameters = parameters, Gradients = gradients,
                 First = slots >= 1 ? Floats(per) : null, Second = slots >= 2 ? Floats(per) : null,
                 Encoder = parameters + (nint)Layout.Encoder.Offset * _lanes,
@@ -98,22 +105,29 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             }
         _negativeStepSize = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _decay = (float*)Buffer((long)_groups * _lanes * sizeof(float));
-        _activeRow = new int*[count];
-        _activeFeature = new int*[count];
+        _stream = new StreamScratch[count];
+        int capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamSlack;
         for (int t = 0; t < count; t++)
-        {
-            _activeRow[t] = (int*)Buffer((long)b * n * sizeof(int));
-            _activeFeature[t] = (int*)Buffer((long)b * n * sizeof(int));
-        }
-        _blockRows = Math.Clamp(BlockBytes / ((3 * n + 2 * m) * _lanes * sizeof(float)), 1, b);
+            _stream[t] = new StreamScratch
+            {
+                Capacity = capacity,
+                Count = (int*)Buffer(_lanes * sizeof(int)),
+                Feature = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
+                Sample = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
+                Offset = (nint*)Buffer((long)_lanes * capacity * sizeof(nint)),
+                Blocks = Buffer((long)(n + 3) / 4 * 3 * 64),
+            };
+        _blockRows = Math.Clamp(BlockBytes / ((3 * n + 2 * m) * _lanes * sizeof(float)) / Panels.Rows * Panels.Rows, Panels.Rows, Math.Max(b, Panels.Rows));
         _block = new LaneGroup[count];
         for (int t = 0; t < count; t++)
             _block[t] = new LaneGroup
             {
-                X = Floats((long)_blockRows * n), H = Floats((long)_blockRows * m), Z = Floats((long)_blockRows * n),
-                Gz = Floats((long)_blockRows * n), Gh = Floats((long)_blockRows * m),
+                X = RowTensor(_blockRows, n), H = RowTensor(_blockRows, m), Z = RowTensor(_blockRows, n), Gz = RowTensor(_blockRows, n), Gh = RowTensor(_blockRows, m),
             };
     }
+
+    /// <summary>Entries past the end of a lane's list of active features that a vector of Philox words may read (AVX-512: 16).</summary>
+    private const int StreamSlack = 16;
 
     /// <summary>The activations of one block of rows in a fused step: well inside L2.</summary>
     private const int BlockBytes = 256 << 10;
@@ -131,6 +145,9 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     }
 
     private float* Floats(long elements) => (float*)Buffer(elements * _lanes * sizeof(float));
+
+    /// <summary>A per-row tensor of <paramref name="rows"/> rows of <paramref name="width"/> elements, in panels.</summary>
+    private float* RowTensor(int rows, int width) => (float*)Buffer(Panels.Floats(rows, width, _lanes) * sizeof(float));
 
     /// <summary>Element e of instance s in a group tensor.</summary>
     private float* Element(float* tensor, nint e, int s) => tensor + e * _lanes + s % _lanes;
@@ -304,16 +321,8 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private void GenerateGroup(int g, int thread) => Generate(g, _group[g].X, _firstSample, Rows, thread);
 
     /// <summary>x of every instance of group g for samples first .. first + rows - 1, into rows 0 .. rows - 1 of <paramref name="x"/>.</summary>
-    private void Generate(int g, float* x, long first, int rows, int thread)
-    {
-        int n = Config.N;
-        new Span<float>(x, rows * n * _lanes).Clear();
-        for (int l = 0; l < _lanes && g * _lanes + l < Instances; l++)
-        {
-            int s = g * _lanes + l;
-            _kernels.Generate(x, l, n, rows, _constants.Seed[s], _constants.Threshold[s], _step, first, _evaluation, _activeRow[thread], _activeFeature[thread]);
-        }
-    }
+    private void Generate(int g, float* x, long first, int rows, int thread) =>
+        _kernels.Generate(_group[g], x, rows, first, _step, _evaluation, _stream[thread]);
 
     private void Update(int g)
     {
@@ -332,7 +341,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             case TensorKind.X: ExportRows(g => (nint)_group[g].X, n, rows, destination); break;
             case TensorKind.Z: ExportRows(g => (nint)_group[g].Z, n, rows, destination); break;
             case TensorKind.H: ExportRows(g => (nint)_group[g].H, m, rows, destination); break;
-            case TensorKind.RowLoss: ExportRows(g => (nint)_group[g].RowLoss, 1, rows, destination); break;
+            case TensorKind.RowLoss: ExportLosses(rows, destination); break;
             case TensorKind.Gradients: Export(g => (nint)_group[g].Gradients, destination); break;
         }
     }
@@ -341,9 +350,18 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     {
         for (int s = 0; s < Instances; s++)
         {
-            float* lanes = (float*)tensor(s / _lanes);
-            for (int e = 0; e < rows * width; e++) destination[s * rows * width + e] = *Element(lanes, e, s);
+            float* lanes = (float*)tensor(s / _lanes) + s % _lanes;
+            for (int r = 0; r < rows; r++)
+                for (int e = 0; e < width; e++)
+                    destination[(s * rows + r) * width + e] = lanes[Panels.Offset(r, e, width, _lanes)];
         }
+    }
+
+    private void ExportLosses(int rows, Span<float> destination)
+    {
+        for (int s = 0; s < Instances; s++)
+            for (int r = 0; r < rows; r++)
+                destination[s * rows + r] = *Element(_group[s / _lanes].RowLoss, r, s);
     }
 
     protected override void ReadFirstNonFiniteStepCore(Span<long> firstStep) => _firstNonFinite.CopyTo(firstStep);

@@ -28,193 +28,194 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(float* tensor, nint element, TVec value) => TLanes.Store(tensor + element * TLanes.Count, value);
 
-    /// <summary>
-    /// Data stream v1 for one instance (lane <paramref name="lane"/>): the mask words of many (sample, block)
-    /// counters per Philox call, then the value words of the active features, written into x, which the
-    /// caller has cleared (rows x n, sample firstSample + r in row r). <paramref name="activeRow"/> and
-    /// <paramref name="activeFeature"/> have room for rows x n entries.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Generate(float* x, int lane, int n, int rows, ulong seed, ulong threshold, uint step, long firstSample, bool evaluation,
-        int* activeRow, int* activeFeature)
+    /// <summary>x of every instance of the group for rows 0 .. rows - 1 (samples firstSample ..), panels: see <see cref="LaneStream{TWords, TLanes}"/>.</summary>
+    public void Generate(in LaneGroup g, float* x, int rows, long firstSample, uint step, bool evaluation, StreamScratch scratch)
     {
-        if (threshold == 0) return;
-        int lanes = TLanes.Count, words = TLanes.WordCount;
-        var (k0, k1) = Philox.Key(seed);
-        int blocks = (n + 3) / 4;
-        long total = (long)rows * blocks;
-        ulong* q = stackalloc ulong[2 * words];
-        ulong* sample = stackalloc ulong[2 * words];
-        TWords stepWord = TLanes.Broadcast(step);
-        TWords maskStream = TLanes.Broadcast(evaluation ? DataStream.EvalMask : DataStream.TrainMask);
-        int count = 0;
-        int nextBlock = 0;
-        long nextRow = 0;
-        for (long e0 = 0; e0 < total; e0 += 2 * words)
-        {
-            int here = (int)Math.Min(2 * words, total - e0);
-            for (int l = 0; l < 2 * words; l++)
-            {
-                q[l] = (ulong)nextBlock;
-                sample[l] = (ulong)(firstSample + nextRow);
-                if (l < here && ++nextBlock == blocks) { nextBlock = 0; nextRow++; }
-            }
-            TWords a0 = TLanes.Load(q), a1 = TLanes.Load(sample), a2 = stepWord, a3 = maskStream;
-            TWords b0 = TLanes.Load(q + words), b1 = TLanes.Load(sample + words), b2 = stepWord, b3 = maskStream;
-            PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
-            ulong valid = here == 64 ? ulong.MaxValue : (1UL << here) - 1;
-            count = Collect(TLanes.Below(a0, threshold) | (ulong)TLanes.Below(b0, threshold) << words, valid, 0, q, sample, firstSample, n, activeRow, activeFeature, count);
-            count = Collect(TLanes.Below(a1, threshold) | (ulong)TLanes.Below(b1, threshold) << words, valid, 1, q, sample, firstSample, n, activeRow, activeFeature, count);
-            count = Collect(TLanes.Below(a2, threshold) | (ulong)TLanes.Below(b2, threshold) << words, valid, 2, q, sample, firstSample, n, activeRow, activeFeature, count);
-            count = Collect(TLanes.Below(a3, threshold) | (ulong)TLanes.Below(b3, threshold) << words, valid, 3, q, sample, firstSample, n, activeRow, activeFeature, count);
-        }
-
-        // Values: word 0 of philox((i, sample, step, value stream)) for each active feature i.
-        TWords valueStream = TLanes.Broadcast(evaluation ? DataStream.EvalValue : DataStream.TrainValue);
-        for (int e0 = 0; e0 < count; e0 += 2 * words)
-        {
-            int here = Math.Min(2 * words, count - e0);
-            for (int l = 0; l < 2 * words; l++)
-            {
-                int entry = e0 + Math.Min(l, here - 1);
-                q[l] = (ulong)activeFeature[entry];
-                sample[l] = (ulong)(firstSample + activeRow[entry]);
-            }
-            TWords a0 = TLanes.Load(q), a1 = TLanes.Load(sample), a2 = stepWord, a3 = valueStream;
-            TWords b0 = TLanes.Load(q + words), b1 = TLanes.Load(sample + words), b2 = stepWord, b3 = valueStream;
-            PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
-            for (int l = 0; l < here; l++)
-            {
-                uint word = l < words ? TLanes.Word(a0, l) : TLanes.Word(b0, l - words);
-                x[((nint)activeRow[e0 + l] * n + activeFeature[e0 + l]) * lanes + lane] = DataStream.Value(word);
-            }
-        }
+        new Span<float>(x, checked((int)Panels.Floats(rows, g.N, Lanes))).Clear();
+        LaneStream<TWords, TLanes>.Generate(x, rows, g.N, Lanes, firstSample, step, evaluation, g.StreamKeys, g.StreamThresholds,
+            new ReadOnlySpan<ulong>(g.Seeds, g.Live), scratch);
     }
 
-    /// <summary>Adds feature 4q + k of each counter whose bit is set (and whose feature exists), with its row.</summary>
-    private static int Collect(ulong bits, ulong valid, int k, ulong* q, ulong* sample, long firstSample, int n, int* activeRow, int* activeFeature, int count)
-    {
-        bits &= valid;
-        while (bits != 0)
-        {
-            int l = BitOperations.TrailingZeroCount(bits);
-            bits &= bits - 1;
-            int feature = 4 * (int)q[l] + k;
-            if (feature >= n) continue;
-            activeRow[count] = (int)((long)sample[l] - firstSample);
-            activeFeature[count++] = feature;
-        }
-        return count;
-    }
+    public int ScheduleLength => LaneStream<TWords, TLanes>.ScheduleLength;
+    public int ThresholdLength => LaneStream<TWords, TLanes>.ThresholdLength;
+
+    public void PrepareStream(ulong* schedule, ulong* thresholds, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> threshold) =>
+        LaneStream<TWords, TLanes>.Prepare(schedule, thresholds, seeds, threshold);
 
     /// <summary>h = W_in x (serial over i, x = 0 skipped), then z = W_out h (serial over j) + b, for the first <paramref name="rows"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(in LaneGroup g, int rows)
     {
         int n = g.N, m = g.M;
-        SkippingProduct(g.H, g.X, g.Encoder, n, 1, rows, m, n);
-        // W_out[i][j]: untied [n][m], tied W[j][i].
-        nint si = g.Tied ? 1 : m, sj = g.Tied ? n : 1;
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
+        // h[r][j]: W_in[j][i] (tied: the same W[j][i]) at j n + i.
+        RowProducts<SkipZero>(g.H, m, g.X, n, g.Encoder, n, 1, null, rows);
+        // z[r][i]: W_out[i][j] at i m + j, tied W[j][i] at j n + i.
+        RowProducts<EveryTerm>(g.Z, n, g.H, m, g.Decoder, g.Tied ? 1 : m, g.Tied ? n : 1, g.Bias, rows);
+    }
+
+    /// <summary>
+    /// output[r][c] = serial over k of term(weight[c][k], input[r][k], acc) from +0 (then + bias[c]), rows 0 .. rows - 1.
+    /// Eight rows of a panel run side by side, each its own chain, sharing the weight's vector.
+    /// </summary>
+    /// <param name="weightOut">Elements between weight[c][k] and weight[c + 1][k]; <paramref name="weightDepth"/> between weight[c][k] and weight[c][k + 1].</param>
+    private static void RowProducts<TTerm>(float* output, int width, float* input, int depth, float* weight, nint weightOut, nint weightDepth,
+        float* bias, int rows) where TTerm : ITerm
+    {
+        int lanes = TLanes.Count;
+        nint step = weightDepth * lanes;
+        for (int p = 0; p < rows; p += Panels.Rows)
         {
-            float* h0 = g.H + (nint)r * m * Lanes, h1 = h0 + (nint)m * Lanes, h2 = h1 + (nint)m * Lanes, h3 = h2 + (nint)m * Lanes;
-            float* z0 = g.Z + (nint)r * n * Lanes;
-            for (int i = 0; i < n; i++)
+            int here = Math.Min(Panels.Rows, rows - p);
+            float* inPanel = input + (nint)p * depth * lanes, outPanel = output + (nint)p * width * lanes;
+            for (int c = 0; c < width; c++)
             {
-                TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
-                for (int j = 0; j < m; j++)
+                float* o = outPanel + (nint)c * Panels.Rows * lanes, w = weight + c * weightOut * lanes;
+                float* b = bias == null ? null : bias + (nint)c * lanes;
+                if (here == Panels.Rows)
                 {
-                    TVec w = At(g.Decoder, i * si + j * sj);
-                    a0 = TLanes.Fma(w, At(h0, j), a0);
-                    a1 = TLanes.Fma(w, At(h1, j), a1);
-                    a2 = TLanes.Fma(w, At(h2, j), a2);
-                    a3 = TLanes.Fma(w, At(h3, j), a3);
+                    RowTile<Chains8, TTerm>(o, inPanel, w, step, depth, b);
+                    continue;
                 }
-                if (g.Bias != null)
-                {
-                    TVec b = At(g.Bias, i);
-                    a0 = TLanes.Add(a0, b); a1 = TLanes.Add(a1, b); a2 = TLanes.Add(a2, b); a3 = TLanes.Add(a3, b);
-                }
-                Put(z0, i, a0); Put(z0, n + i, a1); Put(z0, 2 * n + i, a2); Put(z0, 3 * n + i, a3);
+                int t = 0;
+                if ((here & 4) != 0) { RowTile<Chains4, TTerm>(o, inPanel, w, step, depth, b); t += 4; }
+                if ((here & 2) != 0) { RowTile<Chains2, TTerm>(o + t * lanes, inPanel + t * lanes, w, step, depth, b); t += 2; }
+                if ((here & 1) != 0) RowTile<Chains1, TTerm>(o + t * lanes, inPanel + t * lanes, w, step, depth, b);
             }
         }
-        for (; r < rows; r++)
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTile<TChains, TTerm>(float* output, float* input, float* weight, nint weightStep, int depth, float* bias)
+        where TChains : IChains where TTerm : ITerm
+    {
+        int l = TLanes.Count;
+        nint inputStep = Panels.Rows * l;
+        TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
+        TVec a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
+        for (int k = 0; k < depth; k++, input += inputStep, weight += weightStep)
         {
-            float* h = g.H + (nint)r * m * Lanes, z = g.Z + (nint)r * n * Lanes;
-            for (int i = 0; i < n; i++)
-            {
-                TVec acc = TLanes.Zero;
-                for (int j = 0; j < m; j++) acc = TLanes.Fma(At(g.Decoder, i * si + j * sj), At(h, j), acc);
-                Put(z, i, g.Bias == null ? acc : TLanes.Add(acc, At(g.Bias, i)));
-            }
+            TVec w = TLanes.Load(weight);
+            a0 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input), a0);
+            if (TChains.Count > 1) a1 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + l), a1);
+            if (TChains.Count > 2) a2 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 2 * l), a2);
+            if (TChains.Count > 2) a3 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 3 * l), a3);
+            if (TChains.Count > 4) a4 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 4 * l), a4);
+            if (TChains.Count > 4) a5 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 5 * l), a5);
+            if (TChains.Count > 4) a6 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 6 * l), a6);
+            if (TChains.Count > 4) a7 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 7 * l), a7);
+        }
+        if (bias != null)
+        {
+            TVec b = TLanes.Load(bias);
+            a0 = TLanes.Add(a0, b); a1 = TLanes.Add(a1, b); a2 = TLanes.Add(a2, b); a3 = TLanes.Add(a3, b);
+            a4 = TLanes.Add(a4, b); a5 = TLanes.Add(a5, b); a6 = TLanes.Add(a6, b); a7 = TLanes.Add(a7, b);
+        }
+        TLanes.Store(output, a0);
+        if (TChains.Count > 1) TLanes.Store(output + l, a1);
+        if (TChains.Count > 2) { TLanes.Store(output + 2 * l, a2); TLanes.Store(output + 3 * l, a3); }
+        if (TChains.Count > 4)
+        {
+            TLanes.Store(output + 4 * l, a4); TLanes.Store(output + 5 * l, a5);
+            TLanes.Store(output + 6 * l, a6); TLanes.Store(output + 7 * l, a7);
         }
     }
 
     /// <summary>
-    /// output[r][j] = serial over k of (input[r][k] != 0 ? fma(weight[j sj + k sk], input[r][k], acc) : acc), acc from +0:
-    /// the encoder (input x) and g_h (input g_z). Four rows at a time, so four chains are in flight in registers.
+    /// output[c][i] = serial over rows r of term(shared[r][c], own[r][i], acc), resumed from and stored to output, for
+    /// i in 0 .. n - 1 and c in 0 .. columns - 1: the gradients' sums over the batch. Eight i run side by side.
     /// </summary>
-    private static void SkippingProduct(float* output, float* input, float* weight, nint sj, nint sk, int rows, int width, int depth)
+    /// <param name="outputColumn">Elements between output[c][i] and output[c + 1][i]; <paramref name="outputFeature"/> between output[c][i] and output[c][i + 1].</param>
+    private static void Gradients<TTerm>(float* output, nint outputColumn, nint outputFeature, float* shared, int sharedWidth, int columns,
+        float* own, int n, int rows) where TTerm : ITerm
     {
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
+        int lanes = TLanes.Count;
+        nint featureStep = outputFeature * lanes;
+        for (int c = 0; c < columns; c++)
         {
-            float* i0 = input + (nint)r * depth * TLanes.Count, i1 = i0 + (nint)depth * TLanes.Count;
-            float* i2 = i1 + (nint)depth * TLanes.Count, i3 = i2 + (nint)depth * TLanes.Count;
-            float* o0 = output + (nint)r * width * TLanes.Count;
-            for (int j = 0; j < width; j++)
-            {
-                TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
-                for (int k = 0; k < depth; k++)
-                {
-                    TVec w = At(weight, j * sj + k * sk);
-                    TVec v0 = At(i0, k), v1 = At(i1, k), v2 = At(i2, k), v3 = At(i3, k);
-                    a0 = TLanes.WhereNonZero(v0, TLanes.Fma(w, v0, a0), a0);
-                    a1 = TLanes.WhereNonZero(v1, TLanes.Fma(w, v1, a1), a1);
-                    a2 = TLanes.WhereNonZero(v2, TLanes.Fma(w, v2, a2), a2);
-                    a3 = TLanes.WhereNonZero(v3, TLanes.Fma(w, v3, a3), a3);
-                }
-                Put(o0, j, a0); Put(o0, width + j, a1); Put(o0, 2 * width + j, a2); Put(o0, 3 * width + j, a3);
-            }
-        }
-        for (; r < rows; r++)
-        {
-            float* v = input + (nint)r * depth * TLanes.Count, o = output + (nint)r * width * TLanes.Count;
-            for (int j = 0; j < width; j++)
-            {
-                TVec acc = TLanes.Zero;
-                for (int k = 0; k < depth; k++)
-                {
-                    TVec x = At(v, k);
-                    acc = TLanes.WhereNonZero(x, TLanes.Fma(At(weight, j * sj + k * sk), x, acc), acc);
-                }
-                Put(o, j, acc);
-            }
+            float* s = shared + (nint)c * Panels.Rows * lanes, o = output + c * outputColumn * lanes, v = own;
+            int left = n;
+            for (; left >= 8; left -= 8, o += 8 * featureStep, v += 8 * Panels.Rows * lanes)
+                GradientTile<Chains8, TTerm>(o, featureStep, s, sharedWidth, v, n, rows);
+            if ((left & 4) != 0) { GradientTile<Chains4, TTerm>(o, featureStep, s, sharedWidth, v, n, rows); o += 4 * featureStep; v += 4 * Panels.Rows * lanes; }
+            if ((left & 2) != 0) { GradientTile<Chains2, TTerm>(o, featureStep, s, sharedWidth, v, n, rows); o += 2 * featureStep; v += 2 * Panels.Rows * lanes; }
+            if ((left & 1) != 0) GradientTile<Chains1, TTerm>(o, featureStep, s, sharedWidth, v, n, rows);
         }
     }
 
-    /// <summary>Per row: the R32 sum of I (y - x)^2 into rowLoss, and g_z = z &gt; 0 ? GradScale (y - x) : 0 when <paramref name="gradient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTile<TChains, TTerm>(float* output, nint outputStep, float* shared, int sharedWidth, float* own, int n, int rows)
+        where TChains : IChains where TTerm : ITerm
+    {
+        int l = TLanes.Count;
+        nint chain = Panels.Rows * l, sharedPanel = (nint)sharedWidth * Panels.Rows * l, ownPanel = (nint)n * Panels.Rows * l;
+        TVec a0 = TLanes.Load(output);
+        TVec a1 = TChains.Count > 1 ? TLanes.Load(output + outputStep) : TLanes.Zero;
+        TVec a2 = TChains.Count > 2 ? TLanes.Load(output + 2 * outputStep) : TLanes.Zero;
+        TVec a3 = TChains.Count > 2 ? TLanes.Load(output + 3 * outputStep) : TLanes.Zero;
+        TVec a4 = TChains.Count > 4 ? TLanes.Load(output + 4 * outputStep) : TLanes.Zero;
+        TVec a5 = TChains.Count > 4 ? TLanes.Load(output + 5 * outputStep) : TLanes.Zero;
+        TVec a6 = TChains.Count > 4 ? TLanes.Load(output + 6 * outputStep) : TLanes.Zero;
+        TVec a7 = TChains.Count > 4 ? TLanes.Load(output + 7 * outputStep) : TLanes.Zero;
+        for (int p = 0; p < rows; p += Panels.Rows, shared += sharedPanel, own += ownPanel)
+        {
+            int here = Math.Min(Panels.Rows, rows - p);
+            for (int r = 0; r < here; r++)
+            {
+                TVec s = TLanes.Load(shared + r * l);
+                float* v = own + r * l;
+                a0 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v), a0);
+                if (TChains.Count > 1) a1 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + chain), a1);
+                if (TChains.Count > 2) a2 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 2 * chain), a2);
+                if (TChains.Count > 2) a3 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 3 * chain), a3);
+                if (TChains.Count > 4) a4 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 4 * chain), a4);
+                if (TChains.Count > 4) a5 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 5 * chain), a5);
+                if (TChains.Count > 4) a6 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 6 * chain), a6);
+                if (TChains.Count > 4) a7 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 7 * chain), a7);
+            }
+        }
+        TLanes.Store(output, a0);
+        if (TChains.Count > 1) TLanes.Store(output + outputStep, a1);
+        if (TChains.Count > 2) { TLanes.Store(output + 2 * outputStep, a2); TLanes.Store(output + 3 * outputStep, a3); }
+        if (TChains.Count > 4)
+        {
+            TLanes.Store(output + 4 * outputStep, a4); TLanes.Store(output + 5 * outputStep, a5);
+            TLanes.Store(output + 6 * outputStep, a6); TLanes.Store(output + 7 * outputStep, a7);
+        }
+    }
+
+    /// <summary>
+    /// Per row: the R32 sum of I (y - x)^2 into rowLoss, and g_z = z &gt; 0 ? GradScale (y - x) : 0 when <paramref name="gradient"/>.
+    /// The rows of a panel run side by side, each with its 32 R32 chains.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Loss(in LaneGroup g, int rows, bool gradient)
     {
-        int n = g.N;
-        TVec* lane = stackalloc TVec[R32.Lanes];
-        for (int r = 0; r < rows; r++)
+        int n = g.N, l = Lanes;
+        const int P = Panels.Rows;
+        TVec* slot = stackalloc TVec[R32.Lanes * P]; // slot[chain k][row in panel]
+        for (int p = 0; p < rows; p += P)
         {
-            float* x = g.X + (nint)r * n * Lanes, z = g.Z + (nint)r * n * Lanes, gz = g.Gz + (nint)r * n * Lanes;
-            for (int k = 0; k < R32.Lanes; k++) lane[k] = TLanes.Zero;
-            for (int i = 0; i < n; i++)
+            int here = Math.Min(P, rows - p);
+            nint at = (nint)p * n * l;
+            float* x = g.X + at, z = g.Z + at, gz = g.Gz + at;
+            for (int k = 0; k < R32.Lanes * P; k++) slot[k] = TLanes.Zero;
+            for (int i = 0; i < n; i++, x += P * l, z += P * l, gz += P * l)
             {
-                TVec zi = At(z, i);
-                TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), At(x, i));
-                lane[i % R32.Lanes] = TLanes.Fma(TLanes.Multiply(At(g.Importance, i), d), d, lane[i % R32.Lanes]);
-                if (gradient) Put(gz, i, TLanes.WherePositive(zi, TLanes.Multiply(At(g.GradScale, i), d)));
+                TVec importance = At(g.Importance, i), scale = At(g.GradScale, i);
+                TVec* chain = slot + (i % R32.Lanes) * P;
+                for (int r = 0; r < here; r++)
+                {
+                    TVec zi = TLanes.Load(z + r * l);
+                    TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + r * l));
+                    chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, chain[r]);
+                    if (gradient) TLanes.Store(gz + r * l, TLanes.WherePositive(zi, TLanes.Multiply(scale, d)));
+                }
             }
             for (int half = R32.Lanes / 2; half >= 1; half /= 2)
                 for (int k = 0; k < half; k++)
-                    lane[k] = TLanes.Add(lane[k], lane[k + half]);
-            Put(g.RowLoss, r, lane[0]);
+                    for (int r = 0; r < here; r++)
+                        slot[k * P + r] = TLanes.Add(slot[k * P + r], slot[(k + half) * P + r]);
+            for (int r = 0; r < here; r++) Put(g.RowLoss, p + r, slot[r]);
         }
     }
 
@@ -236,80 +237,13 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     public void AccumulateRows(in LaneGroup g, int rows)
     {
         int n = g.N, m = g.M;
-        nint rowN = (nint)n * Lanes, rowM = (nint)m * Lanes;
-        if (g.BiasGradient != null)
-            for (int i = 0; i < n; i++)
-            {
-                TVec acc = At(g.BiasGradient, i);
-                for (int r = 0; r < rows; r++) acc = TLanes.Add(acc, At(g.Gz + r * rowN, i));
-                Put(g.BiasGradient, i, acc);
-            }
-
-        // gW_out[i][j]: the factor g_z[r][i] is shared by the four chains j .. j + 3.
-        for (int i = 0; i < n; i++)
-        {
-            float* gw = g.DecoderGradient + (nint)i * rowM;
-            int j = 0;
-            for (; j + 4 <= m; j += 4)
-            {
-                TVec a0 = At(gw, j), a1 = At(gw, j + 1), a2 = At(gw, j + 2), a3 = At(gw, j + 3);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec gi = At(g.Gz + r * rowN, i);
-                    float* h = g.H + r * rowM;
-                    a0 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j), a0), a0);
-                    a1 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j + 1), a1), a1);
-                    a2 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j + 2), a2), a2);
-                    a3 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j + 3), a3), a3);
-                }
-                Put(gw, j, a0); Put(gw, j + 1, a1); Put(gw, j + 2, a2); Put(gw, j + 3, a3);
-            }
-            for (; j < m; j++)
-            {
-                TVec acc = At(gw, j);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec gi = At(g.Gz + r * rowN, i);
-                    acc = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(g.H + r * rowM, j), acc), acc);
-                }
-                Put(gw, j, acc);
-            }
-        }
-
+        if (g.BiasGradient != null) Gradients<Sum>(g.BiasGradient, 0, 1, g.Gz, n, 1, g.Gz, n, rows);
+        // gW_out[i][j] at i m + j: the sum of g_z[r][i] h[r][j].
+        Gradients<SkipZero>(g.DecoderGradient, 1, m, g.H, m, m, g.Gz, n, rows);
         // g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]): untied W_out[i][j] at i m + j, tied W[j][i] at j n + i.
-        SkippingProduct(g.Gh, g.Gz, g.Decoder, g.Tied ? n : 1, g.Tied ? 1 : m, rows, m, n);
-
-        // gW_in[j][i]: the factor x[r][i] differs per chain i .. i + 3, the other factor g_h[r][j] is shared.
-        for (int j = 0; j < m; j++)
-        {
-            float* gw = g.EncoderGradient + (nint)j * rowN;
-            int i = 0;
-            for (; i + 4 <= n; i += 4)
-            {
-                TVec a0 = At(gw, i), a1 = At(gw, i + 1), a2 = At(gw, i + 2), a3 = At(gw, i + 3);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec gh = At(g.Gh + r * rowM, j);
-                    float* x = g.X + r * rowN;
-                    TVec x0 = At(x, i), x1 = At(x, i + 1), x2 = At(x, i + 2), x3 = At(x, i + 3);
-                    a0 = TLanes.WhereNonZero(x0, TLanes.Fma(gh, x0, a0), a0);
-                    a1 = TLanes.WhereNonZero(x1, TLanes.Fma(gh, x1, a1), a1);
-                    a2 = TLanes.WhereNonZero(x2, TLanes.Fma(gh, x2, a2), a2);
-                    a3 = TLanes.WhereNonZero(x3, TLanes.Fma(gh, x3, a3), a3);
-                }
-                Put(gw, i, a0); Put(gw, i + 1, a1); Put(gw, i + 2, a2); Put(gw, i + 3, a3);
-            }
-            for (; i < n; i++)
-            {
-                TVec acc = At(gw, i);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec xi = At(g.X + r * rowN, i);
-                    acc = TLanes.WhereNonZero(xi, TLanes.Fma(At(g.Gh + r * rowM, j), xi, acc), acc);
-                }
-                Put(gw, i, acc);
-            }
-        }
+        RowProducts<SkipZero>(g.Gh, m, g.Gz, n, g.Decoder, g.Tied ? n : 1, g.Tied ? 1 : m, null, rows);
+        // gW_in[j][i] at j n + i: the sum of g_h[r][j] x[r][i].
+        Gradients<SkipZero>(g.EncoderGradient, n, 1, g.Gh, m, m, g.X, n, rows);
     }
 
     /// <summary>Tied models: gW = gW_in + gW_out^T, one rounded add per element.</summary>
@@ -384,8 +318,10 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
 internal unsafe interface ILaneKernels
 {
     int Lanes { get; }
-    void Generate(float* x, int lane, int n, int rows, ulong seed, ulong threshold, uint step, long firstSample, bool evaluation,
-        int* activeRow, int* activeFeature);
+    int ScheduleLength { get; }
+    int ThresholdLength { get; }
+    void PrepareStream(ulong* schedule, ulong* thresholds, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> threshold);
+    void Generate(in LaneGroup g, float* x, int rows, long firstSample, uint step, bool evaluation, StreamScratch scratch);
     void Forward(in LaneGroup g, int rows);
     void Loss(in LaneGroup g, int rows, bool gradient);
     void BeginBackward(in LaneGroup g);

@@ -73,6 +73,8 @@ internal unsafe interface IWordLanes<TWords> where TWords : unmanaged
     static abstract TWords Xor(TWords a, TWords b);
     /// <summary>Bit l set iff the low 32 bits of lane l, as an unsigned number, are below <paramref name="threshold"/> (at most 2^32).</summary>
     static abstract uint Below(TWords words, ulong threshold);
+    /// <summary><see cref="Below"/> with a threshold per lane (each at most 2^32).</summary>
+    static abstract uint BelowEach(TWords words, TWords thresholds);
     /// <summary>Lane l's low 32 bits.</summary>
     static abstract uint Word(TWords words, int l);
 }

@@ -48,5 +48,6 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong ShiftRight32(ulong a) => a >> 32;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Xor(ulong a, ulong b) => a ^ b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Below(ulong words, ulong threshold) => (words & 0xFFFF_FFFFUL) < threshold ? 1u : 0u;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint BelowEach(ulong words, ulong thresholds) => Below(words, thresholds);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(ulong words, int l) => (uint)words;
 }

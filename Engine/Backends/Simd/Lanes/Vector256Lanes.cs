@@ -27,7 +27,7 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
         Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanes)).AsSingle(), value, Vector256<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WhereNonZero(Vector256<float> condition, Vector256<float> value, Vector256<float> otherwise) =>
-        Vector256.ConditionalSelect(~Vector256.Equals(condition, Vector256<float>.Zero), value, otherwise);
+        Vector256.ConditionalSelect(Vector256.Equals(condition, Vector256<float>.Zero), otherwise, value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector256<float> value) => (uint)(~Vector256.Equals(value, Vector256<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -72,5 +72,8 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Below(Vector256<ulong> words, ulong threshold) =>
         (uint)Vector256.LessThan((words & Vector256.Create(0xFFFF_FFFFUL)).AsInt64(), Vector256.Create((long)threshold)).ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint BelowEach(Vector256<ulong> words, Vector256<ulong> thresholds) =>
+        (uint)Vector256.LessThan((words & Vector256.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector256<ulong> words, int l) => (uint)words.GetElement(l);
 }
