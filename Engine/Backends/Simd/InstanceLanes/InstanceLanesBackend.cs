@@ -39,8 +39,13 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private readonly float* _negativeStepSize;    // [groups][lanes]
     private readonly float* _decay;               // [groups][lanes]
     private readonly long[] _firstNonFinite;
+    private readonly GradientPiece _whole;
+    private readonly bool _split;                 // steps in two phases over all threads: see StepCore
+    private readonly int _rowBlocks;              // blocks of _blockRows rows in a batch
+    private readonly GradientPiece[] _pieces;     // a split step's gradient pieces per group
+    private readonly uint[] _pieceNonFinite;      // [group][piece]: lanes with a non-finite parameter after the piece's update
 
-    private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step }
+    private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step, StepRows, StepGradients }
     private Phase _phase;
     private bool _activationsDropped; // the last operation was a fused step, which keeps row losses and gradients only
     private uint _step;
@@ -48,7 +53,8 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private bool _evaluation;
     private OptimizerStep? _scalars;
 
-    public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)
+    /// <param name="split">Whether a step runs in two phases over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
+    public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? split = null) : base(config)
     {
         if (threads < 0) throw new ConfigException("threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
@@ -89,6 +95,9 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                 Live = live, Seeds = seeds, StreamKeys = streamKeys, StreamThresholds = streamThresholds,
                 Parameters = parameters, Gradients = gradients,
                 First = slots >= 1 ? Floats(per) : null, Second = slots >= 2 ? Floats(per) : null,
+                EncoderOffset = Layout.Encoder.Offset,
+                DecoderOffset = config.Tied ? 0 : Layout.Decoder.Offset,
+                BiasOffset = config.Bias ? Layout.BiasVector.Offset : 0,
                 Encoder = parameters + (nint)Layout.Encoder.Offset * _lanes,
                 Decoder = parameters + (nint)(config.Tied ? Layout.Encoder.Offset : Layout.Decoder.Offset) * _lanes,
                 Bias = config.Bias ? parameters + (nint)Layout.BiasVector.Offset * _lanes : null,
@@ -106,7 +115,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _negativeStepSize = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _decay = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _stream = new StreamScratch[count];
-        int capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamSlack;
+        int capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamScratch.Slack;
         for (int t = 0; t < count; t++)
             _stream[t] = new StreamScratch
             {
@@ -116,8 +125,14 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                 Sample = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
                 Offset = (nint*)Buffer((long)_lanes * capacity * sizeof(nint)),
                 Blocks = Buffer((long)(n + 3) / 4 * 3 * 64),
+                Masks = (ulong*)Buffer((long)StreamScratch.PassRows(n) * ((n + 3) / 4) * sizeof(ulong)),
             };
         _blockRows = Math.Clamp(BlockBytes / ((3 * n + 2 * m) * _lanes * sizeof(float)) / Panels.Rows * Panels.Rows, Panels.Rows, Math.Max(b, Panels.Rows));
+        _whole = GradientPiece.Whole(n, m);
+        _split = split ?? (count > 1 && _groups % count != 0 && _groups < 4 * count);
+        _rowBlocks = (b + _blockRows - 1) / _blockRows;
+        _pieces = Pieces(n, m, 4 * count);
+        _pieceNonFinite = new uint[_groups * _pieces.Length];
         _block = new LaneGroup[count];
         for (int t = 0; t < count; t++)
             _block[t] = new LaneGroup
@@ -126,8 +141,6 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             };
     }
 
-    /// <summary>Entries past the end of a lane's list of active features that a vector of Philox words may read (AVX-512: 16).</summary>
-    private const int StreamSlack = 16;
 
     /// <summary>The activations of one block of rows in a fused step: well inside L2.</summary>
     private const int BlockBytes = 256 << 10;
@@ -216,9 +229,13 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     }
 
     /// <summary>
-    /// The whole step one block of rows at a time, per group: generate, forward, loss and the gradients'
-    /// terms of the block while its activations are in cache, then the update. Keeps row losses and
-    /// gradients; x, h, z are not kept (read them after separate operations).
+    /// A whole step. When the groups share the threads evenly (or are many), each thread takes whole groups: a group's
+    /// step runs one block of rows at a time (generate, forward, loss and the gradients' terms of the block while
+    /// its activations are in cache), then the update; one hand-off per step. Otherwise (a pack of 8 on 2 threads is
+    /// one group) the step runs in two phases that every thread shares: blocks of rows (generate, forward, loss, g_h)
+    /// into the batch's buffers, then pieces of the gradients (each element's sum over all rows, then its update).
+    /// Either way every sum runs in the reference's order. Keeps row losses and gradients; x, h, z are not kept
+    /// (read them after separate operations).
     /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
@@ -226,8 +243,39 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _evaluation = false;
         SetStepScalars(scalars);
         _activationsDropped = true;
-        Run(Phase.Step);
+        if (_split)
+        {
+            _phase = Phase.StepRows;
+            _pool.Run(this, _groups * _rowBlocks);
+            _phase = Phase.StepGradients;
+            _pool.Run(this, _groups * _pieces.Length);
+            for (int g = 0; g < _groups; g++)
+            {
+                uint nonFinite = 0;
+                for (int k = 0; k < _pieces.Length; k++) nonFinite |= _pieceNonFinite[g * _pieces.Length + k];
+                RecordNonFinite(g, nonFinite);
+            }
+        }
+        else
+        {
+            Run(Phase.Step);
+        }
         _scalars = null;
+    }
+
+    /// <summary>
+    /// About <paramref name="count"/> rectangles of the gradients (ranges of hidden units j by ranges of features i, the
+    /// latter in whole tiles of 8) that together cover every element once, the first with g_b.
+    /// </summary>
+    internal static GradientPiece[] Pieces(int n, int m, int count)
+    {
+        int columns = Math.Min(m, count), tiles = (n + 7) / 8, rowParts = Math.Clamp(count / columns, 1, tiles);
+        var pieces = new List<GradientPiece>();
+        for (int c = 0; c < columns; c++)
+            for (int r = 0; r < rowParts; r++)
+                pieces.Add(new GradientPiece(m * c / columns, m * (c + 1) / columns,
+                    Math.Min(n, 8 * (tiles * r / rowParts)), Math.Min(n, 8 * (tiles * (r + 1) / rowParts)), pieces.Count == 0));
+        return [.. pieces];
     }
 
     private void ThrowIfDropped(string operation)
@@ -271,9 +319,19 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _pool.Run(this, _groups);
     }
 
-    /// <summary>One group's share of the current phase.</summary>
-    void IWorkItems.Run(int g, int thread)
+    /// <summary>One item of the current phase: a group's share, or in a split step a block of rows or a gradient piece of a group.</summary>
+    void IWorkItems.Run(int item, int thread)
     {
+        switch (_phase)
+        {
+            case Phase.StepRows:
+                StepRows(item / _rowBlocks, item % _rowBlocks, thread);
+                return;
+            case Phase.StepGradients:
+                _pieceNonFinite[item] = StepGradients(item / _pieces.Length, _pieces[item % _pieces.Length]);
+                return;
+        }
+        int g = item;
         ref readonly var group = ref _group[g];
         switch (_phase)
         {
@@ -285,15 +343,16 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                 break;
             case Phase.Backward:
                 _kernels.Loss(group, Config.Batch, gradient: true);
-                _kernels.BeginBackward(group);
-                _kernels.AccumulateRows(group, Config.Batch);
-                _kernels.EndBackward(group);
+                _kernels.HiddenGradient(group, Config.Batch);
+                _kernels.Begin(group, _whole);
+                _kernels.Accumulate(group, Config.Batch, _whole);
+                _kernels.End(group, _whole);
                 break;
             case Phase.Update:
-                Update(g);
+                RecordNonFinite(g, Update(g, _whole));
                 break;
             case Phase.Step:
-                _kernels.BeginBackward(group);
+                _kernels.Begin(group, _whole);
                 for (int first = 0; first < Config.Batch; first += _blockRows)
                 {
                     int rows = Math.Min(_blockRows, Config.Batch - first);
@@ -305,10 +364,11 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                     Generate(g, block.X, first, rows, thread);
                     _kernels.Forward(block, rows);
                     _kernels.Loss(block, rows, gradient: true);
-                    _kernels.AccumulateRows(block, rows);
+                    _kernels.HiddenGradient(block, rows);
+                    _kernels.Accumulate(block, rows, _whole);
                 }
-                _kernels.EndBackward(group);
-                Update(g);
+                _kernels.End(group, _whole);
+                RecordNonFinite(g, Update(g, _whole));
                 break;
             case Phase.Evaluate:
                 GenerateGroup(g, thread);
@@ -318,17 +378,53 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         }
     }
 
+    /// <summary>Rows first .. first + rows - 1 of block b of group g's batch buffers, as a group whose buffers begin at that row.</summary>
+    private LaneGroup RowBlock(int g, int b)
+    {
+        ref readonly var group = ref _group[g];
+        int first = b * _blockRows, n = Config.N, m = Config.M;
+        return group with
+        {
+            X = group.X + Panels.Offset(first, 0, n, _lanes), H = group.H + Panels.Offset(first, 0, m, _lanes),
+            Z = group.Z + Panels.Offset(first, 0, n, _lanes), Gz = group.Gz + Panels.Offset(first, 0, n, _lanes),
+            Gh = group.Gh + Panels.Offset(first, 0, m, _lanes), RowLoss = group.RowLoss + (nint)first * _lanes,
+        };
+    }
+
+    /// <summary>A split step's first phase for one block of rows: x, h, z, the row losses, g_z and g_h.</summary>
+    private void StepRows(int g, int b, int thread)
+    {
+        var block = RowBlock(g, b);
+        int first = b * _blockRows, rows = Math.Min(_blockRows, Config.Batch - first);
+        Generate(g, block.X, first, rows, thread);
+        _kernels.Forward(block, rows);
+        _kernels.Loss(block, rows, gradient: true);
+        _kernels.HiddenGradient(block, rows);
+    }
+
+    /// <summary>A split step's second phase for one piece: its gradients over all rows (block by block, in order), then their update.</summary>
+    private uint StepGradients(int g, GradientPiece piece)
+    {
+        _kernels.Begin(_group[g], piece);
+        for (int b = 0; b < _rowBlocks; b++)
+            _kernels.Accumulate(RowBlock(g, b), Math.Min(_blockRows, Config.Batch - b * _blockRows), piece);
+        _kernels.End(_group[g], piece);
+        return Update(g, piece);
+    }
+
     private void GenerateGroup(int g, int thread) => Generate(g, _group[g].X, _firstSample, Rows, thread);
 
     /// <summary>x of every instance of group g for samples first .. first + rows - 1, into rows 0 .. rows - 1 of <paramref name="x"/>.</summary>
     private void Generate(int g, float* x, long first, int rows, int thread) =>
         _kernels.Generate(_group[g], x, rows, first, _step, _evaluation, _stream[thread]);
 
-    private void Update(int g)
+    private uint Update(int g, GradientPiece piece) =>
+        _kernels.Update(_group[g], piece, _scalars!, _negativeStepSize + g * _lanes, _decay + g * _lanes);
+
+    private void RecordNonFinite(int g, uint lanes)
     {
-        uint nonFinite = _kernels.Update(_group[g], _scalars!, _negativeStepSize + g * _lanes, _decay + g * _lanes);
         for (int l = 0; l < _lanes && g * _lanes + l < Instances; l++)
-            if ((nonFinite & (1u << l)) != 0 && _firstNonFinite[g * _lanes + l] < 0) _firstNonFinite[g * _lanes + l] = _scalars!.Step;
+            if ((lanes & (1u << l)) != 0 && _firstNonFinite[g * _lanes + l] < 0) _firstNonFinite[g * _lanes + l] = _scalars!.Step;
     }
 
     protected override void ReadCore(TensorKind tensor, Span<float> destination)

@@ -27,6 +27,9 @@ internal readonly unsafe struct LaneGroup
     public float* First { get; init; }      // Adam's m or SGD's momentum, or null
     public float* Second { get; init; }     // Adam's v, or null
 
+    public nint EncoderOffset { get; init; }     // where W_in (tied W), W_out and b begin in ParameterLayout, in elements
+    public nint DecoderOffset { get; init; }
+    public nint BiasOffset { get; init; }
     public float* Encoder { get; init; }         // W_in or tied W: [m][n]
     public float* Decoder { get; init; }         // W_out [n][m], or tied W [m][n]
     public float* Bias { get; init; }            // [n], or null

@@ -122,23 +122,31 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
 
     /// <summary>
     /// output[c][i] = serial over rows r of term(shared[r][c], own[r][i], acc), resumed from and stored to output, for
-    /// i in 0 .. n - 1 and c in 0 .. columns - 1: the gradients' sums over the batch. Eight i run side by side.
+    /// i in 0 .. features - 1 and c in 0 .. columns - 1: the gradients' sums over the batch. Eight i run side by side;
+    /// each tile of them takes every column before the next, while its rows of own are in cache.
     /// </summary>
     /// <param name="outputColumn">Elements between output[c][i] and output[c + 1][i]; <paramref name="outputFeature"/> between output[c][i] and output[c][i + 1].</param>
+    /// <param name="ownWidth">Elements per row of the tensor <paramref name="own"/> points into; <paramref name="sharedWidth"/> likewise.</param>
     private static void Gradients<TTerm>(float* output, nint outputColumn, nint outputFeature, float* shared, int sharedWidth, int columns,
-        float* own, int n, int rows) where TTerm : ITerm
+        float* own, int ownWidth, int features, int rows) where TTerm : ITerm
     {
         int lanes = TLanes.Count;
-        nint featureStep = outputFeature * lanes;
-        for (int c = 0; c < columns; c++)
+        nint featureStep = outputFeature * lanes, columnStep = outputColumn * lanes, elementStep = (nint)Panels.Rows * lanes;
+        for (int i = 0; i < features; )
         {
-            float* s = shared + (nint)c * Panels.Rows * lanes, o = output + c * outputColumn * lanes, v = own;
-            int left = n;
-            for (; left >= 8; left -= 8, o += 8 * featureStep, v += 8 * Panels.Rows * lanes)
-                GradientTile<Chains8, TTerm>(o, featureStep, s, sharedWidth, v, n, rows);
-            if ((left & 4) != 0) { GradientTile<Chains4, TTerm>(o, featureStep, s, sharedWidth, v, n, rows); o += 4 * featureStep; v += 4 * Panels.Rows * lanes; }
-            if ((left & 2) != 0) { GradientTile<Chains2, TTerm>(o, featureStep, s, sharedWidth, v, n, rows); o += 2 * featureStep; v += 2 * Panels.Rows * lanes; }
-            if ((left & 1) != 0) GradientTile<Chains1, TTerm>(o, featureStep, s, sharedWidth, v, n, rows);
+            int tile = features - i >= 8 ? 8 : features - i >= 4 ? 4 : features - i >= 2 ? 2 : 1;
+            float* o = output + i * featureStep, v = own + i * elementStep, s = shared;
+            for (int c = 0; c < columns; c++, o += columnStep, s += elementStep)
+            {
+                switch (tile)
+                {
+                    case 8: GradientTile<Chains8, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                    case 4: GradientTile<Chains4, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                    case 2: GradientTile<Chains2, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                    default: GradientTile<Chains1, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                }
+            }
+            i += tile;
         }
     }
 
@@ -185,8 +193,13 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
 
     /// <summary>
     /// Per row: the R32 sum of I (y - x)^2 into rowLoss, and g_z = z &gt; 0 ? GradScale (y - x) : 0 when <paramref name="gradient"/>.
-    /// The rows of a panel run side by side, each with its 32 R32 chains.
+    /// The rows of a panel run side by side, each with its R32 chains.
     /// </summary>
+    /// <remarks>
+    /// With n &lt; 32 the chains n .. 31 stay +0, and the halving tree adds them as x + 0. That is x itself for every x
+    /// except -0, and no chain is ever -0: each term I d d with I &gt;= 0 (<see cref="Model.Importance"/>) is +0, positive,
+    /// +infinity or NaN, and fma(a, b, +0) with a b = +-0 is +0. So the tree skips the empty chains and keeps every bit.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Loss(in LaneGroup g, int rows, bool gradient)
     {
@@ -198,61 +211,75 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
             int here = Math.Min(P, rows - p);
             nint at = (nint)p * n * l;
             float* x = g.X + at, z = g.Z + at, gz = g.Gz + at;
-            for (int k = 0; k < R32.Lanes * P; k++) slot[k] = TLanes.Zero;
             for (int i = 0; i < n; i++, x += P * l, z += P * l, gz += P * l)
             {
                 TVec importance = At(g.Importance, i), scale = At(g.GradScale, i);
                 TVec* chain = slot + (i % R32.Lanes) * P;
+                bool first = i < R32.Lanes;
                 for (int r = 0; r < here; r++)
                 {
                     TVec zi = TLanes.Load(z + r * l);
                     TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + r * l));
-                    chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, chain[r]);
+                    chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, first ? TLanes.Zero : chain[r]);
                     if (gradient) TLanes.Store(gz + r * l, TLanes.WherePositive(zi, TLanes.Multiply(scale, d)));
                 }
             }
+            int used = Math.Min(n, R32.Lanes);
             for (int half = R32.Lanes / 2; half >= 1; half /= 2)
-                for (int k = 0; k < half; k++)
+            {
+                for (int k = 0; k + half < used; k++)
                     for (int r = 0; r < here; r++)
                         slot[k * P + r] = TLanes.Add(slot[k * P + r], slot[(k + half) * P + r]);
+                used = Math.Min(used, half);
+            }
             for (int r = 0; r < here; r++) Put(g.RowLoss, p + r, slot[r]);
         }
     }
 
-    /// <summary>Zeroes the gradients that <see cref="AccumulateRows"/> adds to.</summary>
-    public void BeginBackward(in LaneGroup g)
+    /// <summary>g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]), g_z = 0 skipped, for rows 0 .. rows - 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void HiddenGradient(in LaneGroup g, int rows) =>
+        // Untied W_out[i][j] at i m + j, tied W[j][i] at j n + i.
+        RowProducts<SkipZero>(g.Gh, g.M, g.Gz, g.N, g.Decoder, g.Tied ? g.N : 1, g.Tied ? 1 : g.M, null, rows);
+
+    /// <summary>Zeroes the gradients of <paramref name="piece"/> that <see cref="Accumulate"/> adds to.</summary>
+    public void Begin(in LaneGroup g, GradientPiece piece)
     {
-        Clear(g.DecoderGradient, (nint)g.N * g.M);
-        Clear(g.EncoderGradient, (nint)g.M * g.N);
-        if (g.BiasGradient != null) Clear(g.BiasGradient, g.N);
+        int n = g.N, m = g.M, width = piece.I1 - piece.I0;
+        for (int j = piece.J0; j < piece.J1; j++)
+        {
+            Clear(g.EncoderGradient + ((nint)j * n + piece.I0) * Lanes, width);
+            for (int i = piece.I0; i < piece.I1; i++) Put(g.DecoderGradient, (nint)i * m + j, TLanes.Zero);
+        }
+        if (piece.Bias && g.BiasGradient != null) Clear(g.BiasGradient, n);
     }
 
     /// <summary>
-    /// The gradients' terms of <paramref name="rows"/> rows (the group's buffers hold them from row 0): g_b,
-    /// gW_out (g_z = 0 skipped), g_h of these rows (g_z = 0 skipped), gW_in (x = 0 skipped). Called for
-    /// consecutive row blocks in ascending order, every gradient element still sums its terms in ascending r:
-    /// each chain runs over the block's rows in a register, resumed from and stored to the gradient.
+    /// The terms of rows 0 .. rows - 1 (the buffers given hold them from row 0) in the gradients of <paramref name="piece"/>:
+    /// gW_out[i][j] (g_z = 0 skipped), gW_in[j][i] (x = 0 skipped; needs g_h of these rows), g_b. Called for consecutive
+    /// row blocks in ascending order, every gradient element still sums its terms in ascending r: each chain runs
+    /// over the block's rows in a register, resumed from and stored to the gradient.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AccumulateRows(in LaneGroup g, int rows)
+    public void Accumulate(in LaneGroup g, int rows, GradientPiece piece)
     {
-        int n = g.N, m = g.M;
-        if (g.BiasGradient != null) Gradients<Sum>(g.BiasGradient, 0, 1, g.Gz, n, 1, g.Gz, n, rows);
+        int n = g.N, m = g.M, l = Lanes, i0 = piece.I0, j0 = piece.J0, columns = piece.J1 - j0, features = piece.I1 - i0;
+        nint ownAt = (nint)i0 * Panels.Rows * l, sharedAt = (nint)j0 * Panels.Rows * l;
+        if (piece.Bias && g.BiasGradient != null) Gradients<Sum>(g.BiasGradient, 0, 1, g.Gz, n, 1, g.Gz, n, n, rows);
+        if (columns <= 0 || features <= 0) return;
         // gW_out[i][j] at i m + j: the sum of g_z[r][i] h[r][j].
-        Gradients<SkipZero>(g.DecoderGradient, 1, m, g.H, m, m, g.Gz, n, rows);
-        // g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]): untied W_out[i][j] at i m + j, tied W[j][i] at j n + i.
-        RowProducts<SkipZero>(g.Gh, m, g.Gz, n, g.Decoder, g.Tied ? n : 1, g.Tied ? 1 : m, null, rows);
+        Gradients<SkipZero>(g.DecoderGradient + ((nint)i0 * m + j0) * l, 1, m, g.H + sharedAt, m, columns, g.Gz + ownAt, n, features, rows);
         // gW_in[j][i] at j n + i: the sum of g_h[r][j] x[r][i].
-        Gradients<SkipZero>(g.EncoderGradient, n, 1, g.Gh, m, m, g.X, n, rows);
+        Gradients<SkipZero>(g.EncoderGradient + ((nint)j0 * n + i0) * l, n, 1, g.Gh + sharedAt, m, columns, g.X + ownAt, n, features, rows);
     }
 
-    /// <summary>Tied models: gW = gW_in + gW_out^T, one rounded add per element.</summary>
-    public void EndBackward(in LaneGroup g)
+    /// <summary>Tied models: gW = gW_in + gW_out^T over <paramref name="piece"/>, one rounded add per element.</summary>
+    public void End(in LaneGroup g, GradientPiece piece)
     {
         if (!g.Tied) return;
         int n = g.N, m = g.M;
-        for (int j = 0; j < m; j++)
-            for (int i = 0; i < n; i++)
+        for (int j = piece.J0; j < piece.J1; j++)
+            for (int i = piece.I0; i < piece.I1; i++)
             {
                 nint e = (nint)j * n + i;
                 Put(g.EncoderGradient, e, TLanes.Add(At(g.EncoderGradient, e), At(g.DecoderGradient, (nint)i * m + j)));
@@ -264,18 +291,34 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
         for (nint e = 0; e < elements; e++) Put(tensor, e, TLanes.Zero);
     }
 
-    /// <summary>The optimizer update of the reference (Backends/Reference/Optimizer.cs), lane by lane; returns the lanes that hold a non-finite parameter.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public uint Update(in LaneGroup g, OptimizerStep o, float* negativeStepSize, float* decay)
+    /// <summary>The optimizer update of <paramref name="piece"/>'s parameters; returns the lanes that hold a non-finite one.</summary>
+    public uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay)
     {
-        nint length = g.PerInstance;
+        int n = g.N, m = g.M, width = piece.I1 - piece.I0;
+        uint nonFinite = 0;
+        for (int j = piece.J0; j < piece.J1 && width > 0; j++)
+            nonFinite |= Update(g, g.EncoderOffset + (nint)j * n + piece.I0, width, o, negativeStepSize, decay);
+        if (!g.Tied)
+            for (int i = piece.I0; i < piece.I1 && piece.J1 > piece.J0; i++)
+                nonFinite |= Update(g, g.DecoderOffset + (nint)i * m + piece.J0, piece.J1 - piece.J0, o, negativeStepSize, decay);
+        if (piece.Bias && g.BiasGradient != null) nonFinite |= Update(g, g.BiasOffset, n, o, negativeStepSize, decay);
+        return nonFinite;
+    }
+
+    /// <summary>
+    /// The optimizer update of the reference (Backends/Reference/Optimizer.cs), lane by lane, on elements first ..
+    /// first + count - 1 of the parameter layout; returns the lanes that hold a non-finite parameter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint Update(in LaneGroup g, nint first, nint count, OptimizerStep o, float* negativeStepSize, float* decay)
+    {
         TVec minusStep = TLanes.Load(negativeStepSize);
         TVec l2 = TLanes.Broadcast(o.L2);
         uint nonFinite = 0;
         if (o.Kind == OptimizerKind.Sgd)
         {
             TVec momentum = TLanes.Broadcast(o.Momentum);
-            for (nint e = 0; e < length; e++)
+            for (nint e = first; e < first + count; e++)
             {
                 TVec p = At(g.Parameters, e), grad = At(g.Gradients, e);
                 if (o.L2 != 0f) grad = TLanes.Fma(l2, p, grad);
@@ -296,7 +339,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
         TVec correction = TLanes.Broadcast(o.BiasCorrection2Sqrt), eps = TLanes.Broadcast(o.Eps);
         TVec decayFactor = TLanes.Load(decay);
         bool decoupled = o.Kind == OptimizerKind.AdamW;
-        for (nint e = 0; e < length; e++)
+        for (nint e = first; e < first + count; e++)
         {
             TVec p = At(g.Parameters, e), grad = At(g.Gradients, e);
             if (o.L2 != 0f) grad = TLanes.Fma(l2, p, grad);
@@ -324,8 +367,18 @@ internal unsafe interface ILaneKernels
     void Generate(in LaneGroup g, float* x, int rows, long firstSample, uint step, bool evaluation, StreamScratch scratch);
     void Forward(in LaneGroup g, int rows);
     void Loss(in LaneGroup g, int rows, bool gradient);
-    void BeginBackward(in LaneGroup g);
-    void AccumulateRows(in LaneGroup g, int rows);
-    void EndBackward(in LaneGroup g);
-    uint Update(in LaneGroup g, OptimizerStep o, float* negativeStepSize, float* decay);
+    void HiddenGradient(in LaneGroup g, int rows);
+    void Begin(in LaneGroup g, GradientPiece piece);
+    void Accumulate(in LaneGroup g, int rows, GradientPiece piece);
+    void End(in LaneGroup g, GradientPiece piece);
+    uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay);
+}
+
+/// <summary>
+/// A rectangle of the gradients that one work item sums and updates: gW_in[j][i] and gW_out[i][j] for j in J0 .. J1 - 1
+/// and i in I0 .. I1 - 1 (tied: W[j][i]), and g_b when <see cref="Bias"/>. Pieces that cover every element once make a step.
+/// </summary>
+internal readonly record struct GradientPiece(int J0, int J1, int I0, int I1, bool Bias)
+{
+    public static GradientPiece Whole(int n, int m) => new(0, m, 0, n, true);
 }
