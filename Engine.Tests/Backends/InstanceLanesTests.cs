@@ -9,13 +9,35 @@ namespace ToyModels.Tests.Backends;
 /// <summary>
 /// The backend suite with every case forced onto the SIMD backend's instance-lane layout (one model per
 /// vector lane), at each vector width: 16, 8, 4 and 1 lanes, so cases with more instances than lanes
-/// span several groups and threads.
+/// span several groups and threads. Steps are split over the threads or taken a group per thread as the
+/// backend chooses (few groups: split), and at 8 lanes also always a group per thread.
 /// </summary>
-public abstract class InstanceLanesSuite(InstructionSet set, int threads) : BackendSuite
+public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? split = null) : BackendSuite
 {
     protected override string? SkipReason => Unavailable(set);
 
-    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set), config);
+    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set, split), config);
+
+    /// <summary>
+    /// A batch of several row blocks and several passes of the data stream, a pack of one group and one more
+    /// instance (the last group has a single lane), every instance its own p: the step's blocks and pieces.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void Several_row_blocks_and_a_ragged_last_group_match_the_reference(bool tied, bool bias)
+    {
+        SkipIfUnavailable();
+        int lanes = (int)set;
+        var instances = Enumerable.Range(0, lanes + 1)
+            .Select(s => new InstanceSettings(500 + (ulong)s, 0.01 + 0.3 * s / lanes, 1e-3, Importance.Decay(0.97)))
+            .ToArray();
+        var config = new AutoencoderConfig(21, 6, tied, bias, 303, instances, new OptimizerSettings());
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        StepBoth(expected, actual, new OptimizerStep(config), 3, $"{lanes + 1} instances");
+        CompareState(expected, actual, "after 3 steps");
+    }
 
     /// <summary>More instances than lanes at every width, different p, lr and importance per instance, every optimizer.</summary>
     [SkippableTheory]
@@ -48,9 +70,32 @@ public sealed class InstanceLanesAvx512Tests() : InstanceLanesSuite(InstructionS
 public sealed class InstanceLanesAvx2Tests() : InstanceLanesSuite(InstructionSet.Avx2, 3);
 public sealed class InstanceLanesSseTests() : InstanceLanesSuite(InstructionSet.Sse, 2);
 public sealed class InstanceLanesScalarTests() : InstanceLanesSuite(InstructionSet.Scalar, 3);
+public sealed class InstanceLanesAvx2GroupPerThreadTests() : InstanceLanesSuite(InstructionSet.Avx2, 2, split: false);
 
 public class InstanceLanesChoiceTests
 {
+    /// <summary>A split step's pieces cover every gradient element exactly once, and g_b once.</summary>
+    [Theory]
+    [InlineData(20, 5, 8)]
+    [InlineData(20, 5, 12)]
+    [InlineData(1, 1, 8)]
+    [InlineData(1024, 1, 8)]
+    [InlineData(3, 300, 4)]
+    [InlineData(33, 31, 64)]
+    public void Gradient_pieces_cover_every_element_once(int n, int m, int count)
+    {
+        var pieces = InstanceLanesBackend.Pieces(n, m, count);
+        var covered = new int[m, n];
+        foreach (var piece in pieces)
+            for (int j = piece.J0; j < piece.J1; j++)
+                for (int i = piece.I0; i < piece.I1; i++)
+                    covered[j, i]++;
+        Assert.All(covered.Cast<int>(), c => Assert.Equal(1, c));
+        Assert.Single(pieces, p => p.Bias);
+        Assert.All(pieces, p => Assert.True(p.I0 % 8 == 0 && p.J1 > p.J0 && p.I1 > p.I0, $"{p}"));
+        Assert.InRange(pieces.Length, 1, Math.Max(count, 1));
+    }
+
     [Fact]
     public void Simd_packs_many_small_models_into_lanes_and_trains_large_ones_alone()
     {
