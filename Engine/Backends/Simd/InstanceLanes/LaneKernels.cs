@@ -58,6 +58,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// Eight rows of a panel run side by side, each its own chain, sharing the weight's vector.
     /// </summary>
     /// <param name="weightOut">Elements between weight[c][k] and weight[c + 1][k]; <paramref name="weightDepth"/> between weight[c][k] and weight[c][k + 1].</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowProducts<TTerm>(float* output, int width, float* input, int depth, float* weight, nint weightOut, nint weightDepth,
         float* bias, int rows) where TTerm : ITerm
     {
@@ -127,6 +128,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// </summary>
     /// <param name="outputColumn">Elements between output[c][i] and output[c + 1][i]; <paramref name="outputFeature"/> between output[c][i] and output[c][i + 1].</param>
     /// <param name="ownWidth">Elements per row of the tensor <paramref name="own"/> points into; <paramref name="sharedWidth"/> likewise.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gradients<TTerm>(float* output, nint outputColumn, nint outputFeature, float* shared, int sharedWidth, int columns,
         float* own, int ownWidth, int features, int rows) where TTerm : ITerm
     {
