@@ -44,6 +44,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private readonly int _rowBlocks;              // blocks of _blockRows rows in a batch
     private readonly GradientPiece[] _pieces;     // a split step's gradient pieces per group
     private readonly uint[] _pieceNonFinite;      // [group][piece]: lanes with a non-finite parameter after the piece's update
+    private readonly bool[] _gzOnGrid;            // [group][row block]: a split step's g_z of the block is on the grid (SkipZero)
 
     private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step, StepRows, StepGradients }
     private Phase _phase;
@@ -133,6 +134,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _rowBlocks = (b + _blockRows - 1) / _blockRows;
         _pieces = Pieces(n, m, 4 * count);
         _pieceNonFinite = new uint[_groups * _pieces.Length];
+        _gzOnGrid = new bool[_groups * _rowBlocks];
         _block = new LaneGroup[count];
         for (int t = 0; t < count; t++)
             _block[t] = new LaneGroup
@@ -342,17 +344,22 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                 _kernels.Forward(group, Rows);
                 break;
             case Phase.Backward:
-                _kernels.Loss(group, Config.Batch, gradient: true);
-                _kernels.HiddenGradient(group, Config.Batch);
+            {
+                bool gzOnGrid = _kernels.Loss(group, Config.Batch, gradient: true);
+                _kernels.HiddenGradient(group, Config.Batch, gzOnGrid);
                 _kernels.Begin(group, _whole);
-                _kernels.Accumulate(group, Config.Batch, _whole);
+                var dense = DenseSums.Start;
+                _kernels.Accumulate(group, Config.Batch, _whole, gzOnGrid, ref dense);
                 _kernels.End(group, _whole);
                 break;
+            }
             case Phase.Update:
                 RecordNonFinite(g, Update(g, _whole));
                 break;
             case Phase.Step:
+            {
                 _kernels.Begin(group, _whole);
+                var dense = DenseSums.Start;
                 for (int first = 0; first < Config.Batch; first += _blockRows)
                 {
                     int rows = Math.Min(_blockRows, Config.Batch - first);
@@ -363,13 +370,14 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                     };
                     Generate(g, block.X, first, rows, thread);
                     _kernels.Forward(block, rows);
-                    _kernels.Loss(block, rows, gradient: true);
-                    _kernels.HiddenGradient(block, rows);
-                    _kernels.Accumulate(block, rows, _whole);
+                    bool gzOnGrid = _kernels.Loss(block, rows, gradient: true);
+                    _kernels.HiddenGradient(block, rows, gzOnGrid);
+                    _kernels.Accumulate(block, rows, _whole, gzOnGrid, ref dense);
                 }
                 _kernels.End(group, _whole);
                 RecordNonFinite(g, Update(g, _whole));
                 break;
+            }
             case Phase.Evaluate:
                 GenerateGroup(g, thread);
                 _kernels.Forward(group, Rows);
@@ -398,16 +406,18 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         int first = b * _blockRows, rows = Math.Min(_blockRows, Config.Batch - first);
         Generate(g, block.X, first, rows, thread);
         _kernels.Forward(block, rows);
-        _kernels.Loss(block, rows, gradient: true);
-        _kernels.HiddenGradient(block, rows);
+        bool gzOnGrid = _kernels.Loss(block, rows, gradient: true);
+        _kernels.HiddenGradient(block, rows, gzOnGrid);
+        _gzOnGrid[g * _rowBlocks + b] = gzOnGrid;
     }
 
     /// <summary>A split step's second phase for one piece: its gradients over all rows (block by block, in order), then their update.</summary>
     private uint StepGradients(int g, GradientPiece piece)
     {
         _kernels.Begin(_group[g], piece);
+        var dense = DenseSums.Start;
         for (int b = 0; b < _rowBlocks; b++)
-            _kernels.Accumulate(RowBlock(g, b), Math.Min(_blockRows, Config.Batch - b * _blockRows), piece);
+            _kernels.Accumulate(RowBlock(g, b), Math.Min(_blockRows, Config.Batch - b * _blockRows), piece, _gzOnGrid[g * _rowBlocks + b], ref dense);
         _kernels.End(_group[g], piece);
         return Update(g, piece);
     }

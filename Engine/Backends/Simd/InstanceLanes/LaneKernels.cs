@@ -42,13 +42,17 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     public void PrepareStream(ulong* schedule, ulong* thresholds, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> threshold) =>
         LaneStream<TWords, TLanes>.Prepare(schedule, thresholds, seeds, threshold);
 
-    /// <summary>h = W_in x (serial over i, x = 0 skipped), then z = W_out h (serial over j) + b, for the first <paramref name="rows"/> rows.</summary>
+    /// <summary>
+    /// h = W_in x (serial over i, x = 0 skipped: every term added when W_in is on the grid, see <see cref="SkipZero"/>),
+    /// then z = W_out h (serial over j) + b, for the first <paramref name="rows"/> rows.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(in LaneGroup g, int rows)
     {
         int n = g.N, m = g.M;
         // h[r][j]: W_in[j][i] (tied: the same W[j][i]) at j n + i.
-        RowProducts<SkipZero>(g.H, m, g.X, n, g.Encoder, n, 1, null, rows);
+        if (OnGrid(g.Encoder, (nint)n * m)) RowProducts<EveryTerm>(g.H, m, g.X, n, g.Encoder, n, 1, null, rows);
+        else RowProducts<SkipZero>(g.H, m, g.X, n, g.Encoder, n, 1, null, rows);
         // z[r][i]: W_out[i][j] at i m + j, tied W[j][i] at j n + i.
         RowProducts<EveryTerm>(g.Z, n, g.H, m, g.Decoder, g.Tied ? 1 : m, g.Tied ? n : 1, g.Bias, rows);
     }
@@ -195,7 +199,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
 
     /// <summary>
     /// Per row: the R32 sum of I (y - x)^2 into rowLoss, and g_z = z &gt; 0 ? GradScale (y - x) : 0 when <paramref name="gradient"/>.
-    /// The rows of a panel run side by side, each with its R32 chains.
+    /// The rows of a panel run side by side, each with its R32 chains. Returns whether every g_z is on the grid (<see cref="SkipZero"/>).
     /// </summary>
     /// <remarks>
     /// With n &lt; 32 the chains n .. 31 stay +0, and the halving tree adds them as x + 0. That is x itself for every x
@@ -203,11 +207,12 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// +infinity or NaN, and fma(a, b, +0) with a b = +-0 is +0. So the tree skips the empty chains and keeps every bit.
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Loss(in LaneGroup g, int rows, bool gradient)
+    public bool Loss(in LaneGroup g, int rows, bool gradient)
     {
         int n = g.N, l = Lanes;
         const int P = Panels.Rows;
         TVec* slot = stackalloc TVec[R32.Lanes * P]; // slot[chain k][row in panel]
+        TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
         for (int p = 0; p < rows; p += P)
         {
             int here = Math.Min(P, rows - p);
@@ -223,7 +228,12 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
                     TVec zi = TLanes.Load(z + r * l);
                     TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + r * l));
                     chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, first ? TLanes.Zero : chain[r]);
-                    if (gradient) TLanes.Store(gz + r * l, TLanes.WherePositive(zi, TLanes.Multiply(scale, d)));
+                    if (gradient)
+                    {
+                        TVec gzi = TLanes.WherePositive(zi, TLanes.Multiply(scale, d));
+                        TLanes.Store(gz + r * l, gzi);
+                        TLanes.FoldMagnitude(gzi, ref negated, ref magnitude);
+                    }
                 }
             }
             int used = Math.Min(n, R32.Lanes);
@@ -236,13 +246,46 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
             }
             for (int r = 0; r < here; r++) Put(g.RowLoss, p + r, slot[r]);
         }
+        return TLanes.OffGridBits(negated, magnitude) == 0;
     }
 
-    /// <summary>g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]), g_z = 0 skipped, for rows 0 .. rows - 1.</summary>
+    /// <summary>
+    /// g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]), g_z = 0 skipped (every term added when W_out and
+    /// g_z are on the grid, <paramref name="gzOnGrid"/> from <see cref="Loss"/>), for rows 0 .. rows - 1.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void HiddenGradient(in LaneGroup g, int rows) =>
+    public void HiddenGradient(in LaneGroup g, int rows, bool gzOnGrid)
+    {
         // Untied W_out[i][j] at i m + j, tied W[j][i] at j n + i.
-        RowProducts<SkipZero>(g.Gh, g.M, g.Gz, g.N, g.Decoder, g.Tied ? g.N : 1, g.Tied ? 1 : g.M, null, rows);
+        nint columnStep = g.Tied ? g.N : 1, depthStep = g.Tied ? 1 : g.M;
+        if (gzOnGrid && OnGrid(g.Decoder, (nint)g.N * g.M)) RowProducts<EveryTerm>(g.Gh, g.M, g.Gz, g.N, g.Decoder, columnStep, depthStep, null, rows);
+        else RowProducts<SkipZero>(g.Gh, g.M, g.Gz, g.N, g.Decoder, columnStep, depthStep, null, rows);
+    }
+
+    /// <summary>Whether elements 0 .. count - 1 of a group tensor are on the grid in every lane (<see cref="SkipZero"/>).</summary>
+    private static bool OnGrid(float* tensor, nint count)
+    {
+        TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
+        for (nint e = 0; e < count; e++) TLanes.FoldMagnitude(At(tensor, e), ref negated, ref magnitude);
+        return TLanes.OffGridBits(negated, magnitude) == 0;
+    }
+
+    /// <summary>Whether columns c0 .. c1 - 1 of rows 0 .. rows - 1 of a per-row tensor of <paramref name="width"/> are on the grid in every lane.</summary>
+    private static bool OnGrid(float* tensor, int width, int c0, int c1, int rows)
+    {
+        int l = TLanes.Count;
+        TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
+        for (int p = 0; p < rows; p += Panels.Rows)
+        {
+            int here = Math.Min(Panels.Rows, rows - p);
+            for (int c = c0; c < c1; c++)
+            {
+                float* v = tensor + Panels.Offset(p, c, width, l);
+                for (int r = 0; r < here; r++) TLanes.FoldMagnitude(TLanes.Load(v + r * l), ref negated, ref magnitude);
+            }
+        }
+        return TLanes.OffGridBits(negated, magnitude) == 0;
+    }
 
     /// <summary>Zeroes the gradients of <paramref name="piece"/> that <see cref="Accumulate"/> adds to.</summary>
     public void Begin(in LaneGroup g, GradientPiece piece)
@@ -260,19 +303,26 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// The terms of rows 0 .. rows - 1 (the buffers given hold them from row 0) in the gradients of <paramref name="piece"/>:
     /// gW_out[i][j] (g_z = 0 skipped), gW_in[j][i] (x = 0 skipped; needs g_h of these rows), g_b. Called for consecutive
     /// row blocks in ascending order, every gradient element still sums its terms in ascending r: each chain runs
-    /// over the block's rows in a register, resumed from and stored to the gradient.
+    /// over the block's rows in a register, resumed from and stored to the gradient. A sum adds every term while
+    /// <paramref name="dense"/> allows it and this block's factors are on the grid (<see cref="SkipZero"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Accumulate(in LaneGroup g, int rows, GradientPiece piece)
+    public void Accumulate(in LaneGroup g, int rows, GradientPiece piece, bool gzOnGrid, ref DenseSums dense)
     {
         int n = g.N, m = g.M, l = Lanes, i0 = piece.I0, j0 = piece.J0, columns = piece.J1 - j0, features = piece.I1 - i0;
         nint ownAt = (nint)i0 * Panels.Rows * l, sharedAt = (nint)j0 * Panels.Rows * l;
         if (piece.Bias && g.BiasGradient != null) Gradients<Sum>(g.BiasGradient, 0, 1, g.Gz, n, 1, g.Gz, n, n, rows);
         if (columns <= 0 || features <= 0) return;
         // gW_out[i][j] at i m + j: the sum of g_z[r][i] h[r][j].
-        Gradients<SkipZero>(g.DecoderGradient + ((nint)i0 * m + j0) * l, 1, m, g.H + sharedAt, m, columns, g.Gz + ownAt, n, features, rows);
+        float* decoder = g.DecoderGradient + ((nint)i0 * m + j0) * l;
+        dense.Decoder &= gzOnGrid && OnGrid(g.H, m, j0, j0 + columns, rows);
+        if (dense.Decoder) Gradients<EveryTerm>(decoder, 1, m, g.H + sharedAt, m, columns, g.Gz + ownAt, n, features, rows);
+        else Gradients<SkipZero>(decoder, 1, m, g.H + sharedAt, m, columns, g.Gz + ownAt, n, features, rows);
         // gW_in[j][i] at j n + i: the sum of g_h[r][j] x[r][i].
-        Gradients<SkipZero>(g.EncoderGradient + ((nint)j0 * n + i0) * l, n, 1, g.Gh + sharedAt, m, columns, g.X + ownAt, n, features, rows);
+        float* encoder = g.EncoderGradient + ((nint)j0 * n + i0) * l;
+        dense.Encoder &= OnGrid(g.Gh, m, j0, j0 + columns, rows);
+        if (dense.Encoder) Gradients<EveryTerm>(encoder, n, 1, g.Gh + sharedAt, m, columns, g.X + ownAt, n, features, rows);
+        else Gradients<SkipZero>(encoder, n, 1, g.Gh + sharedAt, m, columns, g.X + ownAt, n, features, rows);
     }
 
     /// <summary>Tied models: gW = gW_in + gW_out^T over <paramref name="piece"/>, one rounded add per element.</summary>
@@ -368,10 +418,10 @@ internal unsafe interface ILaneKernels
     void PrepareStream(ulong* schedule, ulong* thresholds, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> threshold);
     void Generate(in LaneGroup g, float* x, int rows, long firstSample, uint step, bool evaluation, StreamScratch scratch);
     void Forward(in LaneGroup g, int rows);
-    void Loss(in LaneGroup g, int rows, bool gradient);
-    void HiddenGradient(in LaneGroup g, int rows);
+    bool Loss(in LaneGroup g, int rows, bool gradient);
+    void HiddenGradient(in LaneGroup g, int rows, bool gzOnGrid);
     void Begin(in LaneGroup g, GradientPiece piece);
-    void Accumulate(in LaneGroup g, int rows, GradientPiece piece);
+    void Accumulate(in LaneGroup g, int rows, GradientPiece piece, bool gzOnGrid, ref DenseSums dense);
     void End(in LaneGroup g, GradientPiece piece);
     uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay);
 }
@@ -383,4 +433,17 @@ internal unsafe interface ILaneKernels
 internal readonly record struct GradientPiece(int J0, int J1, int I0, int I1, bool Bias)
 {
     public static GradientPiece Whole(int n, int m) => new(0, m, 0, n, true);
+}
+
+/// <summary>
+/// Whether a piece's gradient sums still add every term (<see cref="SkipZero"/>): from a step's first block of rows
+/// until the first block whose factors are off the grid. A sum never returns to adding every term within the step,
+/// because a sum that has skipped terms may hold -0, and only one that never did is known not to.
+/// </summary>
+internal struct DenseSums
+{
+    public bool Decoder; // gW_out
+    public bool Encoder; // gW_in
+
+    public static DenseSums Start => new() { Decoder = true, Encoder = true };
 }

@@ -39,6 +39,15 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
         return magnitude < float.PositiveInfinity && magnitude != 0f && magnitude < smallest ? magnitude : smallest;
     }
     public static float Smallest(float value) => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(float value, ref float negated, ref float magnitude)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value) & 0x7FFF_FFFFu;
+        negated = BitConverter.UInt32BitsToSingle(Math.Max(BitConverter.SingleToUInt32Bits(negated), unchecked(0u - bits)));
+        magnitude = BitConverter.UInt32BitsToSingle(Math.Max(BitConverter.SingleToUInt32Bits(magnitude), bits));
+    }
+    public static uint OffGridBits(float negated, float magnitude) =>
+        BitConverter.SingleToUInt32Bits(negated) > MagnitudeGrid.NegatedSmallestBits || BitConverter.SingleToUInt32Bits(magnitude) >= MagnitudeGrid.InfinityBits ? 1u : 0u;
 
     public static int WordCount => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Broadcast(ulong value) => value;

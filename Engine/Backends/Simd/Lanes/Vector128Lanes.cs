@@ -59,6 +59,16 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
         for (int l = 0; l < Vector128<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
         return smallest;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(Vector128<float> value, ref Vector128<float> negated, ref Vector128<float> magnitude)
+    {
+        var bits = value.AsUInt32() & Vector128.Create(0x7FFF_FFFFu);
+        negated = Vector128.Max(negated.AsUInt32(), Vector128<uint>.Zero - bits).AsSingle();
+        magnitude = Vector128.Max(magnitude.AsInt32(), bits.AsInt32()).AsSingle();
+    }
+    public static uint OffGridBits(Vector128<float> negated, Vector128<float> magnitude) =>
+        (uint)(Vector128.GreaterThan(negated.AsUInt32(), Vector128.Create(MagnitudeGrid.NegatedSmallestBits))
+            | Vector128.GreaterThanOrEqual(magnitude.AsInt32(), Vector128.Create((int)MagnitudeGrid.InfinityBits)).AsUInt32()).ExtractMostSignificantBits();
 
     public static int WordCount => Vector128<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Broadcast(ulong value) => Vector128.Create(value);

@@ -61,6 +61,16 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
         for (int l = 0; l < Vector256<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
         return smallest;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(Vector256<float> value, ref Vector256<float> negated, ref Vector256<float> magnitude)
+    {
+        var bits = value.AsUInt32() & Vector256.Create(0x7FFF_FFFFu);
+        negated = Vector256.Max(negated.AsUInt32(), Vector256<uint>.Zero - bits).AsSingle();
+        magnitude = Vector256.Max(magnitude.AsInt32(), bits.AsInt32()).AsSingle();
+    }
+    public static uint OffGridBits(Vector256<float> negated, Vector256<float> magnitude) =>
+        (uint)(Vector256.GreaterThan(negated.AsUInt32(), Vector256.Create(MagnitudeGrid.NegatedSmallestBits))
+            | Vector256.GreaterThanOrEqual(magnitude.AsInt32(), Vector256.Create((int)MagnitudeGrid.InfinityBits)).AsUInt32()).ExtractMostSignificantBits();
 
     public static int WordCount => Vector256<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Broadcast(ulong value) => Vector256.Create(value);

@@ -52,6 +52,16 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
         for (int l = 0; l < Vector512<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
         return smallest;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(Vector512<float> value, ref Vector512<float> negated, ref Vector512<float> magnitude)
+    {
+        var bits = value.AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+        negated = Vector512.Max(negated.AsUInt32(), Vector512<uint>.Zero - bits).AsSingle();
+        magnitude = Vector512.Max(magnitude.AsInt32(), bits.AsInt32()).AsSingle();
+    }
+    public static uint OffGridBits(Vector512<float> negated, Vector512<float> magnitude) =>
+        (uint)(Vector512.GreaterThan(negated.AsUInt32(), Vector512.Create(MagnitudeGrid.NegatedSmallestBits))
+            | Vector512.GreaterThanOrEqual(magnitude.AsInt32(), Vector512.Create((int)MagnitudeGrid.InfinityBits)).AsUInt32()).ExtractMostSignificantBits();
 
     public static int WordCount => Vector512<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Broadcast(ulong value) => Vector512.Create(value);
