@@ -18,6 +18,15 @@ internal struct Chains4 : IChains { public static int Count => 4; }
 internal struct Chains2 : IChains { public static int Count => 2; }
 internal struct Chains1 : IChains { public static int Count => 1; }
 
+/// <summary>A choice a kernel makes when the JIT specialises it: <see cref="Yes"/> or <see cref="No"/>.</summary>
+internal interface IFlag
+{
+    static abstract bool On { get; }
+}
+
+internal struct Yes : IFlag { public static bool On => true; }
+internal struct No : IFlag { public static bool On => false; }
+
 /// <summary>One term of a chain: acc and a factor shared by the kernel's chains and a factor of this chain.</summary>
 internal interface ITerm
 {

@@ -206,10 +206,12 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// except -0, and no chain is ever -0: each term I d d with I &gt;= 0 (<see cref="Model.Importance"/>) is +0, positive,
     /// +infinity or NaN, and fma(a, b, +0) with a b = +-0 is +0. So the tree skips the empty chains and keeps every bit.
     /// </remarks>
+    public bool Loss(in LaneGroup g, int rows, bool gradient) => gradient ? Loss<Yes>(g, rows) : Loss<No>(g, rows);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool Loss(in LaneGroup g, int rows, bool gradient)
+    private static bool Loss<TGradient>(in LaneGroup g, int rows) where TGradient : IFlag
     {
-        int n = g.N, l = Lanes;
+        int n = g.N, l = TLanes.Count;
         const int P = Panels.Rows;
         TVec* slot = stackalloc TVec[R32.Lanes * P]; // slot[chain k][row in panel]
         TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
@@ -222,18 +224,16 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
             {
                 TVec importance = At(g.Importance, i), scale = At(g.GradScale, i);
                 TVec* chain = slot + (i % R32.Lanes) * P;
-                bool first = i < R32.Lanes;
-                for (int r = 0; r < here; r++)
+                // A full panel's loop has a constant count, and a chain's first term starts from +0 without reading the slot.
+                if (i < R32.Lanes)
                 {
-                    TVec zi = TLanes.Load(z + r * l);
-                    TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + r * l));
-                    chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, first ? TLanes.Zero : chain[r]);
-                    if (gradient)
-                    {
-                        TVec gzi = TLanes.WherePositive(zi, TLanes.Multiply(scale, d));
-                        TLanes.Store(gz + r * l, gzi);
-                        TLanes.FoldMagnitude(gzi, ref negated, ref magnitude);
-                    }
+                    if (here == P) LossTerms<TGradient, Yes>(x, z, gz, chain, P, importance, scale, ref negated, ref magnitude);
+                    else LossTerms<TGradient, Yes>(x, z, gz, chain, here, importance, scale, ref negated, ref magnitude);
+                }
+                else
+                {
+                    if (here == P) LossTerms<TGradient, No>(x, z, gz, chain, P, importance, scale, ref negated, ref magnitude);
+                    else LossTerms<TGradient, No>(x, z, gz, chain, here, importance, scale, ref negated, ref magnitude);
                 }
             }
             int used = Math.Min(n, R32.Lanes);
@@ -247,6 +247,26 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
             for (int r = 0; r < here; r++) Put(g.RowLoss, p + r, slot[r]);
         }
         return TLanes.OffGridBits(negated, magnitude) == 0;
+    }
+
+    /// <summary>Feature i's term of rows 0 .. rows - 1 of a panel into their chains (from +0 when <typeparamref name="TFirst"/>), and their g_z.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LossTerms<TGradient, TFirst>(float* x, float* z, float* gz, TVec* chain, int rows, TVec importance, TVec scale,
+        ref TVec negated, ref TVec magnitude) where TGradient : IFlag where TFirst : IFlag
+    {
+        int l = TLanes.Count;
+        for (int r = 0; r < rows; r++)
+        {
+            TVec zi = TLanes.Load(z + r * l);
+            TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + r * l));
+            chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, TFirst.On ? TLanes.Zero : chain[r]);
+            if (TGradient.On)
+            {
+                TVec gzi = TLanes.WherePositive(zi, TLanes.Multiply(scale, d));
+                TLanes.Store(gz + r * l, gzi);
+                TLanes.FoldMagnitude(gzi, ref negated, ref magnitude);
+            }
+        }
     }
 
     /// <summary>
