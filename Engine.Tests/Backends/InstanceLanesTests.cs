@@ -39,6 +39,59 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
         CompareState(expected, actual, "after 3 steps");
     }
 
+    /// <summary>
+    /// Products add the terms the reference skips only where both factors are on the grid (SkipZero). Lane 0's W_in column
+    /// i0 is 2^-70 (normal, off the grid), so its h is off the grid exactly in the rows whose only active feature is i0:
+    /// the encoder takes the select path, and gW_out's sums add every term in the blocks before the first such row and
+    /// skip from its block on. Lane 1's W_out is subnormal (g_h and its gradients off the grid). Every lane keeps the
+    /// reference's bits, in the separate operations and in a whole step.
+    /// </summary>
+    [SkippableFact]
+    public void Factors_off_the_grid_in_one_lane_from_a_later_block_keep_the_reference_bits()
+    {
+        SkipIfUnavailable();
+        int lanes = (int)set, n = 21, batch = 303;
+        var instances = Enumerable.Range(0, lanes + 1)
+            .Select(s => new InstanceSettings(700 + (ulong)s, s == 0 ? 0.03 : 0.1, 1e-3, Importance.Uniform)).ToArray();
+        var config = new AutoencoderConfig(n, 6, tied: false, bias: true, batch, instances, new OptimizerSettings());
+        var parameters = Initialization.Create(config);
+        using (var probe = Reference(config))
+        {
+            probe.GenerateBatch(0);
+            var x = new float[config.InstanceCount * batch * n];
+            probe.Read(TensorKind.X, x);
+            using var sizing = new InstanceLanesBackend(config, threads, set, split);
+            // The feature whose first row as lane 0's only active one comes latest: it must lie past the first block.
+            int Lone(int i) => Enumerable.Range(0, batch).FirstOrDefault(r => x[r * n + i] != 0
+                && Enumerable.Range(0, n).All(k => k == i || x[r * n + k] == 0), batch);
+            int i0 = Enumerable.Range(0, n).MaxBy(i => Lone(i) < batch ? Lone(i) : -1);
+            Assert.InRange(Lone(i0), sizing.BlockRows, batch - 1);
+            var layout = config.Layout;
+            var wIn = layout.Encoder.Of(layout.Instance(parameters.AsSpan(), 0));
+            for (int j = 0; j < config.M; j++) wIn[j * n + i0] = (j % 2 == 0 ? 1 : -1) * MathF.ScaleB(1f, -70);
+            var wOut = layout.Decoder.Of(layout.Instance(parameters.AsSpan(), 1));
+            for (int k = 0; k < wOut.Length; k++) wOut[k] = (k % 3 - 1) * 3 * float.Epsilon;
+        }
+
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        expected.SetParameters(parameters);
+        actual.SetParameters(parameters);
+        var scalars = new OptimizerStep(config);
+        expected.GenerateBatch(0); actual.GenerateBatch(0);
+        expected.Forward(); actual.Forward();
+        Compare(expected, actual, TensorKind.H, "off the grid");
+        expected.Backward(); actual.Backward();
+        Compare(expected, actual, TensorKind.Gradients, "off the grid");
+        expected.Update(scalars.Set(0)); actual.Update(scalars);
+        CompareState(expected, actual, "off the grid, after the update");
+
+        using var stepped = Create(config);
+        stepped.SetParameters(parameters);
+        stepped.Step(scalars.Set(0));
+        CompareState(expected, stepped, "off the grid, a whole step");
+    }
+
     /// <summary>More instances than lanes at every width, different p, lr and importance per instance, every optimizer.</summary>
     [SkippableTheory]
     [InlineData(OptimizerKind.Adam, false)]

@@ -144,6 +144,9 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     }
 
 
+    /// <summary>Rows per block of a step (tests place inputs in a later block with it).</summary>
+    internal int BlockRows => _blockRows;
+
     /// <summary>The activations of one block of rows in a fused step: well inside L2.</summary>
     private const int BlockBytes = 256 << 10;
 
