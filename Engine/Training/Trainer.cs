@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Model;
+using ToyModels.Numerics;
 
 namespace ToyModels.Training;
 
@@ -50,7 +51,40 @@ public sealed class Trainer
         Step = checkpoint.Step;
     }
 
-    /// <summary>The current state as a checkpoint (copied off the backend).</summary>
+    /// <summary>Continues from a checkpoint file of the same config, streamed into the backend (no copy of the model).</summary>
+    public void Restore(CheckpointReader checkpoint)
+    {
+        checkpoint.ReadInto(Backend);
+        Step = checkpoint.Step;
+    }
+
+    /// <summary>The weights hash and step of the last checkpoint this trainer wrote, or null.</summary>
+    public (long Step, string WeightsSha256)? LastSaved { get; private set; }
+
+    /// <summary>Writes the current state to <paramref name="path"/>, streamed off the backend (no copy of the model).</summary>
+    public string Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        string hash = CheckpointWriter.Write(path, Backend, Step, metadata ?? Options.CheckpointMetadata?.Invoke());
+        LastSaved = (Step, hash);
+        return hash;
+    }
+
+    /// <summary>The weights hash of the current parameters (the one a checkpoint written now records).</summary>
+    public string WeightsSha256() => LastSaved is var (step, hash) && step == Step ? hash : WeightsHash.Of(Backend);
+
+    /// <summary>
+    /// Host memory the trainer holds beside its backend: the row losses it reads (evaluation reuses them a batch at a
+    /// time) and, when it evaluates, R32 lanes per instance. Checkpoints stream through the run's one streaming
+    /// buffer (<see cref="BackendFactory.EstimateMemory"/> counts it).
+    /// </summary>
+    public static IEnumerable<Memory.MemoryPart> MemoryParts(AutoencoderConfig config, long evalSamples)
+    {
+        long k = config.InstanceCount;
+        yield return new("row losses", 4 * k * config.Batch);
+        if (evalSamples > 0) yield return new("evaluation lanes", 4 * k * R32.Lanes);
+    }
+
+    /// <summary>The current state as an in-memory checkpoint (copied off the backend; for models that fit arrays).</summary>
     public Checkpoint Snapshot(IReadOnlyDictionary<string, string>? metadata = null)
     {
         var parameters = new float[Config.Layout.Total];
@@ -102,9 +136,10 @@ public sealed class Trainer
             stepping.Stop();
             if (warmupDone) warmupSeconds = stepping.Elapsed.TotalSeconds;
             CheckDivergence(finalLoss);
+            // The checkpoint before the evaluation: whatever happens after a step, the step is kept.
+            if (checkpoint) Save(Options.CheckpointPath!);
             float[]? eval = evaluate ? Evaluate() : null;
             if (eval is not null) evalLoss = eval;
-            if (checkpoint) Snapshot().Save(Options.CheckpointPath!);
             double now = stepping.Elapsed.TotalSeconds;
             double speed = now > lastReportTime ? (Step - lastReportStep) / (now - lastReportTime) : 0;
             lastReportStep = Step;
@@ -132,22 +167,26 @@ public sealed class Trainer
     /// <summary>The loss on <see cref="TrainerOptions.EvalSamples"/> evaluation samples, per instance.</summary>
     public float[] Evaluate() => Evaluate(Options.EvalSamples);
 
+    /// <remarks>
+    /// The rows are reduced as they arrive, a batch at a time, into R32 lanes per instance: the bits of
+    /// <see cref="LossReduction.Finish"/> over all rows at once, in memory of one batch, for any number of samples.
+    /// </remarks>
     public float[] Evaluate(int samples)
     {
         if (samples < 1) throw new ConfigException("eval-samples", samples, "an integer >= 1");
         int k = Config.InstanceCount, batch = Config.Batch;
-        var all = new float[k * samples];
-        var chunk = new float[k * batch];
-        for (int first = 0; first < samples; first += batch)
+        var lanes = new float[k * R32.Lanes];
+        for (long first = 0; first < samples; first += batch)
         {
-            int count = Math.Min(batch, samples - first);
-            var rows = chunk.AsSpan(0, k * count);
+            int count = (int)Math.Min(batch, samples - first);
+            var rows = _rowLoss.AsSpan(0, k * count);
             Backend.Evaluate(first, count, rows);
             for (int s = 0; s < k; s++)
-                rows.Slice(s * count, count).CopyTo(all.AsSpan(s * samples + first, count));
+                R32.Accumulate(lanes.AsSpan(s * R32.Lanes, R32.Lanes), first, rows.Slice(s * count, count));
         }
         var loss = new float[k];
-        LossReduction.Finish(all, samples, Config.N, loss);
+        float scale = LossReduction.Scale(samples, Config.N);
+        for (int s = 0; s < k; s++) loss[s] = R32.Tree(lanes.AsSpan(s * R32.Lanes, R32.Lanes)) * scale;
         return loss;
     }
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using ToyModels.Backends;
 using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Samples;
 using ToyModels.Training;
@@ -47,8 +48,8 @@ internal static class TrainProgram
           --backend NAME         {BACKENDS} (default auto: a CUDA device, else an OpenCL GPU
                                  that computes the engine's bits, else simd; it says which)
           --threads T            host threads, 0 for all cores (default 0)
-          --device D             which device (default 0): opencl numbers all OpenCL devices of all
-                                 platforms, auto the OpenCL GPUs
+          --device D             which device (default 0): cuda the driver's ordinal, opencl all OpenCL
+                                 devices of all platforms, auto the CUDA ordinal or the OpenCL GPUs
         Output
           --out DIR              write model.safetensors, metrics.csv, summary.json (default runs/train-TIME)
           --checkpoint-every N   also rewrite DIR/model.safetensors every N steps
@@ -68,10 +69,12 @@ internal static class TrainProgram
             return ProgramErrors.Done;
         }
         var args = new Arguments(argv);
-        string? resume = args.String("--resume");
-        Checkpoint? checkpoint = null;
-        try { if (resume is not null) checkpoint = Checkpoint.Load(resume); }
+        string? resume = args.Path("--resume");
+        // The header only: the run is sized (and refused if it does not fit) before the tensors stream into the backend.
+        CheckpointReader? checkpoint = null;
+        try { if (resume is not null) checkpoint = CheckpointReader.Open(resume); }
         catch (CheckpointException e) { throw UsageException.File("--resume", e); }
+        using var openCheckpoint = checkpoint;
         var config = checkpoint is null ? ConfigFromArguments(args) : CheckAgainst(args, checkpoint.Config);
 
         long steps = args.Long("--steps", DefaultSteps, 0, AutoencoderConfig.MaxSteps);
@@ -82,8 +85,8 @@ internal static class TrainProgram
         long evalEvery = args.Long("--eval-every", 0, 1, long.MaxValue);
         long checkpointEvery = args.Long("--checkpoint-every", 0, 1, long.MaxValue);
         long warmupSteps = args.Long("--warmup-steps", 0, 0, AutoencoderConfig.MaxSteps);
-        string? dumpGrads = args.String("--dump-grads");
-        string? outArg = args.String("--out");
+        string? dumpGrads = args.Path("--dump-grads");
+        string? outArg = args.Path("--out");
         bool json = args.Flag("--json");
         bool quiet = args.Flag("--quiet");
         args.Finish();
@@ -92,8 +95,14 @@ internal static class TrainProgram
         long runSteps = steps - (checkpoint?.Step ?? 0);
         if (warmupSteps > 0 && warmupSteps >= runSteps)
             throw new UsageException("--warmup-steps", warmupSteps.ToString(CultureInfo.InvariantCulture), $"an integer in [0, {runSteps - 1}], fewer than the {runSteps} steps this run trains");
+        string outDir = outArg ?? Path.Combine("runs", "train-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
+        if (dumpGrads is not null) OutputPaths.File("--dump-grads", dumpGrads);
+        else OutputPaths.Folder("--out", outDir);
 
-        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice));
+        backendOptions = backendOptions with { HostParts = [.. Trainer.MemoryParts(config, evalSamples)], EvaluationSamples = evalSamples };
+        // A GPU backend's estimate is made here; a host backend's by the factory, after auto has looked for devices.
+        var memory = BackendFactory.EstimateMemory(backendKind, config, backendOptions);
+        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice), e => memory = e);
         if (dumpGrads is not null)
         {
             GradientDump.Write(dumpGrads, backend);
@@ -101,8 +110,6 @@ internal static class TrainProgram
             return ProgramErrors.Done;
         }
 
-        string outDir = outArg ?? Path.Combine("runs", "train-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(outDir);
         string modelPath = Path.Combine(outDir, "model.safetensors");
         var trainer = new Trainer(backend, new TrainerOptions
         {
@@ -113,13 +120,18 @@ internal static class TrainProgram
             CheckpointEvery = checkpointEvery,
             WarmupSteps = warmupSteps,
         });
-        if (checkpoint is not null) trainer.Restore(checkpoint);
+        if (checkpoint is not null)
+        {
+            try { trainer.Restore(checkpoint); }
+            catch (CheckpointException e) { throw UsageException.File("--resume", e); }
+            checkpoint.Dispose();
+        }
 
         Console.Error.WriteLine($"training n {config.N}, m {config.M}, p {Fmt(config.Instances[0].P)}, {(config.Tied ? "tied" : "untied")}, " +
             $"{(config.Bias ? "bias" : "no bias")}, batch {config.Batch}, {config.InstanceCount} instance(s), " +
             $"{OptimizerSettings.Name(config.Optimizer.Kind)} lr {Fmt(config.Instances[0].LearningRate)}, steps {trainer.Step} -> {steps} on {backend.Description}");
 
-        using var metrics = new MetricsFile(Path.Combine(outDir, "metrics.csv"), append: checkpoint is not null);
+        using var metrics = new MetricsFile(Path.Combine(outDir, "metrics.csv"), resumedAt: checkpoint?.Step);
         var line = quiet ? null : new ProgressLine();
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -136,16 +148,17 @@ internal static class TrainProgram
         try { result = trainer.Run(steps, progress, cancel.Token); }
         finally { line?.Done(); }
 
-        var parameters = new float[config.Layout.Total];
-        backend.GetParameters(parameters);
-        var summary = Summary(config, backend, steps, warmupSteps, result, WeightsHash.Of(parameters), outDir);
+        // The trainer wrote the finished run's checkpoint; a cancelled run's is written before anything else can fail.
+        if (result.Cancelled) trainer.Save(modelPath);
+        string hash = trainer.WeightsSha256();
+        var peak = ProcessMemory.Peak();
+        var summary = Summary(config, backend, steps, warmupSteps, result, hash, outDir, memory, peak);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary + "\n");
-        PrintSummary(config, backend, warmupSteps, result, WeightsHash.Of(parameters), outDir, evalSamples);
+        PrintSummary(config, backend, warmupSteps, result, hash, outDir, evalSamples, memory, peak);
         if (json) Console.WriteLine(summary);
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"cancelled at step {result.Steps}; continue with --resume {modelPath}");
-            trainer.Snapshot().Save(modelPath);
             return ProgramErrors.Failed;
         }
         return ProgramErrors.Done;
@@ -221,7 +234,8 @@ internal static class TrainProgram
     private static double? LinearBaseline(AutoencoderConfig c) =>
         c.Instances[0].Importance.Kind == ImportanceKind.Uniform ? Math.Max(0, c.N - c.M - 1) * c.Instances[0].P / (3.0 * c.N) : null;
 
-    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir)
+    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir,
+        MemoryEstimate memory, long peak)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -252,6 +266,8 @@ internal static class TrainProgram
             json.WriteNumber("warmup_steps", warmupSteps);
             json.WriteNumber("elapsed_s", Math.Round(result.Elapsed.TotalSeconds, 3));
             json.WriteString("weights_sha256", hash);
+            json.WriteNumber("memory_estimate_bytes", memory.Host);
+            json.WriteNumber("peak_rss_bytes", peak);
             json.WriteBoolean("completed", !result.Cancelled && result.Steps == steps);
             if (config.InstanceCount > 1)
             {
@@ -277,7 +293,8 @@ internal static class TrainProgram
         else json.WriteNull(name);
     }
 
-    private static void PrintSummary(AutoencoderConfig config, IBackend backend, long warmupSteps, TrainingResult result, string hash, string outDir, int evalSamples)
+    private static void PrintSummary(AutoencoderConfig config, IBackend backend, long warmupSteps, TrainingResult result, string hash, string outDir, int evalSamples,
+        MemoryEstimate memory, long peak)
     {
         var o = Console.Out;
         string Loss(float[]? values) => values is null || values.Length == 0 ? "-" : values.Average(v => (double)v).ToString("F6", CultureInfo.InvariantCulture);
@@ -290,6 +307,7 @@ internal static class TrainProgram
             ? $"  best linear    {linear:F6}   ((n-m-1)p/(3n))"
             : "  best linear    -          (formula for uniform importance only)");
         o.WriteLine($"  weights_sha256 {hash}");
+        o.WriteLine($"  memory         peak {MemoryEstimate.Format(peak)} resident (estimated {MemoryEstimate.Format(memory.Host)}{(memory.Device > 0 ? $", and {MemoryEstimate.Format(memory.Device)} on the device" : "")})");
         o.WriteLine($"  outputs        {Path.Combine(outDir, "model.safetensors")}, metrics.csv, summary.json");
     }
 }
@@ -301,15 +319,30 @@ internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<
 }
 
 /// <summary>metrics.csv: step, instance, loss, eval_loss, steps_per_s; one row per instance per report.</summary>
+/// <remarks>
+/// A resumed run keeps the rows up to the checkpoint's step and drops the rest (rows a killed run wrote
+/// after its last checkpoint, and a torn last line), so no step appears twice.
+/// </remarks>
 internal sealed class MetricsFile : IDisposable
 {
+    private const string Header = "step,instance,loss,eval_loss,steps_per_s";
     private readonly StreamWriter _writer;
 
-    public MetricsFile(string path, bool append)
+    /// <param name="resumedAt">The checkpoint's step when resuming (rows after it are dropped), or null for a new file.</param>
+    public MetricsFile(string path, long? resumedAt)
     {
-        bool header = !append || !File.Exists(path) || new FileInfo(path).Length == 0;
-        _writer = new StreamWriter(path, append, new UTF8Encoding(false));
-        if (header) _writer.WriteLine("step,instance,loss,eval_loss,steps_per_s");
+        var kept = resumedAt is long step && File.Exists(path) ? RowsUpTo(path, step) : [];
+        AtomicFile.WriteAllText(path, string.Concat(kept.Prepend(Header).Select(line => line + "\n")));
+        _writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
+    }
+
+    /// <summary>Whole rows of an earlier metrics file whose step is at most <paramref name="step"/>.</summary>
+    private static List<string> RowsUpTo(string path, long step)
+    {
+        string text = File.ReadAllText(path);
+        var lines = text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return lines.Skip(1).Where(line => line.Split(',') is [var first, _, _, _, _]
+            && long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out long s) && s <= step).ToList();
     }
 
     public void Append(TrainingProgress p)
