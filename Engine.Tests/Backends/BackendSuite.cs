@@ -45,6 +45,26 @@ public abstract class BackendSuite
         }
     }
 
+    /// <summary>
+    /// Both backends from <paramref name="parameters"/> through GenerateBatch(0), Forward, Backward and Update(0),
+    /// comparing h, z, the row losses, the gradients and then parameters and state.
+    /// </summary>
+    protected static void OperationsBoth(IBackend expected, IBackend actual, float[] parameters, string label)
+    {
+        expected.SetParameters(parameters);
+        actual.SetParameters(parameters);
+        var scalars = new OptimizerStep(expected.Config);
+        expected.GenerateBatch(0); actual.GenerateBatch(0);
+        expected.Forward(); actual.Forward();
+        Compare(expected, actual, TensorKind.H, label);
+        Compare(expected, actual, TensorKind.Z, label);
+        expected.Backward(); actual.Backward();
+        Compare(expected, actual, TensorKind.RowLoss, label);
+        Compare(expected, actual, TensorKind.Gradients, label);
+        expected.Update(scalars.Set(0)); actual.Update(scalars);
+        CompareState(expected, actual, $"{label}, after the update");
+    }
+
     [SkippableTheory]
     [MemberData(nameof(ParityCases.Names), MemberType = typeof(ParityCases))]
     public void Every_operation_matches_the_reference(string name)
@@ -259,18 +279,7 @@ public abstract class BackendSuite
         var parameters = SubnormalWeights(config);
         using var expected = Reference(config);
         using var actual = Create(config);
-        expected.SetParameters(parameters);
-        actual.SetParameters(parameters);
-        var scalars = new OptimizerStep(config);
-        expected.GenerateBatch(0); actual.GenerateBatch(0);
-        expected.Forward(); actual.Forward();
-        Compare(expected, actual, TensorKind.H, "subnormal weights");
-        Compare(expected, actual, TensorKind.Z, "subnormal weights");
-        expected.Backward(); actual.Backward();
-        Compare(expected, actual, TensorKind.RowLoss, "subnormal weights");
-        Compare(expected, actual, TensorKind.Gradients, "subnormal weights");
-        expected.Update(scalars.Set(0)); actual.Update(scalars);
-        CompareState(expected, actual, "subnormal weights, after the update");
+        OperationsBoth(expected, actual, parameters, "subnormal weights");
 
         expected.SetParameters(parameters);
         actual.SetParameters(parameters);

@@ -1,6 +1,7 @@
 using ToyModels.Backends;
 using ToyModels.Backends.Simd.InstanceLanes;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Data;
 using ToyModels.Model;
 using ToyModels.Tests.Support;
 
@@ -50,46 +51,48 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
     public void Factors_off_the_grid_in_one_lane_from_a_later_block_keep_the_reference_bits()
     {
         SkipIfUnavailable();
-        int lanes = (int)set, n = 21, batch = 303;
+        int lanes = (int)set, n = 21, m = 6, blockRows = InstanceLanesBackend.RowsPerBlock(n, m, int.MaxValue, lanes), batch = blockRows + 200;
+        const double sparse = 0.001;
+        var (seed, i0) = LoneFeaturePast(blockRows, n, batch, sparse);
         var instances = Enumerable.Range(0, lanes + 1)
-            .Select(s => new InstanceSettings(700 + (ulong)s, s == 0 ? 0.03 : 0.1, 1e-3, Importance.Uniform)).ToArray();
-        var config = new AutoencoderConfig(n, 6, tied: false, bias: true, batch, instances, new OptimizerSettings());
+            .Select(s => new InstanceSettings(s == 0 ? seed : 700 + (ulong)s, s == 0 ? sparse : 0.1, 1e-3, Importance.Uniform)).ToArray();
+        var config = new AutoencoderConfig(n, m, tied: false, bias: true, batch, instances, new OptimizerSettings());
         var parameters = Initialization.Create(config);
-        using (var probe = Reference(config))
-        {
-            probe.GenerateBatch(0);
-            var x = new float[config.InstanceCount * batch * n];
-            probe.Read(TensorKind.X, x);
-            using var sizing = new InstanceLanesBackend(config, threads, set, split);
-            // The feature whose first row as lane 0's only active one comes latest: it must lie past the first block.
-            int Lone(int i) => Enumerable.Range(0, batch).FirstOrDefault(r => x[r * n + i] != 0
-                && Enumerable.Range(0, n).All(k => k == i || x[r * n + k] == 0), batch);
-            int i0 = Enumerable.Range(0, n).MaxBy(i => Lone(i) < batch ? Lone(i) : -1);
-            Assert.InRange(Lone(i0), sizing.BlockRows, batch - 1);
-            var layout = config.Layout;
-            var wIn = layout.Encoder.Of(layout.Instance(parameters.AsSpan(), 0));
-            for (int j = 0; j < config.M; j++) wIn[j * n + i0] = (j % 2 == 0 ? 1 : -1) * MathF.ScaleB(1f, -70);
-            var wOut = layout.Decoder.Of(layout.Instance(parameters.AsSpan(), 1));
-            for (int k = 0; k < wOut.Length; k++) wOut[k] = (k % 3 - 1) * 3 * float.Epsilon;
-        }
+        var layout = config.Layout;
+        var wIn = layout.Encoder.Of(layout.Instance(parameters.AsSpan(), 0));
+        for (int j = 0; j < m; j++) wIn[j * n + i0] = (j % 2 == 0 ? 1 : -1) * MathF.ScaleB(1f, -70);
+        var wOut = layout.Decoder.Of(layout.Instance(parameters.AsSpan(), 1));
+        for (int k = 0; k < wOut.Length; k++) wOut[k] = (k % 3 - 1) * 3 * float.Epsilon;
 
         using var expected = Reference(config);
         using var actual = Create(config);
-        expected.SetParameters(parameters);
-        actual.SetParameters(parameters);
-        var scalars = new OptimizerStep(config);
-        expected.GenerateBatch(0); actual.GenerateBatch(0);
-        expected.Forward(); actual.Forward();
-        Compare(expected, actual, TensorKind.H, "off the grid");
-        expected.Backward(); actual.Backward();
-        Compare(expected, actual, TensorKind.Gradients, "off the grid");
-        expected.Update(scalars.Set(0)); actual.Update(scalars);
-        CompareState(expected, actual, "off the grid, after the update");
+        OperationsBoth(expected, actual, parameters, "off the grid");
 
         using var stepped = Create(config);
         stepped.SetParameters(parameters);
-        stepped.Step(scalars.Set(0));
+        stepped.Step(new OptimizerStep(config).Set(0));
         CompareState(expected, stepped, "off the grid, a whole step");
+    }
+
+    /// <summary>A seed and a feature whose first training row (step 0) as the seed's only active feature is row <paramref name="first"/> or later.</summary>
+    private static (ulong Seed, int Feature) LoneFeaturePast(int first, int n, int batch, double p)
+    {
+        var x = new float[n];
+        ulong threshold = DataStream.Threshold(p);
+        for (ulong seed = 700; seed < 900; seed++)
+        {
+            var lone = new int[n];
+            Array.Fill(lone, -1);
+            for (int r = 0; r < batch; r++)
+            {
+                DataStream.Sample(seed, threshold, 0, (uint)r, x);
+                int[] active = [.. Enumerable.Range(0, n).Where(i => x[i] != 0)];
+                if (active.Length == 1 && lone[active[0]] < 0) lone[active[0]] = r;
+            }
+            int feature = Array.FindIndex(lone, r => r >= first);
+            if (feature >= 0) return (seed, feature);
+        }
+        throw new InvalidOperationException($"no seed has a lone feature past row {first}");
     }
 
     /// <summary>More instances than lanes at every width, different p, lr and importance per instance, every optimizer.</summary>

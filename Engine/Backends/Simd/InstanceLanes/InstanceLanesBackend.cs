@@ -128,7 +128,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                 Blocks = Buffer((long)(n + 3) / 4 * 3 * 64),
                 Masks = (ulong*)Buffer((long)StreamScratch.PassRows(n) * ((n + 3) / 4) * sizeof(ulong)),
             };
-        _blockRows = Math.Clamp(BlockBytes / ((3 * n + 2 * m) * _lanes * sizeof(float)) / Panels.Rows * Panels.Rows, Panels.Rows, Math.Max(b, Panels.Rows));
+        _blockRows = RowsPerBlock(n, m, b, _lanes);
         _whole = GradientPiece.Whole(n, m);
         _split = split ?? (count > 1 && _groups % count != 0 && _groups < 4 * count);
         _rowBlocks = (b + _blockRows - 1) / _blockRows;
@@ -149,6 +149,10 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
 
     /// <summary>The activations of one block of rows in a fused step: well inside L2.</summary>
     private const int BlockBytes = 256 << 10;
+
+    /// <summary>Rows per block of a step: whole panels whose x, h, z, g_z, g_h take about <see cref="BlockBytes"/>.</summary>
+    internal static int RowsPerBlock(int n, int m, int batch, int lanes) =>
+        Math.Clamp(BlockBytes / ((3 * n + 2 * m) * lanes * sizeof(float)) / Panels.Rows * Panels.Rows, Panels.Rows, Math.Max(batch, Panels.Rows));
 
     public override string Name => "simd";
     public override string Description =>
