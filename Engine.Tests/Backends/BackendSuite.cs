@@ -46,23 +46,29 @@ public abstract class BackendSuite
     }
 
     /// <summary>
-    /// Both backends from <paramref name="parameters"/> through GenerateBatch(0), Forward, Backward and Update(0),
-    /// comparing h, z, the row losses, the gradients and then parameters and state.
+    /// GenerateBatch, Forward, Backward and Update of step <paramref name="step"/> on both backends, comparing x, h, z,
+    /// the row losses and the gradients, then parameters and state.
     /// </summary>
-    protected static void OperationsBoth(IBackend expected, IBackend actual, float[] parameters, string label)
+    protected static void OperationsBoth(IBackend expected, IBackend actual, OptimizerStep scalars, long step, string at)
+    {
+        expected.GenerateBatch(step); actual.GenerateBatch(step);
+        Compare(expected, actual, TensorKind.X, at);
+        expected.Forward(); actual.Forward();
+        Compare(expected, actual, TensorKind.H, at);
+        Compare(expected, actual, TensorKind.Z, at);
+        expected.Backward(); actual.Backward();
+        Compare(expected, actual, TensorKind.RowLoss, at);
+        Compare(expected, actual, TensorKind.Gradients, at);
+        expected.Update(scalars.Set(step)); actual.Update(scalars);
+        CompareState(expected, actual, at);
+    }
+
+    /// <summary>Both backends from <paramref name="parameters"/> through the operations of step 0 (<see cref="OperationsBoth(IBackend, IBackend, OptimizerStep, long, string)"/>).</summary>
+    protected static void OperationsBoth(IBackend expected, IBackend actual, float[] parameters, string at)
     {
         expected.SetParameters(parameters);
         actual.SetParameters(parameters);
-        var scalars = new OptimizerStep(expected.Config);
-        expected.GenerateBatch(0); actual.GenerateBatch(0);
-        expected.Forward(); actual.Forward();
-        Compare(expected, actual, TensorKind.H, label);
-        Compare(expected, actual, TensorKind.Z, label);
-        expected.Backward(); actual.Backward();
-        Compare(expected, actual, TensorKind.RowLoss, label);
-        Compare(expected, actual, TensorKind.Gradients, label);
-        expected.Update(scalars.Set(0)); actual.Update(scalars);
-        CompareState(expected, actual, $"{label}, after the update");
+        OperationsBoth(expected, actual, new OptimizerStep(expected.Config), 0, at);
     }
 
     [SkippableTheory]
@@ -75,19 +81,7 @@ public abstract class BackendSuite
         using var actual = Create(config);
         var scalars = new OptimizerStep(config);
         for (long step = 0; step < 3; step++)
-        {
-            string at = $"{name}, step {step}";
-            expected.GenerateBatch(step); actual.GenerateBatch(step);
-            Compare(expected, actual, TensorKind.X, at);
-            expected.Forward(); actual.Forward();
-            Compare(expected, actual, TensorKind.H, at);
-            Compare(expected, actual, TensorKind.Z, at);
-            expected.Backward(); actual.Backward();
-            Compare(expected, actual, TensorKind.RowLoss, at);
-            Compare(expected, actual, TensorKind.Gradients, at);
-            expected.Update(scalars.Set(step)); actual.Update(scalars);
-            CompareState(expected, actual, at);
-        }
+            OperationsBoth(expected, actual, scalars, step, $"{name}, step {step}");
         int count = Math.Min(config.Batch, 5);
         var expectedRows = new float[config.InstanceCount * count];
         var actualRows = new float[config.InstanceCount * count];
