@@ -45,6 +45,32 @@ public abstract class BackendSuite
         }
     }
 
+    /// <summary>
+    /// GenerateBatch, Forward, Backward and Update of step <paramref name="step"/> on both backends, comparing x, h, z,
+    /// the row losses and the gradients, then parameters and state.
+    /// </summary>
+    protected static void OperationsBoth(IBackend expected, IBackend actual, OptimizerStep scalars, long step, string at)
+    {
+        expected.GenerateBatch(step); actual.GenerateBatch(step);
+        Compare(expected, actual, TensorKind.X, at);
+        expected.Forward(); actual.Forward();
+        Compare(expected, actual, TensorKind.H, at);
+        Compare(expected, actual, TensorKind.Z, at);
+        expected.Backward(); actual.Backward();
+        Compare(expected, actual, TensorKind.RowLoss, at);
+        Compare(expected, actual, TensorKind.Gradients, at);
+        expected.Update(scalars.Set(step)); actual.Update(scalars);
+        CompareState(expected, actual, at);
+    }
+
+    /// <summary>Both backends from <paramref name="parameters"/> through the operations of step 0 (<see cref="OperationsBoth(IBackend, IBackend, OptimizerStep, long, string)"/>).</summary>
+    protected static void OperationsBoth(IBackend expected, IBackend actual, float[] parameters, string at)
+    {
+        expected.SetParameters(parameters);
+        actual.SetParameters(parameters);
+        OperationsBoth(expected, actual, new OptimizerStep(expected.Config), 0, at);
+    }
+
     [SkippableTheory]
     [MemberData(nameof(ParityCases.Names), MemberType = typeof(ParityCases))]
     public void Every_operation_matches_the_reference(string name)
@@ -55,19 +81,7 @@ public abstract class BackendSuite
         using var actual = Create(config);
         var scalars = new OptimizerStep(config);
         for (long step = 0; step < 3; step++)
-        {
-            string at = $"{name}, step {step}";
-            expected.GenerateBatch(step); actual.GenerateBatch(step);
-            Compare(expected, actual, TensorKind.X, at);
-            expected.Forward(); actual.Forward();
-            Compare(expected, actual, TensorKind.H, at);
-            Compare(expected, actual, TensorKind.Z, at);
-            expected.Backward(); actual.Backward();
-            Compare(expected, actual, TensorKind.RowLoss, at);
-            Compare(expected, actual, TensorKind.Gradients, at);
-            expected.Update(scalars.Set(step)); actual.Update(scalars);
-            CompareState(expected, actual, at);
-        }
+            OperationsBoth(expected, actual, scalars, step, $"{name}, step {step}");
         int count = Math.Min(config.Batch, 5);
         var expectedRows = new float[config.InstanceCount * count];
         var actualRows = new float[config.InstanceCount * count];
@@ -259,18 +273,7 @@ public abstract class BackendSuite
         var parameters = SubnormalWeights(config);
         using var expected = Reference(config);
         using var actual = Create(config);
-        expected.SetParameters(parameters);
-        actual.SetParameters(parameters);
-        var scalars = new OptimizerStep(config);
-        expected.GenerateBatch(0); actual.GenerateBatch(0);
-        expected.Forward(); actual.Forward();
-        Compare(expected, actual, TensorKind.H, "subnormal weights");
-        Compare(expected, actual, TensorKind.Z, "subnormal weights");
-        expected.Backward(); actual.Backward();
-        Compare(expected, actual, TensorKind.RowLoss, "subnormal weights");
-        Compare(expected, actual, TensorKind.Gradients, "subnormal weights");
-        expected.Update(scalars.Set(0)); actual.Update(scalars);
-        CompareState(expected, actual, "subnormal weights, after the update");
+        OperationsBoth(expected, actual, parameters, "subnormal weights");
 
         expected.SetParameters(parameters);
         actual.SetParameters(parameters);

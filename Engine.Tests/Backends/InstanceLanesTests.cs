@@ -1,6 +1,7 @@
 using ToyModels.Backends;
 using ToyModels.Backends.Simd.InstanceLanes;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Data;
 using ToyModels.Model;
 using ToyModels.Tests.Support;
 
@@ -9,13 +10,90 @@ namespace ToyModels.Tests.Backends;
 /// <summary>
 /// The backend suite with every case forced onto the SIMD backend's instance-lane layout (one model per
 /// vector lane), at each vector width: 16, 8, 4 and 1 lanes, so cases with more instances than lanes
-/// span several groups and threads.
+/// span several groups and threads. Steps are split over the threads or taken a group per thread as the
+/// backend chooses (few groups: split), and at 8 lanes also always a group per thread.
 /// </summary>
-public abstract class InstanceLanesSuite(InstructionSet set, int threads) : BackendSuite
+public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? split = null) : BackendSuite
 {
     protected override string? SkipReason => Unavailable(set);
 
-    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set), config);
+    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set, split), config);
+
+    /// <summary>
+    /// A batch of several row blocks and several passes of the data stream, a pack of one group and one more
+    /// instance (the last group has a single lane), every instance its own p: the step's blocks and pieces.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    public void Several_row_blocks_and_a_ragged_last_group_match_the_reference(bool tied, bool bias)
+    {
+        SkipIfUnavailable();
+        int lanes = (int)set;
+        var instances = Enumerable.Range(0, lanes + 1)
+            .Select(s => new InstanceSettings(500 + (ulong)s, 0.01 + 0.3 * s / lanes, 1e-3, Importance.Decay(0.97)))
+            .ToArray();
+        var config = new AutoencoderConfig(21, 6, tied, bias, 303, instances, new OptimizerSettings());
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        StepBoth(expected, actual, new OptimizerStep(config), 3, $"{lanes + 1} instances");
+        CompareState(expected, actual, "after 3 steps");
+    }
+
+    /// <summary>
+    /// Products add the terms the reference skips only where both factors are on the grid (SkipZero). Lane 0's W_in column
+    /// i0 is 2^-70 (normal, off the grid), so its h is off the grid exactly in the rows whose only active feature is i0:
+    /// the encoder takes the select path, and gW_out's sums add every term in the blocks before the first such row and
+    /// skip from its block on. Lane 1's W_out is subnormal (g_h and its gradients off the grid). Every lane keeps the
+    /// reference's bits, in the separate operations and in a whole step.
+    /// </summary>
+    [SkippableFact]
+    public void Factors_off_the_grid_in_one_lane_from_a_later_block_keep_the_reference_bits()
+    {
+        SkipIfUnavailable();
+        int lanes = (int)set, n = 21, m = 6, blockRows = InstanceLanesBackend.RowsPerBlock(n, m, int.MaxValue, lanes), batch = blockRows + 200;
+        const double sparse = 0.001;
+        var (seed, i0) = LoneFeaturePast(blockRows, n, batch, sparse);
+        var instances = Enumerable.Range(0, lanes + 1)
+            .Select(s => new InstanceSettings(s == 0 ? seed : 700 + (ulong)s, s == 0 ? sparse : 0.1, 1e-3, Importance.Uniform)).ToArray();
+        var config = new AutoencoderConfig(n, m, tied: false, bias: true, batch, instances, new OptimizerSettings());
+        var parameters = Initialization.Create(config);
+        var layout = config.Layout;
+        var wIn = layout.Encoder.Of(layout.Instance(parameters.AsSpan(), 0));
+        for (int j = 0; j < m; j++) wIn[j * n + i0] = (j % 2 == 0 ? 1 : -1) * MathF.ScaleB(1f, -70);
+        var wOut = layout.Decoder.Of(layout.Instance(parameters.AsSpan(), 1));
+        for (int k = 0; k < wOut.Length; k++) wOut[k] = (k % 3 - 1) * 3 * float.Epsilon;
+
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        OperationsBoth(expected, actual, parameters, "off the grid");
+
+        using var stepped = Create(config);
+        stepped.SetParameters(parameters);
+        stepped.Step(new OptimizerStep(config).Set(0));
+        CompareState(expected, stepped, "off the grid, a whole step");
+    }
+
+    /// <summary>A seed and a feature whose first training row (step 0) as the seed's only active feature is row <paramref name="first"/> or later.</summary>
+    private static (ulong Seed, int Feature) LoneFeaturePast(int first, int n, int batch, double p)
+    {
+        var x = new float[n];
+        ulong threshold = DataStream.Threshold(p);
+        for (ulong seed = 700; seed < 900; seed++)
+        {
+            var lone = new int[n];
+            Array.Fill(lone, -1);
+            for (int r = 0; r < batch; r++)
+            {
+                DataStream.Sample(seed, threshold, 0, (uint)r, x);
+                int[] active = [.. Enumerable.Range(0, n).Where(i => x[i] != 0)];
+                if (active.Length == 1 && lone[active[0]] < 0) lone[active[0]] = r;
+            }
+            int feature = Array.FindIndex(lone, r => r >= first);
+            if (feature >= 0) return (seed, feature);
+        }
+        throw new InvalidOperationException($"no seed has a lone feature past row {first}");
+    }
 
     /// <summary>More instances than lanes at every width, different p, lr and importance per instance, every optimizer.</summary>
     [SkippableTheory]
@@ -48,9 +126,32 @@ public sealed class InstanceLanesAvx512Tests() : InstanceLanesSuite(InstructionS
 public sealed class InstanceLanesAvx2Tests() : InstanceLanesSuite(InstructionSet.Avx2, 3);
 public sealed class InstanceLanesSseTests() : InstanceLanesSuite(InstructionSet.Sse, 2);
 public sealed class InstanceLanesScalarTests() : InstanceLanesSuite(InstructionSet.Scalar, 3);
+public sealed class InstanceLanesAvx2GroupPerThreadTests() : InstanceLanesSuite(InstructionSet.Avx2, 2, split: false);
 
 public class InstanceLanesChoiceTests
 {
+    /// <summary>A split step's pieces cover every gradient element exactly once, and g_b once.</summary>
+    [Theory]
+    [InlineData(20, 5, 8)]
+    [InlineData(20, 5, 12)]
+    [InlineData(1, 1, 8)]
+    [InlineData(1024, 1, 8)]
+    [InlineData(3, 300, 4)]
+    [InlineData(33, 31, 64)]
+    public void Gradient_pieces_cover_every_element_once(int n, int m, int count)
+    {
+        var pieces = InstanceLanesBackend.Pieces(n, m, count);
+        var covered = new int[m, n];
+        foreach (var piece in pieces)
+            for (int j = piece.J0; j < piece.J1; j++)
+                for (int i = piece.I0; i < piece.I1; i++)
+                    covered[j, i]++;
+        Assert.All(covered.Cast<int>(), c => Assert.Equal(1, c));
+        Assert.Single(pieces, p => p.Bias);
+        Assert.All(pieces, p => Assert.True(p.I0 % 8 == 0 && p.J1 > p.J0 && p.I1 > p.I0, $"{p}"));
+        Assert.InRange(pieces.Length, 1, Math.Max(count, 1));
+    }
+
     [Fact]
     public void Simd_packs_many_small_models_into_lanes_and_trains_large_ones_alone()
     {

@@ -256,6 +256,12 @@ public class SweepProgramTests : IDisposable
         var plan = Sweep("--plan");
         Assert.Equal(0, plan.ExitCode);
         Assert.Contains("12 runs in 3 pack(s)", plan.Out);
+        Assert.Contains("calibrated 3 shape(s)", plan.Out);
+        Assert.Equal(3, plan.Out.Split('\n').Count(l => l.Contains("  pack ") && l.Contains("; estimated ")));
+        Assert.Contains("shard 0/1: estimated ", plan.Out);
+        var shards = Sweep("--plan", "--shard", "1/3");
+        Assert.Equal(0, shards.ExitCode);
+        Assert.Contains("all 3 shards: the slowest", shards.Out);
         var help = SampleProcess.Run("sweep", ["--help"]);
         foreach (string option in new[] { "--grid", "--out", "--shard", "--merge", "--force", "--pack", "--checkpoints", "--backend" })
             Assert.Contains(option + " ", help.Out);

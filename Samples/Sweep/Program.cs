@@ -28,7 +28,8 @@ internal static class SweepProgram
           --checkpoints      keep every run's checkpoint (the report's featured runs are always kept)
           --backend NAME     {BACKENDS} (default auto)
           --threads T        host threads, 0 for all cores (default 0)
-          --plan             print the shard's packs and exit
+          --plan             print the shard's packs with the time each takes, estimated from a short calibration
+                             of each distinct shape (a second or two; see README), and exit
           --max-runs N       refuse a grid of more than N runs (default 100000), before expanding it
           --quiet            no progress lines
 
@@ -94,7 +95,9 @@ internal static class SweepProgram
         var mine = SweepPlan.Shard(grid.Runs, shard, shards);
         if (planOnly)
         {
-            PrintPlan(grid, shard, shards, SweepPlan.Packs(mine, packLimit, packMemory));
+            var calibrator = new PackCalibrator(backendKind, backendOptions);
+            PrintPlan(grid, shard, shards, s => SweepPlan.Packs(SweepPlan.Shard(grid.Runs, s, shards), packLimit, packMemory), calibrator.Measure,
+                () => calibrator.BackendDescription);
             return ProgramErrors.Done;
         }
 
@@ -200,18 +203,48 @@ internal static class SweepProgram
         return ProgramErrors.Done;
     }
 
-    private static void PrintPlan(SweepGrid grid, int shard, int shards, IReadOnlyList<Pack> packs)
+    /// <summary>
+    /// The packs of shard <paramref name="shard"/> with their estimated times, the shard's total and, with several
+    /// shards, the slowest shard and the sum (<see cref="SweepEstimate"/>: one calibration per distinct shape).
+    /// </summary>
+    internal static void PrintPlan(SweepGrid grid, int shard, int shards, Func<int, IReadOnlyList<Pack>> packsOf, Func<Pack, Calibration> measure,
+        Func<string?> backend)
     {
+        var packs = packsOf(shard);
         Console.WriteLine($"grid {grid.Name} ({grid.Source}): {grid.Runs.Count} runs, sha256 {grid.Sha256}");
         Console.WriteLine($"shard {shard}/{shards}: {packs.Sum(p => p.Runs.Count)} runs in {packs.Count} pack(s)");
-        for (int k = 0; k < packs.Count; k++)
+        var all = Enumerable.Range(0, shards).Select(s => s == shard ? packs : packsOf(s)).ToList();
+        var clock = Stopwatch.StartNew();
+        var calibrations = SweepEstimate.Calibrate(all.SelectMany(p => p), measure);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"calibrated {calibrations.Count} shape(s) in {clock.Elapsed.TotalSeconds:F1} s on {backend() ?? "(nothing)"}"));
+        var estimates = SweepEstimate.Estimate(packs, calibrations);
+        for (int k = 0; k < estimates.Count; k++)
         {
-            var first = packs[k].Runs[0];
+            var (pack, c) = (estimates[k].Pack, estimates[k].Calibration);
+            var first = pack.Runs[0];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  pack {k + 1}: n {first.N}, m {first.M}, {(first.Config.Tied ? "tied" : "untied")}, {(first.Config.Bias ? "bias" : "no bias")}, batch {first.Config.Batch}, " +
-                $"{packs[k].Steps} steps, {packs[k].Runs.Count} instance(s), {packs[k].Config.EstimatedBytes / (1 << 20)} MiB"));
+                $"{pack.Steps} steps, {pack.Runs.Count} instance(s), {pack.Config.EstimatedBytes / (1 << 20)} MiB; " +
+                $"estimated {Time(estimates[k].Seconds)} ({c.StepSeconds * 1e3:G3} ms a step for {c.Instances} instance(s))"));
         }
+        Console.WriteLine($"shard {shard}/{shards}: estimated {Time(SweepEstimate.Seconds(estimates))}");
+        if (shards > 1)
+        {
+            var times = all.Select(p => SweepEstimate.Seconds(SweepEstimate.Estimate(p, calibrations))).ToList();
+            int slowest = times.IndexOf(times.Max());
+            Console.WriteLine($"all {shards} shards: the slowest ({slowest}/{shards}) {Time(times[slowest])}, together {Time(times.Sum())}");
+        }
+        Console.WriteLine("(from steps at the start of training, the densest: an upper estimate for sparse models)");
     }
+
+    /// <summary>"12.3 s", "12m 30s" or "18h 05m" (hours past a day keep counting).</summary>
+    internal static string Time(double seconds) => seconds switch
+    {
+        < 60 => string.Create(CultureInfo.InvariantCulture, $"{seconds:F1} s"),
+        < 3600 => string.Create(CultureInfo.InvariantCulture, $"{(int)(seconds / 60)}m {(int)(seconds % 60):D2}s"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{(long)(seconds / 3600)}h {(int)(seconds % 3600 / 60):D2}m"),
+    };
 }
 
 /// <summary>IProgress that reports on the calling thread.</summary>

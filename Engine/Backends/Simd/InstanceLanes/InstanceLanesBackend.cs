@@ -35,12 +35,18 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private readonly LaneGroup[] _group;
     private readonly int _blockRows;              // rows per block of a fused step: the block's activations stay in L2
     private readonly LaneGroup[] _block;          // per thread: x, h, z, g_z, g_h of one block of rows
-    private readonly int*[] _activeRow, _activeFeature; // per thread: the active features of the rows being generated
+    private readonly StreamScratch[] _stream;     // per thread: the data stream's lists
     private readonly float* _negativeStepSize;    // [groups][lanes]
     private readonly float* _decay;               // [groups][lanes]
     private readonly long[] _firstNonFinite;
+    private readonly GradientPiece _whole;
+    private readonly bool _split;                 // steps in two phases over all threads: see StepCore
+    private readonly int _rowBlocks;              // blocks of _blockRows rows in a batch
+    private readonly GradientPiece[] _pieces;     // a split step's gradient pieces per group
+    private readonly uint[] _pieceNonFinite;      // [group][piece]: lanes with a non-finite parameter after the piece's update
+    private readonly bool[] _gzOnGrid;            // [group][row block]: a split step's g_z of the block is on the grid (SkipZero)
 
-    private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step }
+    private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step, StepRows, StepGradients }
     private Phase _phase;
     private bool _activationsDropped; // the last operation was a fused step, which keeps row losses and gradients only
     private uint _step;
@@ -48,7 +54,8 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private bool _evaluation;
     private OptimizerStep? _scalars;
 
-    public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)
+    /// <param name="split">Whether a step runs in two phases over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
+    public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? split = null) : base(config)
     {
         if (threads < 0) throw new ConfigException("threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
@@ -75,13 +82,23 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         {
             float* parameters = Floats(per), gradients = Floats(per);
             float* encoderGradient = gradients + (nint)Layout.Encoder.Offset * _lanes;
+            int live = Math.Min(_lanes, Instances - g * _lanes);
+            var seeds = (ulong*)Buffer((long)live * sizeof(ulong));
+            for (int l = 0; l < live; l++) seeds[l] = _constants.Seed[g * _lanes + l];
+            var streamKeys = (ulong*)Buffer((long)_kernels.ScheduleLength * sizeof(ulong));
+            var streamThresholds = (ulong*)Buffer((long)_kernels.ThresholdLength * sizeof(ulong));
+            _kernels.PrepareStream(streamKeys, streamThresholds, new ReadOnlySpan<ulong>(seeds, live), _constants.Threshold.AsSpan(g * _lanes, live));
             _group[g] = new LaneGroup
             {
                 N = n, M = m, Batch = b, PerInstance = per, Tied = config.Tied,
-                X = Floats((long)b * n), H = Floats((long)b * m), Z = Floats((long)b * n), Gz = Floats((long)b * n),
-                Gh = Floats((long)b * m), RowLoss = Floats(b), Importance = Floats(n), GradScale = Floats(n),
+                X = RowTensor(b, n), H = RowTensor(b, m), Z = RowTensor(b, n), Gz = RowTensor(b, n), Gh = RowTensor(b, m),
+                RowLoss = Floats(b), Importance = Floats(n), GradScale = Floats(n),
+                Live = live, Seeds = seeds, StreamKeys = streamKeys, StreamThresholds = streamThresholds,
                 Parameters = parameters, Gradients = gradients,
                 First = slots >= 1 ? Floats(per) : null, Second = slots >= 2 ? Floats(per) : null,
+                EncoderOffset = (nint)Layout.Encoder.Offset,
+                DecoderOffset = config.Tied ? 0 : (nint)Layout.Decoder.Offset,
+                BiasOffset = config.Bias ? (nint)Layout.BiasVector.Offset : 0,
                 Encoder = parameters + (nint)Layout.Encoder.Offset * _lanes,
                 Decoder = parameters + (nint)(config.Tied ? Layout.Encoder.Offset : Layout.Decoder.Offset) * _lanes,
                 Bias = config.Bias ? parameters + (nint)Layout.BiasVector.Offset * _lanes : null,
@@ -98,25 +115,44 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             }
         _negativeStepSize = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _decay = (float*)Buffer((long)_groups * _lanes * sizeof(float));
-        _activeRow = new int*[count];
-        _activeFeature = new int*[count];
+        _stream = new StreamScratch[count];
+        int capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamScratch.Slack;
         for (int t = 0; t < count; t++)
-        {
-            _activeRow[t] = (int*)Buffer((long)b * n * sizeof(int));
-            _activeFeature[t] = (int*)Buffer((long)b * n * sizeof(int));
-        }
-        _blockRows = Math.Clamp(BlockBytes / ((3 * n + 2 * m) * _lanes * sizeof(float)), 1, b);
+            _stream[t] = new StreamScratch
+            {
+                Capacity = capacity,
+                Count = (int*)Buffer(_lanes * sizeof(int)),
+                Feature = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
+                Sample = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
+                Offset = (nint*)Buffer((long)_lanes * capacity * sizeof(nint)),
+                Blocks = Buffer((long)(n + 3) / 4 * 3 * 64),
+                Masks = (ulong*)Buffer((long)StreamScratch.PassRows(n) * ((n + 3) / 4) * sizeof(ulong)),
+            };
+        _blockRows = RowsPerBlock(n, m, b, _lanes);
+        _whole = GradientPiece.Whole(n, m);
+        _split = split ?? (count > 1 && _groups % count != 0 && _groups < 4 * count);
+        _rowBlocks = (b + _blockRows - 1) / _blockRows;
+        _pieces = Pieces(n, m, 4 * count);
+        _pieceNonFinite = new uint[_groups * _pieces.Length];
+        _gzOnGrid = new bool[_groups * _rowBlocks];
         _block = new LaneGroup[count];
         for (int t = 0; t < count; t++)
             _block[t] = new LaneGroup
             {
-                X = Floats((long)_blockRows * n), H = Floats((long)_blockRows * m), Z = Floats((long)_blockRows * n),
-                Gz = Floats((long)_blockRows * n), Gh = Floats((long)_blockRows * m),
+                X = RowTensor(_blockRows, n), H = RowTensor(_blockRows, m), Z = RowTensor(_blockRows, n), Gz = RowTensor(_blockRows, n), Gh = RowTensor(_blockRows, m),
             };
     }
 
+
+    /// <summary>Rows per block of a step (tests place inputs in a later block with it).</summary>
+    internal int BlockRows => _blockRows;
+
     /// <summary>The activations of one block of rows in a fused step: well inside L2.</summary>
     private const int BlockBytes = 256 << 10;
+
+    /// <summary>Rows per block of a step: whole panels whose x, h, z, g_z, g_h take about <see cref="BlockBytes"/>.</summary>
+    internal static int RowsPerBlock(int n, int m, int batch, int lanes) =>
+        Math.Clamp(BlockBytes / ((3 * n + 2 * m) * lanes * sizeof(float)) / Panels.Rows * Panels.Rows, Panels.Rows, Math.Max(batch, Panels.Rows));
 
     public override string Name => "simd";
     public override string Description =>
@@ -131,6 +167,9 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     }
 
     private float* Floats(long elements) => (float*)Buffer(elements * _lanes * sizeof(float));
+
+    /// <summary>A per-row tensor of <paramref name="rows"/> rows of <paramref name="width"/> elements, in panels.</summary>
+    private float* RowTensor(int rows, int width) => (float*)Buffer(Panels.Floats(rows, width, _lanes) * sizeof(float));
 
     /// <summary>Element e of instance s in a group tensor.</summary>
     private float* Element(float* tensor, nint e, int s) => tensor + e * _lanes + s % _lanes;
@@ -212,9 +251,13 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     }
 
     /// <summary>
-    /// The whole step one block of rows at a time, per group: generate, forward, loss and the gradients'
-    /// terms of the block while its activations are in cache, then the update. Keeps row losses and
-    /// gradients; x, h, z are not kept (read them after separate operations).
+    /// A whole step. When the groups share the threads evenly (or are many), each thread takes whole groups: a group's
+    /// step runs one block of rows at a time (generate, forward, loss and the gradients' terms of the block while
+    /// its activations are in cache), then the update; one hand-off per step. Otherwise (a pack of 8 on 2 threads is
+    /// one group) the step runs in two phases that every thread shares: blocks of rows (generate, forward, loss, g_h)
+    /// into the batch's buffers, then pieces of the gradients (each element's sum over all rows, then its update).
+    /// Either way every sum runs in the reference's order. Keeps row losses and gradients; x, h, z are not kept
+    /// (read them after separate operations).
     /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
@@ -222,8 +265,39 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _evaluation = false;
         SetStepScalars(scalars);
         _activationsDropped = true;
-        Run(Phase.Step);
+        if (_split)
+        {
+            _phase = Phase.StepRows;
+            _pool.Run(this, _groups * _rowBlocks);
+            _phase = Phase.StepGradients;
+            _pool.Run(this, _groups * _pieces.Length);
+            for (int g = 0; g < _groups; g++)
+            {
+                uint nonFinite = 0;
+                for (int k = 0; k < _pieces.Length; k++) nonFinite |= _pieceNonFinite[g * _pieces.Length + k];
+                RecordNonFinite(g, nonFinite);
+            }
+        }
+        else
+        {
+            Run(Phase.Step);
+        }
         _scalars = null;
+    }
+
+    /// <summary>
+    /// About <paramref name="count"/> rectangles of the gradients (ranges of hidden units j by ranges of features i, the
+    /// latter in whole tiles of 8) that together cover every element once, the first with g_b.
+    /// </summary>
+    internal static GradientPiece[] Pieces(int n, int m, int count)
+    {
+        int columns = Math.Min(m, count), tiles = (n + 7) / 8, rowParts = Math.Clamp(count / columns, 1, tiles);
+        var pieces = new List<GradientPiece>();
+        for (int c = 0; c < columns; c++)
+            for (int r = 0; r < rowParts; r++)
+                pieces.Add(new GradientPiece(m * c / columns, m * (c + 1) / columns,
+                    Math.Min(n, 8 * (tiles * r / rowParts)), Math.Min(n, 8 * (tiles * (r + 1) / rowParts)), pieces.Count == 0));
+        return [.. pieces];
     }
 
     private void ThrowIfDropped(string operation)
@@ -267,9 +341,19 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _pool.Run(this, _groups);
     }
 
-    /// <summary>One group's share of the current phase.</summary>
-    void IWorkItems.Run(int g, int thread)
+    /// <summary>One item of the current phase: a group's share, or in a split step a block of rows or a gradient piece of a group.</summary>
+    void IWorkItems.Run(int item, int thread)
     {
+        switch (_phase)
+        {
+            case Phase.StepRows:
+                StepRows(item / _rowBlocks, item % _rowBlocks, thread);
+                return;
+            case Phase.StepGradients:
+                _pieceNonFinite[item] = StepGradients(item / _pieces.Length, _pieces[item % _pieces.Length]);
+                return;
+        }
+        int g = item;
         ref readonly var group = ref _group[g];
         switch (_phase)
         {
@@ -280,16 +364,22 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                 _kernels.Forward(group, Rows);
                 break;
             case Phase.Backward:
-                _kernels.Loss(group, Config.Batch, gradient: true);
-                _kernels.BeginBackward(group);
-                _kernels.AccumulateRows(group, Config.Batch);
-                _kernels.EndBackward(group);
+            {
+                bool gzOnGrid = _kernels.Loss(group, Config.Batch, gradient: true);
+                _kernels.HiddenGradient(group, Config.Batch, gzOnGrid);
+                _kernels.Begin(group, _whole);
+                var dense = DenseSums.Start;
+                _kernels.Accumulate(group, Config.Batch, _whole, gzOnGrid, ref dense);
+                _kernels.End(group, _whole);
                 break;
+            }
             case Phase.Update:
-                Update(g);
+                RecordNonFinite(g, Update(g, _whole));
                 break;
             case Phase.Step:
-                _kernels.BeginBackward(group);
+            {
+                _kernels.Begin(group, _whole);
+                var dense = DenseSums.Start;
                 for (int first = 0; first < Config.Batch; first += _blockRows)
                 {
                     int rows = Math.Min(_blockRows, Config.Batch - first);
@@ -300,12 +390,14 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
                     };
                     Generate(g, block.X, first, rows, thread);
                     _kernels.Forward(block, rows);
-                    _kernels.Loss(block, rows, gradient: true);
-                    _kernels.AccumulateRows(block, rows);
+                    bool gzOnGrid = _kernels.Loss(block, rows, gradient: true);
+                    _kernels.HiddenGradient(block, rows, gzOnGrid);
+                    _kernels.Accumulate(block, rows, _whole, gzOnGrid, ref dense);
                 }
-                _kernels.EndBackward(group);
-                Update(g);
+                _kernels.End(group, _whole);
+                RecordNonFinite(g, Update(g, _whole));
                 break;
+            }
             case Phase.Evaluate:
                 GenerateGroup(g, thread);
                 _kernels.Forward(group, Rows);
@@ -314,25 +406,55 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         }
     }
 
+    /// <summary>Rows first .. first + rows - 1 of block b of group g's batch buffers, as a group whose buffers begin at that row.</summary>
+    private LaneGroup RowBlock(int g, int b)
+    {
+        ref readonly var group = ref _group[g];
+        int first = b * _blockRows, n = Config.N, m = Config.M;
+        return group with
+        {
+            X = group.X + Panels.Offset(first, 0, n, _lanes), H = group.H + Panels.Offset(first, 0, m, _lanes),
+            Z = group.Z + Panels.Offset(first, 0, n, _lanes), Gz = group.Gz + Panels.Offset(first, 0, n, _lanes),
+            Gh = group.Gh + Panels.Offset(first, 0, m, _lanes), RowLoss = group.RowLoss + (nint)first * _lanes,
+        };
+    }
+
+    /// <summary>A split step's first phase for one block of rows: x, h, z, the row losses, g_z and g_h.</summary>
+    private void StepRows(int g, int b, int thread)
+    {
+        var block = RowBlock(g, b);
+        int first = b * _blockRows, rows = Math.Min(_blockRows, Config.Batch - first);
+        Generate(g, block.X, first, rows, thread);
+        _kernels.Forward(block, rows);
+        bool gzOnGrid = _kernels.Loss(block, rows, gradient: true);
+        _kernels.HiddenGradient(block, rows, gzOnGrid);
+        _gzOnGrid[g * _rowBlocks + b] = gzOnGrid;
+    }
+
+    /// <summary>A split step's second phase for one piece: its gradients over all rows (block by block, in order), then their update.</summary>
+    private uint StepGradients(int g, GradientPiece piece)
+    {
+        _kernels.Begin(_group[g], piece);
+        var dense = DenseSums.Start;
+        for (int b = 0; b < _rowBlocks; b++)
+            _kernels.Accumulate(RowBlock(g, b), Math.Min(_blockRows, Config.Batch - b * _blockRows), piece, _gzOnGrid[g * _rowBlocks + b], ref dense);
+        _kernels.End(_group[g], piece);
+        return Update(g, piece);
+    }
+
     private void GenerateGroup(int g, int thread) => Generate(g, _group[g].X, _firstSample, Rows, thread);
 
     /// <summary>x of every instance of group g for samples first .. first + rows - 1, into rows 0 .. rows - 1 of <paramref name="x"/>.</summary>
-    private void Generate(int g, float* x, long first, int rows, int thread)
-    {
-        int n = Config.N;
-        new Span<float>(x, rows * n * _lanes).Clear();
-        for (int l = 0; l < _lanes && g * _lanes + l < Instances; l++)
-        {
-            int s = g * _lanes + l;
-            _kernels.Generate(x, l, n, rows, _constants.Seed[s], _constants.Threshold[s], _step, first, _evaluation, _activeRow[thread], _activeFeature[thread]);
-        }
-    }
+    private void Generate(int g, float* x, long first, int rows, int thread) =>
+        _kernels.Generate(_group[g], x, rows, first, _step, _evaluation, _stream[thread]);
 
-    private void Update(int g)
+    private uint Update(int g, GradientPiece piece) =>
+        _kernels.Update(_group[g], piece, _scalars!, _negativeStepSize + g * _lanes, _decay + g * _lanes);
+
+    private void RecordNonFinite(int g, uint lanes)
     {
-        uint nonFinite = _kernels.Update(_group[g], _scalars!, _negativeStepSize + g * _lanes, _decay + g * _lanes);
         for (int l = 0; l < _lanes && g * _lanes + l < Instances; l++)
-            if ((nonFinite & (1u << l)) != 0 && _firstNonFinite[g * _lanes + l] < 0) _firstNonFinite[g * _lanes + l] = _scalars!.Step;
+            if ((lanes & (1u << l)) != 0 && _firstNonFinite[g * _lanes + l] < 0) _firstNonFinite[g * _lanes + l] = _scalars!.Step;
     }
 
     protected override void ReadCore(TensorKind tensor, Span<float> destination)
@@ -345,7 +467,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             case TensorKind.X: ExportRows(g => (nint)_group[g].X, n, rows, destination); break;
             case TensorKind.Z: ExportRows(g => (nint)_group[g].Z, n, rows, destination); break;
             case TensorKind.H: ExportRows(g => (nint)_group[g].H, m, rows, destination); break;
-            case TensorKind.RowLoss: ExportRows(g => (nint)_group[g].RowLoss, 1, rows, destination); break;
+            case TensorKind.RowLoss: ExportLosses(rows, destination); break;
             case TensorKind.Gradients: Export(g => (nint)_group[g].Gradients, 0, destination); break;
         }
     }
@@ -354,9 +476,18 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     {
         for (int s = 0; s < Instances; s++)
         {
-            float* lanes = (float*)tensor(s / _lanes);
-            for (int e = 0; e < rows * width; e++) destination[s * rows * width + e] = *Element(lanes, e, s);
+            float* lanes = (float*)tensor(s / _lanes) + s % _lanes;
+            for (int r = 0; r < rows; r++)
+                for (int e = 0; e < width; e++)
+                    destination[(s * rows + r) * width + e] = lanes[Panels.Offset(r, e, width, _lanes)];
         }
+    }
+
+    private void ExportLosses(int rows, Span<float> destination)
+    {
+        for (int s = 0; s < Instances; s++)
+            for (int r = 0; r < rows; r++)
+                destination[s * rows + r] = *Element(_group[s / _lanes].RowLoss, r, s);
     }
 
     protected override void ReadFirstNonFiniteStepCore(Span<long> firstStep) => _firstNonFinite.CopyTo(firstStep);

@@ -1,4 +1,5 @@
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Data;
 using ToyModels.Memory;
 using ToyModels.Model;
 
@@ -25,23 +26,30 @@ internal static class InstanceLanesMemory
     public static IEnumerable<MemoryPart> Parts(AutoencoderConfig config, int threads, InstructionSet set, long evaluationSamples = long.MaxValue)
     {
         threads = threads == 0 ? Environment.ProcessorCount : threads;
-        long lanes = Lanes(set), groups = (config.InstanceCount + lanes - 1) / lanes;
-        long n = config.N, m = config.M, b = config.Batch, per = config.Layout.PerInstance, slots = config.Optimizer.StateSlots;
-        long floats = 4 * lanes * groups; // bytes per element of a group tensor, all groups
+        int lanes = Lanes(set);
+        long groups = (config.InstanceCount + lanes - 1) / lanes, words = Math.Max(1, lanes / 2); // Philox lanes per half group
+        int n = config.N, m = config.M, b = config.Batch;
+        long per = config.Layout.PerInstance, slots = config.Optimizer.StateSlots;
+        long floats = 4L * lanes * groups; // bytes per element of a group tensor, all groups
         double p = config.Instances.Average(i => i.P);
+        // Per-row tensors are kept in whole panels of rows (Panels).
+        long RowBytes(int rows, int width) => 4 * Panels.Floats(rows, width, lanes) * groups;
         yield return new MemoryPart("parameters and gradients", 2 * floats * per);
         if (slots > 0) yield return new MemoryPart("optimizer state", slots * floats * per);
-        long rows = Math.Min(b, evaluationSamples);
-        yield return new MemoryPart("activations x, h, z", floats * rows * (2 * n + m), Reserved: floats * b * (2 * n + m));
-        yield return new MemoryPart("g_z, g_h (separate Backward only)", 0, Reserved: floats * b * (n + m));
+        int rows = (int)Math.Min(b, evaluationSamples);
+        yield return new MemoryPart("activations x, h, z", RowBytes(rows, 2 * n + m), Reserved: RowBytes(b, 2 * n + m));
+        yield return new MemoryPart("g_z, g_h (separate Backward only)", 0, Reserved: RowBytes(b, n + m));
         yield return new MemoryPart("row losses, importance, gradient scale", floats * (b + 2 * n) + 2 * 4 * lanes * groups);
+        // Per group: the seeds, the data stream's key schedule and thresholds (LaneStream).
+        yield return new MemoryPart("data stream keys", 8 * (config.InstanceCount + groups * (4 * Philox.Rounds + 2) * words));
         if (config.Tied) yield return new MemoryPart("tied gW_out", floats * n * m);
-        // Per thread: the active features of the rows being generated (p n per row), and one block of rows.
-        long active = b * n * 4;
-        long activeResident = Math.Min(active, (long)(4 * p * n * b) + SimdMemory.Page);
-        long blockRows = Math.Clamp((256 << 10) / ((3 * n + 2 * m) * lanes * 4), 1, b);
-        long block = blockRows * (3 * n + 2 * m) * lanes * 4;
-        yield return new MemoryPart("thread scratch", threads * (2 * activeResident + block), Reserved: threads * (2 * active + block));
+        // Per thread: the data stream's lists of active features (p of each pass's elements are written), its masks and
+        // round-0 words, and one block of rows.
+        long capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamScratch.Slack;
+        long lists = 3 * 8 * lanes * capacity, listsResident = Math.Min(lists, (long)(3 * 8 * lanes * p * capacity) + SimdMemory.Page);
+        long stream = 4 * lanes + (n + 3) / 4 * 3 * 64 + (long)StreamScratch.PassRows(n) * ((n + 3) / 4) * 8;
+        long block = 4 * Panels.Floats(InstanceLanesBackend.RowsPerBlock(n, m, b, lanes), 3 * n + 2 * m, lanes);
+        yield return new MemoryPart("thread scratch", threads * (listsResident + stream + block), Reserved: threads * (lists + stream + block));
         yield return new MemoryPart("bookkeeping", config.InstanceCount * (2L * 4 * n + 32));
     }
 }

@@ -28,297 +28,330 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(float* tensor, nint element, TVec value) => TLanes.Store(tensor + element * TLanes.Count, value);
 
+    /// <summary>x of every instance of the group for rows 0 .. rows - 1 (samples firstSample ..), panels: see <see cref="LaneStream{TWords, TLanes}"/>.</summary>
+    public void Generate(in LaneGroup g, float* x, int rows, long firstSample, uint step, bool evaluation, StreamScratch scratch)
+    {
+        new Span<float>(x, checked((int)Panels.Floats(rows, g.N, Lanes))).Clear();
+        LaneStream<TWords, TLanes>.Generate(x, rows, g.N, Lanes, firstSample, step, evaluation, g.StreamKeys, g.StreamThresholds,
+            new ReadOnlySpan<ulong>(g.Seeds, g.Live), scratch);
+    }
+
+    public int ScheduleLength => LaneStream<TWords, TLanes>.ScheduleLength;
+    public int ThresholdLength => LaneStream<TWords, TLanes>.ThresholdLength;
+
+    public void PrepareStream(ulong* schedule, ulong* thresholds, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> threshold) =>
+        LaneStream<TWords, TLanes>.Prepare(schedule, thresholds, seeds, threshold);
+
     /// <summary>
-    /// Data stream v1 for one instance (lane <paramref name="lane"/>): the mask words of many (sample, block)
-    /// counters per Philox call, then the value words of the active features, written into x, which the
-    /// caller has cleared (rows x n, sample firstSample + r in row r). <paramref name="activeRow"/> and
-    /// <paramref name="activeFeature"/> have room for rows x n entries.
+    /// h = W_in x (serial over i, x = 0 skipped: every term added when W_in is on the grid, see <see cref="SkipZero"/>),
+    /// then z = W_out h (serial over j) + b, for the first <paramref name="rows"/> rows.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Generate(float* x, int lane, int n, int rows, ulong seed, ulong threshold, uint step, long firstSample, bool evaluation,
-        int* activeRow, int* activeFeature)
-    {
-        if (threshold == 0) return;
-        int lanes = TLanes.Count, words = TLanes.WordCount;
-        var (k0, k1) = Philox.Key(seed);
-        int blocks = (n + 3) / 4;
-        long total = (long)rows * blocks;
-        ulong* q = stackalloc ulong[2 * words];
-        ulong* sample = stackalloc ulong[2 * words];
-        TWords stepWord = TLanes.Broadcast(step);
-        TWords maskStream = TLanes.Broadcast(evaluation ? DataStream.EvalMask : DataStream.TrainMask);
-        int count = 0;
-        int nextBlock = 0;
-        long nextRow = 0;
-        for (long e0 = 0; e0 < total; e0 += 2 * words)
-        {
-            int here = (int)Math.Min(2 * words, total - e0);
-            for (int l = 0; l < 2 * words; l++)
-            {
-                q[l] = (ulong)nextBlock;
-                sample[l] = (ulong)(firstSample + nextRow);
-                if (l < here && ++nextBlock == blocks) { nextBlock = 0; nextRow++; }
-            }
-            TWords a0 = TLanes.Load(q), a1 = TLanes.Load(sample), a2 = stepWord, a3 = maskStream;
-            TWords b0 = TLanes.Load(q + words), b1 = TLanes.Load(sample + words), b2 = stepWord, b3 = maskStream;
-            PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
-            ulong valid = here == 64 ? ulong.MaxValue : (1UL << here) - 1;
-            count = Collect(TLanes.Below(a0, threshold) | (ulong)TLanes.Below(b0, threshold) << words, valid, 0, q, sample, firstSample, n, activeRow, activeFeature, count);
-            count = Collect(TLanes.Below(a1, threshold) | (ulong)TLanes.Below(b1, threshold) << words, valid, 1, q, sample, firstSample, n, activeRow, activeFeature, count);
-            count = Collect(TLanes.Below(a2, threshold) | (ulong)TLanes.Below(b2, threshold) << words, valid, 2, q, sample, firstSample, n, activeRow, activeFeature, count);
-            count = Collect(TLanes.Below(a3, threshold) | (ulong)TLanes.Below(b3, threshold) << words, valid, 3, q, sample, firstSample, n, activeRow, activeFeature, count);
-        }
-
-        // Values: word 0 of philox((i, sample, step, value stream)) for each active feature i.
-        TWords valueStream = TLanes.Broadcast(evaluation ? DataStream.EvalValue : DataStream.TrainValue);
-        for (int e0 = 0; e0 < count; e0 += 2 * words)
-        {
-            int here = Math.Min(2 * words, count - e0);
-            for (int l = 0; l < 2 * words; l++)
-            {
-                int entry = e0 + Math.Min(l, here - 1);
-                q[l] = (ulong)activeFeature[entry];
-                sample[l] = (ulong)(firstSample + activeRow[entry]);
-            }
-            TWords a0 = TLanes.Load(q), a1 = TLanes.Load(sample), a2 = stepWord, a3 = valueStream;
-            TWords b0 = TLanes.Load(q + words), b1 = TLanes.Load(sample + words), b2 = stepWord, b3 = valueStream;
-            PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
-            for (int l = 0; l < here; l++)
-            {
-                uint word = l < words ? TLanes.Word(a0, l) : TLanes.Word(b0, l - words);
-                x[((nint)activeRow[e0 + l] * n + activeFeature[e0 + l]) * lanes + lane] = DataStream.Value(word);
-            }
-        }
-    }
-
-    /// <summary>Adds feature 4q + k of each counter whose bit is set (and whose feature exists), with its row.</summary>
-    private static int Collect(ulong bits, ulong valid, int k, ulong* q, ulong* sample, long firstSample, int n, int* activeRow, int* activeFeature, int count)
-    {
-        bits &= valid;
-        while (bits != 0)
-        {
-            int l = BitOperations.TrailingZeroCount(bits);
-            bits &= bits - 1;
-            int feature = 4 * (int)q[l] + k;
-            if (feature >= n) continue;
-            activeRow[count] = (int)((long)sample[l] - firstSample);
-            activeFeature[count++] = feature;
-        }
-        return count;
-    }
-
-    /// <summary>h = W_in x (serial over i, x = 0 skipped), then z = W_out h (serial over j) + b, for the first <paramref name="rows"/> rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Forward(in LaneGroup g, int rows)
     {
         int n = g.N, m = g.M;
-        SkippingProduct(g.H, g.X, g.Encoder, n, 1, rows, m, n);
-        // W_out[i][j]: untied [n][m], tied W[j][i].
-        nint si = g.Tied ? 1 : m, sj = g.Tied ? n : 1;
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
+        // h[r][j]: W_in[j][i] (tied: the same W[j][i]) at j n + i.
+        if (OnGrid(g.Encoder, (nint)n * m)) RowProducts<EveryTerm>(g.H, m, g.X, n, g.Encoder, n, 1, null, rows);
+        else RowProducts<SkipZero>(g.H, m, g.X, n, g.Encoder, n, 1, null, rows);
+        // z[r][i]: W_out[i][j] at i m + j, tied W[j][i] at j n + i.
+        RowProducts<EveryTerm>(g.Z, n, g.H, m, g.Decoder, g.Tied ? 1 : m, g.Tied ? n : 1, g.Bias, rows);
+    }
+
+    /// <summary>
+    /// output[r][c] = serial over k of term(weight[c][k], input[r][k], acc) from +0 (then + bias[c]), rows 0 .. rows - 1.
+    /// Eight rows of a panel run side by side, each its own chain, sharing the weight's vector.
+    /// </summary>
+    /// <param name="weightOut">Elements between weight[c][k] and weight[c + 1][k]; <paramref name="weightDepth"/> between weight[c][k] and weight[c][k + 1].</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowProducts<TTerm>(float* output, int width, float* input, int depth, float* weight, nint weightOut, nint weightDepth,
+        float* bias, int rows) where TTerm : ITerm
+    {
+        int lanes = TLanes.Count;
+        nint step = weightDepth * lanes;
+        for (int p = 0; p < rows; p += Panels.Rows)
         {
-            float* h0 = g.H + (nint)r * m * Lanes, h1 = h0 + (nint)m * Lanes, h2 = h1 + (nint)m * Lanes, h3 = h2 + (nint)m * Lanes;
-            float* z0 = g.Z + (nint)r * n * Lanes;
-            for (int i = 0; i < n; i++)
+            int here = Math.Min(Panels.Rows, rows - p);
+            float* inPanel = input + (nint)p * depth * lanes, outPanel = output + (nint)p * width * lanes;
+            for (int c = 0; c < width; c++)
             {
-                TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
-                for (int j = 0; j < m; j++)
+                float* o = outPanel + (nint)c * Panels.Rows * lanes, w = weight + c * weightOut * lanes;
+                float* b = bias == null ? null : bias + (nint)c * lanes;
+                if (here == Panels.Rows)
                 {
-                    TVec w = At(g.Decoder, i * si + j * sj);
-                    a0 = TLanes.Fma(w, At(h0, j), a0);
-                    a1 = TLanes.Fma(w, At(h1, j), a1);
-                    a2 = TLanes.Fma(w, At(h2, j), a2);
-                    a3 = TLanes.Fma(w, At(h3, j), a3);
+                    RowTile<Chains8, TTerm>(o, inPanel, w, step, depth, b);
+                    continue;
                 }
-                if (g.Bias != null)
-                {
-                    TVec b = At(g.Bias, i);
-                    a0 = TLanes.Add(a0, b); a1 = TLanes.Add(a1, b); a2 = TLanes.Add(a2, b); a3 = TLanes.Add(a3, b);
-                }
-                Put(z0, i, a0); Put(z0, n + i, a1); Put(z0, 2 * n + i, a2); Put(z0, 3 * n + i, a3);
+                int t = 0;
+                if ((here & 4) != 0) { RowTile<Chains4, TTerm>(o, inPanel, w, step, depth, b); t += 4; }
+                if ((here & 2) != 0) { RowTile<Chains2, TTerm>(o + t * lanes, inPanel + t * lanes, w, step, depth, b); t += 2; }
+                if ((here & 1) != 0) RowTile<Chains1, TTerm>(o + t * lanes, inPanel + t * lanes, w, step, depth, b);
             }
         }
-        for (; r < rows; r++)
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RowTile<TChains, TTerm>(float* output, float* input, float* weight, nint weightStep, int depth, float* bias)
+        where TChains : IChains where TTerm : ITerm
+    {
+        int l = TLanes.Count;
+        nint inputStep = Panels.Rows * l;
+        TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
+        TVec a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
+        for (int k = 0; k < depth; k++, input += inputStep, weight += weightStep)
         {
-            float* h = g.H + (nint)r * m * Lanes, z = g.Z + (nint)r * n * Lanes;
-            for (int i = 0; i < n; i++)
-            {
-                TVec acc = TLanes.Zero;
-                for (int j = 0; j < m; j++) acc = TLanes.Fma(At(g.Decoder, i * si + j * sj), At(h, j), acc);
-                Put(z, i, g.Bias == null ? acc : TLanes.Add(acc, At(g.Bias, i)));
-            }
+            TVec w = TLanes.Load(weight);
+            a0 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input), a0);
+            if (TChains.Count > 1) a1 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + l), a1);
+            if (TChains.Count > 2) a2 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 2 * l), a2);
+            if (TChains.Count > 2) a3 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 3 * l), a3);
+            if (TChains.Count > 4) a4 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 4 * l), a4);
+            if (TChains.Count > 4) a5 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 5 * l), a5);
+            if (TChains.Count > 4) a6 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 6 * l), a6);
+            if (TChains.Count > 4) a7 = TTerm.Next<TVec, TLanes>(w, TLanes.Load(input + 7 * l), a7);
+        }
+        if (bias != null)
+        {
+            TVec b = TLanes.Load(bias);
+            a0 = TLanes.Add(a0, b); a1 = TLanes.Add(a1, b); a2 = TLanes.Add(a2, b); a3 = TLanes.Add(a3, b);
+            a4 = TLanes.Add(a4, b); a5 = TLanes.Add(a5, b); a6 = TLanes.Add(a6, b); a7 = TLanes.Add(a7, b);
+        }
+        TLanes.Store(output, a0);
+        if (TChains.Count > 1) TLanes.Store(output + l, a1);
+        if (TChains.Count > 2) { TLanes.Store(output + 2 * l, a2); TLanes.Store(output + 3 * l, a3); }
+        if (TChains.Count > 4)
+        {
+            TLanes.Store(output + 4 * l, a4); TLanes.Store(output + 5 * l, a5);
+            TLanes.Store(output + 6 * l, a6); TLanes.Store(output + 7 * l, a7);
         }
     }
 
     /// <summary>
-    /// output[r][j] = serial over k of (input[r][k] != 0 ? fma(weight[j sj + k sk], input[r][k], acc) : acc), acc from +0:
-    /// the encoder (input x) and g_h (input g_z). Four rows at a time, so four chains are in flight in registers.
+    /// output[c][i] = serial over rows r of term(shared[r][c], own[r][i], acc), resumed from and stored to output, for
+    /// i in 0 .. features - 1 and c in 0 .. columns - 1: the gradients' sums over the batch. Eight i run side by side;
+    /// each tile of them takes every column before the next, while its rows of own are in cache.
     /// </summary>
-    private static void SkippingProduct(float* output, float* input, float* weight, nint sj, nint sk, int rows, int width, int depth)
+    /// <param name="outputColumn">Elements between output[c][i] and output[c + 1][i]; <paramref name="outputFeature"/> between output[c][i] and output[c][i + 1].</param>
+    /// <param name="ownWidth">Elements per row of the tensor <paramref name="own"/> points into; <paramref name="sharedWidth"/> likewise.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Gradients<TTerm>(float* output, nint outputColumn, nint outputFeature, float* shared, int sharedWidth, int columns,
+        float* own, int ownWidth, int features, int rows) where TTerm : ITerm
     {
-        int r = 0;
-        for (; r + 4 <= rows; r += 4)
+        int lanes = TLanes.Count;
+        nint featureStep = outputFeature * lanes, columnStep = outputColumn * lanes, elementStep = (nint)Panels.Rows * lanes;
+        for (int i = 0; i < features; )
         {
-            float* i0 = input + (nint)r * depth * TLanes.Count, i1 = i0 + (nint)depth * TLanes.Count;
-            float* i2 = i1 + (nint)depth * TLanes.Count, i3 = i2 + (nint)depth * TLanes.Count;
-            float* o0 = output + (nint)r * width * TLanes.Count;
-            for (int j = 0; j < width; j++)
+            int tile = features - i >= 8 ? 8 : features - i >= 4 ? 4 : features - i >= 2 ? 2 : 1;
+            float* o = output + i * featureStep, v = own + i * elementStep, s = shared;
+            for (int c = 0; c < columns; c++, o += columnStep, s += elementStep)
             {
-                TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
-                for (int k = 0; k < depth; k++)
+                switch (tile)
                 {
-                    TVec w = At(weight, j * sj + k * sk);
-                    TVec v0 = At(i0, k), v1 = At(i1, k), v2 = At(i2, k), v3 = At(i3, k);
-                    a0 = TLanes.WhereNonZero(v0, TLanes.Fma(w, v0, a0), a0);
-                    a1 = TLanes.WhereNonZero(v1, TLanes.Fma(w, v1, a1), a1);
-                    a2 = TLanes.WhereNonZero(v2, TLanes.Fma(w, v2, a2), a2);
-                    a3 = TLanes.WhereNonZero(v3, TLanes.Fma(w, v3, a3), a3);
+                    case 8: GradientTile<Chains8, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                    case 4: GradientTile<Chains4, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                    case 2: GradientTile<Chains2, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
+                    default: GradientTile<Chains1, TTerm>(o, featureStep, s, sharedWidth, v, ownWidth, rows); break;
                 }
-                Put(o0, j, a0); Put(o0, width + j, a1); Put(o0, 2 * width + j, a2); Put(o0, 3 * width + j, a3);
             }
-        }
-        for (; r < rows; r++)
-        {
-            float* v = input + (nint)r * depth * TLanes.Count, o = output + (nint)r * width * TLanes.Count;
-            for (int j = 0; j < width; j++)
-            {
-                TVec acc = TLanes.Zero;
-                for (int k = 0; k < depth; k++)
-                {
-                    TVec x = At(v, k);
-                    acc = TLanes.WhereNonZero(x, TLanes.Fma(At(weight, j * sj + k * sk), x, acc), acc);
-                }
-                Put(o, j, acc);
-            }
+            i += tile;
         }
     }
 
-    /// <summary>Per row: the R32 sum of I (y - x)^2 into rowLoss, and g_z = z &gt; 0 ? GradScale (y - x) : 0 when <paramref name="gradient"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Loss(in LaneGroup g, int rows, bool gradient)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTile<TChains, TTerm>(float* output, nint outputStep, float* shared, int sharedWidth, float* own, int n, int rows)
+        where TChains : IChains where TTerm : ITerm
     {
-        int n = g.N;
-        TVec* lane = stackalloc TVec[R32.Lanes];
+        int l = TLanes.Count;
+        nint chain = Panels.Rows * l, sharedPanel = (nint)sharedWidth * Panels.Rows * l, ownPanel = (nint)n * Panels.Rows * l;
+        TVec a0 = TLanes.Load(output);
+        TVec a1 = TChains.Count > 1 ? TLanes.Load(output + outputStep) : TLanes.Zero;
+        TVec a2 = TChains.Count > 2 ? TLanes.Load(output + 2 * outputStep) : TLanes.Zero;
+        TVec a3 = TChains.Count > 2 ? TLanes.Load(output + 3 * outputStep) : TLanes.Zero;
+        TVec a4 = TChains.Count > 4 ? TLanes.Load(output + 4 * outputStep) : TLanes.Zero;
+        TVec a5 = TChains.Count > 4 ? TLanes.Load(output + 5 * outputStep) : TLanes.Zero;
+        TVec a6 = TChains.Count > 4 ? TLanes.Load(output + 6 * outputStep) : TLanes.Zero;
+        TVec a7 = TChains.Count > 4 ? TLanes.Load(output + 7 * outputStep) : TLanes.Zero;
+        for (int p = 0; p < rows; p += Panels.Rows, shared += sharedPanel, own += ownPanel)
+        {
+            int here = Math.Min(Panels.Rows, rows - p);
+            for (int r = 0; r < here; r++)
+            {
+                TVec s = TLanes.Load(shared + r * l);
+                float* v = own + r * l;
+                a0 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v), a0);
+                if (TChains.Count > 1) a1 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + chain), a1);
+                if (TChains.Count > 2) a2 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 2 * chain), a2);
+                if (TChains.Count > 2) a3 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 3 * chain), a3);
+                if (TChains.Count > 4) a4 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 4 * chain), a4);
+                if (TChains.Count > 4) a5 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 5 * chain), a5);
+                if (TChains.Count > 4) a6 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 6 * chain), a6);
+                if (TChains.Count > 4) a7 = TTerm.Next<TVec, TLanes>(s, TLanes.Load(v + 7 * chain), a7);
+            }
+        }
+        TLanes.Store(output, a0);
+        if (TChains.Count > 1) TLanes.Store(output + outputStep, a1);
+        if (TChains.Count > 2) { TLanes.Store(output + 2 * outputStep, a2); TLanes.Store(output + 3 * outputStep, a3); }
+        if (TChains.Count > 4)
+        {
+            TLanes.Store(output + 4 * outputStep, a4); TLanes.Store(output + 5 * outputStep, a5);
+            TLanes.Store(output + 6 * outputStep, a6); TLanes.Store(output + 7 * outputStep, a7);
+        }
+    }
+
+    /// <summary>
+    /// Per row: the R32 sum of I (y - x)^2 into rowLoss, and g_z = z &gt; 0 ? GradScale (y - x) : 0 when <paramref name="gradient"/>.
+    /// The rows of a panel run side by side, each with its R32 chains. Returns whether every g_z is on the grid (<see cref="SkipZero"/>).
+    /// </summary>
+    /// <remarks>
+    /// With n &lt; 32 the chains n .. 31 stay +0, and the halving tree adds them as x + 0. That is x itself for every x
+    /// except -0, and no chain is ever -0: each term I d d with I &gt;= 0 (<see cref="Model.Importance"/>) is +0, positive,
+    /// +infinity or NaN, and fma(a, b, +0) with a b = +-0 is +0. So the tree skips the empty chains and keeps every bit.
+    /// </remarks>
+    public bool Loss(in LaneGroup g, int rows, bool gradient) => gradient ? Loss<Yes>(g, rows) : Loss<No>(g, rows);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool Loss<TGradient>(in LaneGroup g, int rows) where TGradient : IFlag
+    {
+        int n = g.N, l = TLanes.Count;
+        const int P = Panels.Rows;
+        TVec* slot = stackalloc TVec[R32.Lanes * P]; // slot[chain k][row in panel]
+        TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
+        for (int p = 0; p < rows; p += P)
+        {
+            int here = Math.Min(P, rows - p);
+            nint at = (nint)p * n * l;
+            float* x = g.X + at, z = g.Z + at, gz = g.Gz + at;
+            for (int i = 0; i < n; i++, x += P * l, z += P * l, gz += P * l)
+            {
+                TVec importance = At(g.Importance, i), scale = At(g.GradScale, i);
+                TVec* chain = slot + (i % R32.Lanes) * P;
+                // A full panel's loop has a constant count, and a chain's first term starts from +0 without reading the slot.
+                if (i < R32.Lanes)
+                {
+                    if (here == P) LossTerms<TGradient, Yes>(x, z, gz, chain, P, importance, scale, ref negated, ref magnitude);
+                    else LossTerms<TGradient, Yes>(x, z, gz, chain, here, importance, scale, ref negated, ref magnitude);
+                }
+                else
+                {
+                    if (here == P) LossTerms<TGradient, No>(x, z, gz, chain, P, importance, scale, ref negated, ref magnitude);
+                    else LossTerms<TGradient, No>(x, z, gz, chain, here, importance, scale, ref negated, ref magnitude);
+                }
+            }
+            int used = Math.Min(n, R32.Lanes);
+            for (int half = R32.Lanes / 2; half >= 1; half /= 2)
+            {
+                for (int k = 0; k + half < used; k++)
+                    for (int r = 0; r < here; r++)
+                        slot[k * P + r] = TLanes.Add(slot[k * P + r], slot[(k + half) * P + r]);
+                used = Math.Min(used, half);
+            }
+            for (int r = 0; r < here; r++) Put(g.RowLoss, p + r, slot[r]);
+        }
+        return TLanes.OffGridBits(negated, magnitude) == 0;
+    }
+
+    /// <summary>Feature i's term of rows 0 .. rows - 1 of a panel into their chains (from +0 when <typeparamref name="TFirst"/>), and their g_z.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LossTerms<TGradient, TFirst>(float* x, float* z, float* gz, TVec* chain, int rows, TVec importance, TVec scale,
+        ref TVec negated, ref TVec magnitude) where TGradient : IFlag where TFirst : IFlag
+    {
+        int l = TLanes.Count;
         for (int r = 0; r < rows; r++)
         {
-            float* x = g.X + (nint)r * n * Lanes, z = g.Z + (nint)r * n * Lanes, gz = g.Gz + (nint)r * n * Lanes;
-            for (int k = 0; k < R32.Lanes; k++) lane[k] = TLanes.Zero;
-            for (int i = 0; i < n; i++)
+            TVec zi = TLanes.Load(z + r * l);
+            TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), TLanes.Load(x + r * l));
+            chain[r] = TLanes.Fma(TLanes.Multiply(importance, d), d, TFirst.On ? TLanes.Zero : chain[r]);
+            if (TGradient.On)
             {
-                TVec zi = At(z, i);
-                TVec d = TLanes.Subtract(TLanes.WherePositive(zi, zi), At(x, i));
-                lane[i % R32.Lanes] = TLanes.Fma(TLanes.Multiply(At(g.Importance, i), d), d, lane[i % R32.Lanes]);
-                if (gradient) Put(gz, i, TLanes.WherePositive(zi, TLanes.Multiply(At(g.GradScale, i), d)));
+                TVec gzi = TLanes.WherePositive(zi, TLanes.Multiply(scale, d));
+                TLanes.Store(gz + r * l, gzi);
+                TLanes.FoldMagnitude(gzi, ref negated, ref magnitude);
             }
-            for (int half = R32.Lanes / 2; half >= 1; half /= 2)
-                for (int k = 0; k < half; k++)
-                    lane[k] = TLanes.Add(lane[k], lane[k + half]);
-            Put(g.RowLoss, r, lane[0]);
         }
-    }
-
-    /// <summary>Zeroes the gradients that <see cref="AccumulateRows"/> adds to.</summary>
-    public void BeginBackward(in LaneGroup g)
-    {
-        Clear(g.DecoderGradient, (nint)g.N * g.M);
-        Clear(g.EncoderGradient, (nint)g.M * g.N);
-        if (g.BiasGradient != null) Clear(g.BiasGradient, g.N);
     }
 
     /// <summary>
-    /// The gradients' terms of <paramref name="rows"/> rows (the group's buffers hold them from row 0): g_b,
-    /// gW_out (g_z = 0 skipped), g_h of these rows (g_z = 0 skipped), gW_in (x = 0 skipped). Called for
-    /// consecutive row blocks in ascending order, every gradient element still sums its terms in ascending r:
-    /// each chain runs over the block's rows in a register, resumed from and stored to the gradient.
+    /// g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]), g_z = 0 skipped (every term added when W_out and
+    /// g_z are on the grid, <paramref name="gzOnGrid"/> from <see cref="Loss"/>), for rows 0 .. rows - 1.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void AccumulateRows(in LaneGroup g, int rows)
+    public void HiddenGradient(in LaneGroup g, int rows, bool gzOnGrid)
     {
-        int n = g.N, m = g.M;
-        nint rowN = (nint)n * Lanes, rowM = (nint)m * Lanes;
-        if (g.BiasGradient != null)
-            for (int i = 0; i < n; i++)
-            {
-                TVec acc = At(g.BiasGradient, i);
-                for (int r = 0; r < rows; r++) acc = TLanes.Add(acc, At(g.Gz + r * rowN, i));
-                Put(g.BiasGradient, i, acc);
-            }
-
-        // gW_out[i][j]: the factor g_z[r][i] is shared by the four chains j .. j + 3.
-        for (int i = 0; i < n; i++)
-        {
-            float* gw = g.DecoderGradient + (nint)i * rowM;
-            int j = 0;
-            for (; j + 4 <= m; j += 4)
-            {
-                TVec a0 = At(gw, j), a1 = At(gw, j + 1), a2 = At(gw, j + 2), a3 = At(gw, j + 3);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec gi = At(g.Gz + r * rowN, i);
-                    float* h = g.H + r * rowM;
-                    a0 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j), a0), a0);
-                    a1 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j + 1), a1), a1);
-                    a2 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j + 2), a2), a2);
-                    a3 = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(h, j + 3), a3), a3);
-                }
-                Put(gw, j, a0); Put(gw, j + 1, a1); Put(gw, j + 2, a2); Put(gw, j + 3, a3);
-            }
-            for (; j < m; j++)
-            {
-                TVec acc = At(gw, j);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec gi = At(g.Gz + r * rowN, i);
-                    acc = TLanes.WhereNonZero(gi, TLanes.Fma(gi, At(g.H + r * rowM, j), acc), acc);
-                }
-                Put(gw, j, acc);
-            }
-        }
-
-        // g_h[r][j] = serial over i of fma(W_out[i][j], g_z[r][i]): untied W_out[i][j] at i m + j, tied W[j][i] at j n + i.
-        SkippingProduct(g.Gh, g.Gz, g.Decoder, g.Tied ? n : 1, g.Tied ? 1 : m, rows, m, n);
-
-        // gW_in[j][i]: the factor x[r][i] differs per chain i .. i + 3, the other factor g_h[r][j] is shared.
-        for (int j = 0; j < m; j++)
-        {
-            float* gw = g.EncoderGradient + (nint)j * rowN;
-            int i = 0;
-            for (; i + 4 <= n; i += 4)
-            {
-                TVec a0 = At(gw, i), a1 = At(gw, i + 1), a2 = At(gw, i + 2), a3 = At(gw, i + 3);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec gh = At(g.Gh + r * rowM, j);
-                    float* x = g.X + r * rowN;
-                    TVec x0 = At(x, i), x1 = At(x, i + 1), x2 = At(x, i + 2), x3 = At(x, i + 3);
-                    a0 = TLanes.WhereNonZero(x0, TLanes.Fma(gh, x0, a0), a0);
-                    a1 = TLanes.WhereNonZero(x1, TLanes.Fma(gh, x1, a1), a1);
-                    a2 = TLanes.WhereNonZero(x2, TLanes.Fma(gh, x2, a2), a2);
-                    a3 = TLanes.WhereNonZero(x3, TLanes.Fma(gh, x3, a3), a3);
-                }
-                Put(gw, i, a0); Put(gw, i + 1, a1); Put(gw, i + 2, a2); Put(gw, i + 3, a3);
-            }
-            for (; i < n; i++)
-            {
-                TVec acc = At(gw, i);
-                for (int r = 0; r < rows; r++)
-                {
-                    TVec xi = At(g.X + r * rowN, i);
-                    acc = TLanes.WhereNonZero(xi, TLanes.Fma(At(g.Gh + r * rowM, j), xi, acc), acc);
-                }
-                Put(gw, i, acc);
-            }
-        }
+        // Untied W_out[i][j] at i m + j, tied W[j][i] at j n + i.
+        nint columnStep = g.Tied ? g.N : 1, depthStep = g.Tied ? 1 : g.M;
+        if (gzOnGrid && OnGrid(g.Decoder, (nint)g.N * g.M)) RowProducts<EveryTerm>(g.Gh, g.M, g.Gz, g.N, g.Decoder, columnStep, depthStep, null, rows);
+        else RowProducts<SkipZero>(g.Gh, g.M, g.Gz, g.N, g.Decoder, columnStep, depthStep, null, rows);
     }
 
-    /// <summary>Tied models: gW = gW_in + gW_out^T, one rounded add per element.</summary>
-    public void EndBackward(in LaneGroup g)
+    /// <summary>Whether elements 0 .. count - 1 of a group tensor are on the grid in every lane (<see cref="SkipZero"/>).</summary>
+    private static bool OnGrid(float* tensor, nint count)
+    {
+        TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
+        for (nint e = 0; e < count; e++) TLanes.FoldMagnitude(At(tensor, e), ref negated, ref magnitude);
+        return TLanes.OffGridBits(negated, magnitude) == 0;
+    }
+
+    /// <summary>Whether columns c0 .. c1 - 1 of rows 0 .. rows - 1 of a per-row tensor of <paramref name="width"/> are on the grid in every lane.</summary>
+    private static bool OnGrid(float* tensor, int width, int c0, int c1, int rows)
+    {
+        int l = TLanes.Count;
+        TVec negated = TLanes.Zero, magnitude = TLanes.Zero;
+        for (int p = 0; p < rows; p += Panels.Rows)
+        {
+            int here = Math.Min(Panels.Rows, rows - p);
+            for (int c = c0; c < c1; c++)
+            {
+                float* v = tensor + Panels.Offset(p, c, width, l);
+                for (int r = 0; r < here; r++) TLanes.FoldMagnitude(TLanes.Load(v + r * l), ref negated, ref magnitude);
+            }
+        }
+        return TLanes.OffGridBits(negated, magnitude) == 0;
+    }
+
+    /// <summary>Zeroes the gradients of <paramref name="piece"/> that <see cref="Accumulate"/> adds to.</summary>
+    public void Begin(in LaneGroup g, GradientPiece piece)
+    {
+        int n = g.N, m = g.M, width = piece.I1 - piece.I0;
+        for (int j = piece.J0; j < piece.J1; j++)
+        {
+            Clear(g.EncoderGradient + ((nint)j * n + piece.I0) * Lanes, width);
+            for (int i = piece.I0; i < piece.I1; i++) Put(g.DecoderGradient, (nint)i * m + j, TLanes.Zero);
+        }
+        if (piece.Bias && g.BiasGradient != null) Clear(g.BiasGradient, n);
+    }
+
+    /// <summary>
+    /// The terms of rows 0 .. rows - 1 (the buffers given hold them from row 0) in the gradients of <paramref name="piece"/>:
+    /// gW_out[i][j] (g_z = 0 skipped), gW_in[j][i] (x = 0 skipped; needs g_h of these rows), g_b. Called for consecutive
+    /// row blocks in ascending order, every gradient element still sums its terms in ascending r: each chain runs
+    /// over the block's rows in a register, resumed from and stored to the gradient. A sum adds every term while
+    /// <paramref name="dense"/> allows it and this block's factors are on the grid (<see cref="SkipZero"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Accumulate(in LaneGroup g, int rows, GradientPiece piece, bool gzOnGrid, ref DenseSums dense)
+    {
+        int n = g.N, m = g.M, l = Lanes, i0 = piece.I0, j0 = piece.J0, columns = piece.J1 - j0, features = piece.I1 - i0;
+        nint ownAt = (nint)i0 * Panels.Rows * l, sharedAt = (nint)j0 * Panels.Rows * l;
+        if (piece.Bias && g.BiasGradient != null) Gradients<Sum>(g.BiasGradient, 0, 1, g.Gz, n, 1, g.Gz, n, n, rows);
+        if (columns <= 0 || features <= 0) return;
+        // gW_out[i][j] at i m + j: the sum of g_z[r][i] h[r][j].
+        float* decoder = g.DecoderGradient + ((nint)i0 * m + j0) * l;
+        dense.Decoder &= gzOnGrid && OnGrid(g.H, m, j0, j0 + columns, rows);
+        if (dense.Decoder) Gradients<EveryTerm>(decoder, 1, m, g.H + sharedAt, m, columns, g.Gz + ownAt, n, features, rows);
+        else Gradients<SkipZero>(decoder, 1, m, g.H + sharedAt, m, columns, g.Gz + ownAt, n, features, rows);
+        // gW_in[j][i] at j n + i: the sum of g_h[r][j] x[r][i].
+        float* encoder = g.EncoderGradient + ((nint)j0 * n + i0) * l;
+        dense.Encoder &= OnGrid(g.Gh, m, j0, j0 + columns, rows);
+        if (dense.Encoder) Gradients<EveryTerm>(encoder, n, 1, g.Gh + sharedAt, m, columns, g.X + ownAt, n, features, rows);
+        else Gradients<SkipZero>(encoder, n, 1, g.Gh + sharedAt, m, columns, g.X + ownAt, n, features, rows);
+    }
+
+    /// <summary>Tied models: gW = gW_in + gW_out^T over <paramref name="piece"/>, one rounded add per element.</summary>
+    public void End(in LaneGroup g, GradientPiece piece)
     {
         if (!g.Tied) return;
         int n = g.N, m = g.M;
-        for (int j = 0; j < m; j++)
-            for (int i = 0; i < n; i++)
+        for (int j = piece.J0; j < piece.J1; j++)
+            for (int i = piece.I0; i < piece.I1; i++)
             {
                 nint e = (nint)j * n + i;
                 Put(g.EncoderGradient, e, TLanes.Add(At(g.EncoderGradient, e), At(g.DecoderGradient, (nint)i * m + j)));
@@ -330,18 +363,34 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
         for (nint e = 0; e < elements; e++) Put(tensor, e, TLanes.Zero);
     }
 
-    /// <summary>The optimizer update of the reference (Backends/Reference/Optimizer.cs), lane by lane; returns the lanes that hold a non-finite parameter.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public uint Update(in LaneGroup g, OptimizerStep o, float* negativeStepSize, float* decay)
+    /// <summary>The optimizer update of <paramref name="piece"/>'s parameters; returns the lanes that hold a non-finite one.</summary>
+    public uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay)
     {
-        nint length = g.PerInstance;
+        int n = g.N, m = g.M, width = piece.I1 - piece.I0;
+        uint nonFinite = 0;
+        for (int j = piece.J0; j < piece.J1 && width > 0; j++)
+            nonFinite |= Update(g, g.EncoderOffset + (nint)j * n + piece.I0, width, o, negativeStepSize, decay);
+        if (!g.Tied)
+            for (int i = piece.I0; i < piece.I1 && piece.J1 > piece.J0; i++)
+                nonFinite |= Update(g, g.DecoderOffset + (nint)i * m + piece.J0, piece.J1 - piece.J0, o, negativeStepSize, decay);
+        if (piece.Bias && g.BiasGradient != null) nonFinite |= Update(g, g.BiasOffset, n, o, negativeStepSize, decay);
+        return nonFinite;
+    }
+
+    /// <summary>
+    /// The optimizer update of the reference (Backends/Reference/Optimizer.cs), lane by lane, on elements first ..
+    /// first + count - 1 of the parameter layout; returns the lanes that hold a non-finite parameter.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static uint Update(in LaneGroup g, nint first, nint count, OptimizerStep o, float* negativeStepSize, float* decay)
+    {
         TVec minusStep = TLanes.Load(negativeStepSize);
         TVec l2 = TLanes.Broadcast(o.L2);
         uint nonFinite = 0;
         if (o.Kind == OptimizerKind.Sgd)
         {
             TVec momentum = TLanes.Broadcast(o.Momentum);
-            for (nint e = 0; e < length; e++)
+            for (nint e = first; e < first + count; e++)
             {
                 TVec p = At(g.Parameters, e), grad = At(g.Gradients, e);
                 if (o.L2 != 0f) grad = TLanes.Fma(l2, p, grad);
@@ -362,7 +411,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
         TVec correction = TLanes.Broadcast(o.BiasCorrection2Sqrt), eps = TLanes.Broadcast(o.Eps);
         TVec decayFactor = TLanes.Load(decay);
         bool decoupled = o.Kind == OptimizerKind.AdamW;
-        for (nint e = 0; e < length; e++)
+        for (nint e = first; e < first + count; e++)
         {
             TVec p = At(g.Parameters, e), grad = At(g.Gradients, e);
             if (o.L2 != 0f) grad = TLanes.Fma(l2, p, grad);
@@ -384,12 +433,37 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
 internal unsafe interface ILaneKernels
 {
     int Lanes { get; }
-    void Generate(float* x, int lane, int n, int rows, ulong seed, ulong threshold, uint step, long firstSample, bool evaluation,
-        int* activeRow, int* activeFeature);
+    int ScheduleLength { get; }
+    int ThresholdLength { get; }
+    void PrepareStream(ulong* schedule, ulong* thresholds, ReadOnlySpan<ulong> seeds, ReadOnlySpan<ulong> threshold);
+    void Generate(in LaneGroup g, float* x, int rows, long firstSample, uint step, bool evaluation, StreamScratch scratch);
     void Forward(in LaneGroup g, int rows);
-    void Loss(in LaneGroup g, int rows, bool gradient);
-    void BeginBackward(in LaneGroup g);
-    void AccumulateRows(in LaneGroup g, int rows);
-    void EndBackward(in LaneGroup g);
-    uint Update(in LaneGroup g, OptimizerStep o, float* negativeStepSize, float* decay);
+    bool Loss(in LaneGroup g, int rows, bool gradient);
+    void HiddenGradient(in LaneGroup g, int rows, bool gzOnGrid);
+    void Begin(in LaneGroup g, GradientPiece piece);
+    void Accumulate(in LaneGroup g, int rows, GradientPiece piece, bool gzOnGrid, ref DenseSums dense);
+    void End(in LaneGroup g, GradientPiece piece);
+    uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay);
+}
+
+/// <summary>
+/// A rectangle of the gradients that one work item sums and updates: gW_in[j][i] and gW_out[i][j] for j in J0 .. J1 - 1
+/// and i in I0 .. I1 - 1 (tied: W[j][i]), and g_b when <see cref="Bias"/>. Pieces that cover every element once make a step.
+/// </summary>
+internal readonly record struct GradientPiece(int J0, int J1, int I0, int I1, bool Bias)
+{
+    public static GradientPiece Whole(int n, int m) => new(0, m, 0, n, true);
+}
+
+/// <summary>
+/// Whether a piece's gradient sums still add every term (<see cref="SkipZero"/>): from a step's first block of rows
+/// until the first block whose factors are off the grid. A sum never returns to adding every term within the step,
+/// because a sum that has skipped terms may hold -0, and only one that never did is known not to.
+/// </summary>
+internal struct DenseSums
+{
+    public bool Decoder; // gW_out
+    public bool Encoder; // gW_in
+
+    public static DenseSums Start => new() { Decoder = true, Encoder = true };
 }

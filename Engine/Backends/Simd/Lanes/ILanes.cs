@@ -53,6 +53,33 @@ internal unsafe interface ILanes<TVec> where TVec : unmanaged
     static abstract TVec MinMagnitude(TVec smallest, TVec value);
     /// <summary>The smallest lane (lanes hold non-negative numbers or +infinity).</summary>
     static abstract float Smallest(TVec value);
+    /// <summary>
+    /// Folds |value| into two per-lane running maxima of 32-bit patterns that start at <see cref="Zero"/>: of -|value|
+    /// (unsigned order: largest for the smallest nonzero magnitude, 0 for +-0) and of |value| (signed order: the
+    /// magnitude's order, infinity and NaN above every finite number). <see cref="OffGridBits"/> reads them.
+    /// </summary>
+    static abstract void FoldMagnitude(TVec value, ref TVec negated, ref TVec magnitude);
+    /// <summary>
+    /// Bit l set iff a value folded into lane l (<see cref="FoldMagnitude"/>) was nonzero with a magnitude below
+    /// <see cref="MagnitudeGrid.Smallest"/>, or infinite or NaN.
+    /// </summary>
+    static abstract uint OffGridBits(TVec negated, TVec magnitude);
+}
+
+/// <summary>
+/// A float that is zero or finite with a magnitude of at least 2^-50 is a multiple of 2^-73, so the exact product of
+/// two such floats is zero or a multiple of 2^-146: on the grid of float32's smallest subnormal, 2^-149.
+/// </summary>
+internal static class MagnitudeGrid
+{
+    /// <summary>2^-50.</summary>
+    public const float Smallest = 8.8817841970012523e-16f;
+    /// <summary>The bit pattern of <see cref="Smallest"/>.</summary>
+    public const uint SmallestBits = 0x2680_0000;
+    /// <summary>-<see cref="SmallestBits"/> as an unsigned 32-bit number.</summary>
+    public const uint NegatedSmallestBits = unchecked(0u - SmallestBits);
+    /// <summary>The bit pattern of +infinity: a magnitude's pattern at least this is infinite or NaN.</summary>
+    public const uint InfinityBits = 0x7F80_0000;
 }
 
 /// <summary>
@@ -73,6 +100,8 @@ internal unsafe interface IWordLanes<TWords> where TWords : unmanaged
     static abstract TWords Xor(TWords a, TWords b);
     /// <summary>Bit l set iff the low 32 bits of lane l, as an unsigned number, are below <paramref name="threshold"/> (at most 2^32).</summary>
     static abstract uint Below(TWords words, ulong threshold);
+    /// <summary><see cref="Below"/> with a threshold per lane (each at most 2^32).</summary>
+    static abstract uint BelowEach(TWords words, TWords thresholds);
     /// <summary>Lane l's low 32 bits.</summary>
     static abstract uint Word(TWords words, int l);
 }

@@ -39,6 +39,15 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
         return magnitude < float.PositiveInfinity && magnitude != 0f && magnitude < smallest ? magnitude : smallest;
     }
     public static float Smallest(float value) => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(float value, ref float negated, ref float magnitude)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value) & 0x7FFF_FFFFu;
+        negated = BitConverter.UInt32BitsToSingle(Math.Max(BitConverter.SingleToUInt32Bits(negated), unchecked(0u - bits)));
+        magnitude = BitConverter.UInt32BitsToSingle(Math.Max(BitConverter.SingleToUInt32Bits(magnitude), bits));
+    }
+    public static uint OffGridBits(float negated, float magnitude) =>
+        BitConverter.SingleToUInt32Bits(negated) > MagnitudeGrid.NegatedSmallestBits || BitConverter.SingleToUInt32Bits(magnitude) >= MagnitudeGrid.InfinityBits ? 1u : 0u;
 
     public static int WordCount => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Broadcast(ulong value) => value;
@@ -48,5 +57,6 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong ShiftRight32(ulong a) => a >> 32;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Xor(ulong a, ulong b) => a ^ b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Below(ulong words, ulong threshold) => (words & 0xFFFF_FFFFUL) < threshold ? 1u : 0u;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint BelowEach(ulong words, ulong thresholds) => Below(words, thresholds);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(ulong words, int l) => (uint)words;
 }

@@ -27,7 +27,7 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
         Vector128.ConditionalSelect(Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(lanes)).AsSingle(), value, Vector128<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WhereNonZero(Vector128<float> condition, Vector128<float> value, Vector128<float> otherwise) =>
-        Vector128.ConditionalSelect(~Vector128.Equals(condition, Vector128<float>.Zero), value, otherwise);
+        Vector128.ConditionalSelect(Vector128.Equals(condition, Vector128<float>.Zero), otherwise, value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector128<float> value) => (uint)(~Vector128.Equals(value, Vector128<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -59,6 +59,16 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
         for (int l = 0; l < Vector128<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
         return smallest;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(Vector128<float> value, ref Vector128<float> negated, ref Vector128<float> magnitude)
+    {
+        var bits = value.AsUInt32() & Vector128.Create(0x7FFF_FFFFu);
+        negated = Vector128.Max(negated.AsUInt32(), Vector128<uint>.Zero - bits).AsSingle();
+        magnitude = Vector128.Max(magnitude.AsInt32(), bits.AsInt32()).AsSingle();
+    }
+    public static uint OffGridBits(Vector128<float> negated, Vector128<float> magnitude) =>
+        (uint)(Vector128.GreaterThan(negated.AsUInt32(), Vector128.Create(MagnitudeGrid.NegatedSmallestBits))
+            | Vector128.GreaterThanOrEqual(magnitude.AsInt32(), Vector128.Create((int)MagnitudeGrid.InfinityBits)).AsUInt32()).ExtractMostSignificantBits();
 
     public static int WordCount => Vector128<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Broadcast(ulong value) => Vector128.Create(value);
@@ -70,5 +80,8 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Below(Vector128<ulong> words, ulong threshold) =>
         (uint)Vector128.LessThan((words & Vector128.Create(0xFFFF_FFFFUL)).AsInt64(), Vector128.Create((long)threshold)).ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint BelowEach(Vector128<ulong> words, Vector128<ulong> thresholds) =>
+        (uint)Vector128.LessThan((words & Vector128.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector128<ulong> words, int l) => (uint)words.GetElement(l);
 }

@@ -27,7 +27,7 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
         Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanes)).AsSingle(), value, Vector256<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WhereNonZero(Vector256<float> condition, Vector256<float> value, Vector256<float> otherwise) =>
-        Vector256.ConditionalSelect(~Vector256.Equals(condition, Vector256<float>.Zero), value, otherwise);
+        Vector256.ConditionalSelect(Vector256.Equals(condition, Vector256<float>.Zero), otherwise, value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector256<float> value) => (uint)(~Vector256.Equals(value, Vector256<float>.Zero)).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -61,6 +61,16 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
         for (int l = 0; l < Vector256<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
         return smallest;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(Vector256<float> value, ref Vector256<float> negated, ref Vector256<float> magnitude)
+    {
+        var bits = value.AsUInt32() & Vector256.Create(0x7FFF_FFFFu);
+        negated = Vector256.Max(negated.AsUInt32(), Vector256<uint>.Zero - bits).AsSingle();
+        magnitude = Vector256.Max(magnitude.AsInt32(), bits.AsInt32()).AsSingle();
+    }
+    public static uint OffGridBits(Vector256<float> negated, Vector256<float> magnitude) =>
+        (uint)(Vector256.GreaterThan(negated.AsUInt32(), Vector256.Create(MagnitudeGrid.NegatedSmallestBits))
+            | Vector256.GreaterThanOrEqual(magnitude.AsInt32(), Vector256.Create((int)MagnitudeGrid.InfinityBits)).AsUInt32()).ExtractMostSignificantBits();
 
     public static int WordCount => Vector256<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Broadcast(ulong value) => Vector256.Create(value);
@@ -72,5 +82,8 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Below(Vector256<ulong> words, ulong threshold) =>
         (uint)Vector256.LessThan((words & Vector256.Create(0xFFFF_FFFFUL)).AsInt64(), Vector256.Create((long)threshold)).ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint BelowEach(Vector256<ulong> words, Vector256<ulong> thresholds) =>
+        (uint)Vector256.LessThan((words & Vector256.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector256<ulong> words, int l) => (uint)words.GetElement(l);
 }

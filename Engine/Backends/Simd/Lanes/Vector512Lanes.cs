@@ -26,7 +26,7 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
         Vector512.ConditionalSelect(Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(lanes)).AsSingle(), value, Vector512<float>.Zero);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> WhereNonZero(Vector512<float> condition, Vector512<float> value, Vector512<float> otherwise) =>
-        Vector512.ConditionalSelect(~Vector512.Equals(condition, Vector512<float>.Zero), value, otherwise);
+        Vector512.ConditionalSelect(Vector512.Equals(condition, Vector512<float>.Zero), otherwise, value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint NonZeroBits(Vector512<float> value) => (uint)(~Vector512.Equals(value, Vector512<float>.Zero)).ExtractMostSignificantBits();
     /// <remarks>As two halves of 8 (every AVX-512 CPU has AVX2 and BMI2).</remarks>
@@ -52,6 +52,16 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
         for (int l = 0; l < Vector512<float>.Count; l++) smallest = MathF.Min(smallest, value.GetElement(l));
         return smallest;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void FoldMagnitude(Vector512<float> value, ref Vector512<float> negated, ref Vector512<float> magnitude)
+    {
+        var bits = value.AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
+        negated = Vector512.Max(negated.AsUInt32(), Vector512<uint>.Zero - bits).AsSingle();
+        magnitude = Vector512.Max(magnitude.AsInt32(), bits.AsInt32()).AsSingle();
+    }
+    public static uint OffGridBits(Vector512<float> negated, Vector512<float> magnitude) =>
+        (uint)(Vector512.GreaterThan(negated.AsUInt32(), Vector512.Create(MagnitudeGrid.NegatedSmallestBits))
+            | Vector512.GreaterThanOrEqual(magnitude.AsInt32(), Vector512.Create((int)MagnitudeGrid.InfinityBits)).AsUInt32()).ExtractMostSignificantBits();
 
     public static int WordCount => Vector512<ulong>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Broadcast(ulong value) => Vector512.Create(value);
@@ -63,5 +73,8 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint Below(Vector512<ulong> words, ulong threshold) =>
         (uint)Vector512.LessThan((words & Vector512.Create(0xFFFF_FFFFUL)).AsInt64(), Vector512.Create((long)threshold)).ExtractMostSignificantBits();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static uint BelowEach(Vector512<ulong> words, Vector512<ulong> thresholds) =>
+        (uint)Vector512.LessThan((words & Vector512.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector512<ulong> words, int l) => (uint)words.GetElement(l);
 }
