@@ -8,10 +8,12 @@ if (args.Length > 0 && args[0] == "hardware") return ToyModels.Benchmarks.Hardwa
 // Measuring verbs (one run, one figure; the scripts Benchmarks/compare-*.sh call them):
 //   decoder [--case M] [--reps 15] [--threads 0]      the dense decoder product alone, GFLOP/s
 //   memory [--case L] [--steps 5] [--threads 0]       peak RSS of training against parameters + state + activations
+//   kernels --emit ptx|opencl --out DIR               the generated code of every GPU kernel, one file each, audited
 try
 {
     if (args.Length > 0 && args[0] == "decoder") return DecoderProduct.Run(args.Skip(1));
     if (args.Length > 0 && args[0] == "memory") return PeakMemory.Run(args.Skip(1));
+    if (args.Length > 0 && args[0] == "kernels") return KernelsCommand.Run(args[1..]);
 }
 catch (ArgumentException e)
 {

@@ -1,7 +1,6 @@
 using ToyModels.Backends;
-using ToyModels.Backends.Cuda;
-using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Gpu.Devices;
 using ToyModels.Model;
 
 namespace ToyModels.Benchmarks.Hardware;
@@ -44,24 +43,30 @@ internal sealed class BenchmarkDevice
                 () => CpuPeak.Measure(threads, InstructionSets.Best)));
         if (Wanted("opencl"))
         {
-            var devices = OpenClRuntime.TryDevices(out string? problem);
+            var devices = GpuDevices.OpenCl(out string? problem);
             if (problem is not null && backends is not null)
-                found.Add(new BenchmarkDevice("opencl", "OpenCL", problem, _ => throw new InvalidOperationException(), () => throw new InvalidOperationException()));
+                found.Add(Absent("opencl", "OpenCL", problem));
             foreach (var d in devices)
-                found.Add(new BenchmarkDevice($"opencl#{d.Index}", $"{d.Name} ({d.TypeName}, {d.PlatformName})", d.ParityProblem(),
+                found.Add(new BenchmarkDevice($"opencl#{d.Index}", d.Describe(), d.ParityProblem,
                     config => BackendFactory.Create(BackendKind.OpenCl, config, new BackendOptions(Device: d.Index)),
-                    () => DevicePeak.MeasureOpenCl(d)));
+                    () => DevicePeak.Measure(GpuDevices.OpenOpenCl(d.Index))));
         }
         if (Wanted("cuda"))
         {
-            var devices = CudaDeviceInfo.TryDiscover(out string? problem);
+            var devices = GpuDevices.Cuda(out string? problem);
             if (problem is not null && backends is not null)
-                found.Add(new BenchmarkDevice("cuda", "CUDA", problem, _ => throw new InvalidOperationException(), () => throw new InvalidOperationException()));
-            foreach (var d in devices)
-                found.Add(new BenchmarkDevice($"cuda#{d.Ordinal}", $"{d.Name} (sm_{d.Major}{d.Minor})", null,
-                    config => BackendFactory.Create(BackendKind.Cuda, config, new BackendOptions(Device: d.Ordinal)),
-                    () => DevicePeak.MeasureCuda(d)));
+                found.Add(Absent("cuda", "CUDA", problem));
+            for (int ordinal = 0; ordinal < devices.Count; ordinal++)
+            {
+                int d = ordinal;
+                found.Add(new BenchmarkDevice($"cuda#{d}", $"{devices[d].Name} ({devices[d].Architecture})", null,
+                    config => BackendFactory.Create(BackendKind.Cuda, config, new BackendOptions(Device: d)),
+                    () => DevicePeak.Measure(GpuDevices.OpenCuda(d))));
+            }
         }
         return found;
     }
+
+    private static BenchmarkDevice Absent(string id, string name, string problem) =>
+        new(id, name, problem, _ => throw new InvalidOperationException(), () => throw new InvalidOperationException());
 }

@@ -40,5 +40,5 @@ internal sealed record ExpectedHashes(string Note, IReadOnlyList<ExpectedHash> C
         return new ExpectedHashes(DefaultNote, list.OrderBy(e => order.IndexOf(e.Case)).ThenByDescending(e => e.Steps).ToList());
     }
 
-    public void Write(string path) => File.WriteAllText(path, JsonSerializer.Serialize(this, HardwareReport.Json) + "\n");
+    public void Write(string path) => ToyModels.IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, HardwareReport.Json) + "\n");
 }

@@ -23,6 +23,8 @@ internal static class HardwareCommand
         {
             var options = HardwareOptions.Parse(args);
             if (options.Compare is var (a, b)) return CompareCommand.Run(a, b, Console.Out);
+            // The output is checked before anything is measured: an unwritable one would lose the whole run.
+            Writable(options.RecordFile is not null ? "--record" : "--json-out", options.RecordFile ?? options.JsonOut);
             if (options.RecordFile is not null) return Record(options);
             return Benchmark(options);
         }
@@ -32,6 +34,16 @@ internal static class HardwareCommand
             Console.Error.WriteLine(HardwareOptions.Usage);
             return 2;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"hardware: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static void Writable(string option, string path)
+    {
+        if (AtomicFile.Unwritable(path) is { } reason) throw new HardwareArgumentException($"{option}: cannot write '{path}': {reason}");
     }
 
     private static int Benchmark(HardwareOptions options)
@@ -85,12 +97,13 @@ internal static class HardwareCommand
         int failures = results.Sum(d => d.Cases.Count(c => c.Status == CaseStatus.Failed));
         var report = new HardwareReport(HardwareReport.CurrentSchema, options.Quick ? "quick" : "full", started, wall.Elapsed.TotalSeconds,
             Path.GetFullPath(options.ExpectedFile), machine, results, mismatches, failures);
-        report.Write(options.JsonOut);
 
+        // The tables first: should the file fail to be written after all (checked writable at the start), they are on screen.
         Console.WriteLine();
         ResultsTable.WritePeaks(Console.Out, results);
         Console.WriteLine();
         ResultsTable.WriteCases(Console.Out, results);
+        report.Write(options.JsonOut);
         Console.WriteLine();
         Console.WriteLine($"Results: {Path.GetFullPath(options.JsonOut)} (wall time {wall.Elapsed.TotalSeconds:F0} s)");
         if (mismatches + failures > 0)

@@ -45,9 +45,12 @@ internal sealed record HardwareOptions
     public static HardwareOptions Parse(IReadOnlyList<string> args)
     {
         var options = new HardwareOptions();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < args.Count; i++)
         {
             string name = args[i];
+            if (name.StartsWith("--", StringComparison.Ordinal) && !seen.Add(name))
+                throw new HardwareArgumentException($"{name} given more than once; each option is accepted at most once");
             string Value()
             {
                 if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))

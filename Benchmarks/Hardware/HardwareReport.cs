@@ -44,12 +44,7 @@ internal sealed record HardwareReport(
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public void Write(string path)
-    {
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (folder is not null) Directory.CreateDirectory(folder);
-        File.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
-    }
+    public void Write(string path) => ToyModels.IO.AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json) + "\n");
 
     /// <summary>Reads a result file. <exception cref="HardwareArgumentException">Missing, not JSON, or another schema.</exception></summary>
     public static HardwareReport Read(string path)

@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
-using ToyModels.Backends.Cuda;
-using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Gpu.Devices;
 
 namespace ToyModels.Benchmarks.Hardware;
 
@@ -22,14 +21,18 @@ internal sealed record MachineDescription(
     public static MachineDescription Discover()
     {
         var devices = new List<DeviceDescription>();
-        var openCl = OpenClRuntime.TryDevices(out string? openClProblem);
+        var openCl = GpuDevices.OpenCl(out string? openClProblem);
         foreach (var d in openCl)
-            devices.Add(new DeviceDescription($"opencl#{d.Index}", "opencl", d.Name, d.DriverVersion, d.GlobalMemoryBytes,
-                $"{d.TypeName}, {d.PlatformName}, {d.ComputeUnits} compute units", d.ParityProblem()));
-        var cuda = CudaDeviceInfo.TryDiscover(out string? cudaProblem);
-        foreach (var d in cuda)
-            devices.Add(new DeviceDescription($"cuda#{d.Ordinal}", "cuda", d.Name, d.DriverVersionText, d.MemoryBytes,
-                $"sm_{d.Major}{d.Minor}, {d.Multiprocessors} SMs, {d.TheoreticalGBps:F0} GB/s theoretical", null));
+            devices.Add(new DeviceDescription($"opencl#{d.Index}", "opencl", d.Device.Name, d.Device.DeviceVersion.ToString(), d.Device.MemorySize,
+                $"{d.TypeName}, {d.Device.PlatformName}, {d.Device.NumMultiprocessors} compute units", d.ParityProblem));
+        var cuda = GpuDevices.Cuda(out string? cudaProblem);
+        for (int ordinal = 0; ordinal < cuda.Count; ordinal++)
+        {
+            var d = cuda[ordinal];
+            double theoretical = 2.0 * d.MemoryClockRate * 1e3 * (d.MemoryBusWidth / 8.0) / 1e9;
+            devices.Add(new DeviceDescription($"cuda#{ordinal}", "cuda", d.Name, d.DriverVersion.ToString(), d.MemorySize,
+                $"{d.Architecture}, {d.NumMultiprocessors} SMs, {theoretical:F0} GB/s theoretical", null));
+        }
         return new MachineDescription(Environment.MachineName, RuntimeInformation.OSDescription, RuntimeInformation.FrameworkDescription,
             ReadCpuModel(), Environment.ProcessorCount, InstructionSetsPresent(), ToyModels.Backends.Simd.Lanes.InstructionSets.Name(ToyModels.Backends.Simd.Lanes.InstructionSets.Best),
             ReadMemoryBytes(), devices, openClProblem, cudaProblem, ReadLoadAverage());

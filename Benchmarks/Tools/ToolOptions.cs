@@ -15,7 +15,8 @@ internal sealed class ToolOptions
             if (!accepted.Contains(list[i]))
                 throw new ArgumentException($"{verb}: unknown option '{list[i]}' (accepted: {string.Join(", ", accepted)})");
             if (i + 1 >= list.Count) throw new ArgumentException($"{verb}: {list[i]} needs a value");
-            _values[list[i]] = list[i + 1];
+            if (!_values.TryAdd(list[i], list[i + 1]))
+                throw new ArgumentException($"{verb}: {list[i]} given more than once; each option is accepted at most once");
         }
     }
 

@@ -117,6 +117,7 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
     [InlineData("--threads", "-1", "--threads: '-1' is not an integer")]
     [InlineData("--budget", "0", "--budget: '0' is not a number of seconds > 0")]
     [InlineData("--json-out", null, "--json-out needs a value")]
+    [InlineData("--quick", "--quick", "--quick given more than once")]
     public void Bad_arguments_exit_with_2_and_say_what_is_wrong(string option, string? value, string message)
     {
         var result = SampleProcess.Run("Benchmarks", value is null ? ["hardware", option] : ["hardware", option, value], timeoutSeconds: 60);
@@ -124,6 +125,26 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Error);
         Assert.Contains("usage: Benchmarks hardware", result.Error);
+    }
+
+    /// <summary>Issue: an unwritable --json-out was found only after the whole benchmark, with an unhandled IOException (exit 134).</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void An_unwritable_output_is_refused_before_anything_is_measured()
+    {
+        string file = Path.Combine(quick.Folder, "a-file");
+        File.WriteAllText(file, "");
+        foreach (string option in new[] { "--json-out", "--record" })
+        {
+            var result = SampleProcess.Run("Benchmarks", ["hardware", "--quick", option, Path.Combine(file, "out.json")], timeoutSeconds: 60);
+            Assert.Equal(2, result.ExitCode);
+            Assert.Contains($"hardware: {option}: cannot write '{Path.Combine(file, "out.json")}': {file} is a file, not a folder", result.Error);
+            Assert.Equal("", result.Out); // not even the machine's description: nothing ran
+            Assert.DoesNotContain("measuring", result.Error);
+        }
+        var repeated = SampleProcess.Run("Benchmarks", ["decoder", "--reps", "3", "--reps", "4"], timeoutSeconds: 60);
+        Assert.Equal(2, repeated.ExitCode);
+        Assert.Contains("--reps given more than once", repeated.Error);
     }
 
     [Fact]

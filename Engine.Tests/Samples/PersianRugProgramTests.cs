@@ -57,4 +57,20 @@ public class PersianRugProgramTests : IDisposable
         Assert.Equal(2, tooWide.ExitCode);
         Assert.Contains("--m", tooWide.Error);
     }
+
+    /// <summary>Issue: a diverging rug fit crashed the metrics serializer with Infinity (a stack trace, exit 1).</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_diverging_rug_fit_exits_3_with_one_line_and_keeps_the_trained_model()
+    {
+        string outDir = Path.Combine(_folder, "rug");
+        var result = SampleProcess.Run("persianrug", ["--n", "16", "--m", "4", "--steps", "20", "--batch", "16", "--fit-steps", "20", "--fit-lr", "1e30",
+            "--eval-samples", "64", "--backend", "reference", "--out", outDir, "--quiet"]);
+        Assert.True(result.ExitCode == 3, result.Error);
+        string line = result.Error.Trim().Split('\n')[^1];
+        Assert.StartsWith("diverged: the Persian rug fit diverged at fit step ", line);
+        Assert.EndsWith("(try a smaller --fit-lr)", line);
+        Assert.DoesNotContain("   at ", result.Error);
+        Assert.Equal(20, Checkpoint.Load(Path.Combine(outDir, "trained.safetensors")).Step);
+    }
 }

@@ -23,4 +23,17 @@ public class SuperpositionProgramTests : IDisposable
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("--sparsities", bad.Error);
     }
+
+    /// <summary>Issue: --out '' failed with a stack trace after the whole training.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void An_empty_out_or_a_repeated_flag_exits_2_before_training()
+    {
+        var empty = SampleProcess.Run("superposition", ["--steps", "100000", "--out", "", "--backend", "reference", "--quiet"]);
+        Assert.Equal(2, empty.ExitCode);
+        Assert.Equal("error: --out: '' is invalid; accepted: a path (this one is empty)", empty.Error.Trim());
+        var repeated = SampleProcess.Run("superposition", ["--quiet", "--quiet"]);
+        Assert.Equal(2, repeated.ExitCode);
+        Assert.Equal("error: --quiet: given more than once; each option is accepted at most once", repeated.Error.Trim());
+    }
 }

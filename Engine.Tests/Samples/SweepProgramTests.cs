@@ -156,6 +156,100 @@ public class SweepProgramTests : IDisposable
         Assert.Equal(row.EvalLoss, json.RootElement.GetProperty("eval_loss").GetDouble(), 1e-7);
     }
 
+    /// <summary>Issue: Infinity crashed the metrics serializer, results.csv kept only its header, and a re-run crashed the same way.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_diverged_run_gets_its_row_its_pack_mates_finish_and_a_rerun_completes()
+    {
+        string grid = GridFile("""{"n":16,"m":4,"p":[0.05,0.1],"lr":[0.01,200],"optimizer":{"kind":"sgd"},"steps":200,"batch":16,"eval_samples":64}""");
+        string outDir = PathOf("diverging");
+        var first = Sweep("--grid", grid, "--out", outDir);
+        Assert.True(first.ExitCode == 0, first.Error);
+        Assert.Contains("2 diverged", first.Error);
+        var rows = ResultsFile.Read(Path.Combine(outDir, "results.csv"));
+        Assert.Equal(4, rows.Count);
+        foreach (var row in rows)
+        {
+            bool diverged = row.Lr == 200;
+            Assert.Equal(diverged, row.DivergedStep >= 0);
+            Assert.Equal(diverged, double.IsNaN(row.EvalLoss));
+            Assert.Equal(diverged, double.IsNaN(row.TrainLoss));
+            Assert.Equal(diverged, row.FeaturesRepresented is null);
+            Assert.Equal(diverged, !File.Exists(Path.Combine(outDir, "metrics", row.RunId + ".json")));
+            Assert.True(double.IsFinite(row.ZeroLoss));
+        }
+        Assert.True(File.Exists(Path.Combine(outDir, "report.html")));
+
+        var again = Sweep("--grid", grid, "--out", outDir);
+        Assert.True(again.ExitCode == 0, again.Error);
+        Assert.Contains("4 already done, 0 to train", again.Error);
+    }
+
+    /// <summary>Issue: a corrupt or missing metrics/RUN.json crashed the report (JsonReaderException, KeyNotFoundException).</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_missing_or_corrupt_metrics_file_is_recomputed_from_the_checkpoint_or_the_run_trains_again()
+    {
+        // Three sparsities: the middle one's runs are not featured, so they keep no checkpoint. (Non-uniform importance
+        // spares the report its theory curves, which take most of a tiny sweep's time.)
+        string grid = GridFile(Tiny.Replace("\"p\": [0.05, 0.2]", "\"p\": [0.05, 0.1, 0.2], \"importance\": \"power:1\"")), outDir = PathOf("out");
+        Assert.Equal(0, Sweep("--grid", grid, "--out", outDir).ExitCode);
+        var runs = SweepGrid.Load(grid).Runs;
+        var featured = runs.First(r => File.Exists(Path.Combine(outDir, "checkpoints", r.Id + ".safetensors")));
+        var plain = runs.First(r => !File.Exists(Path.Combine(outDir, "checkpoints", r.Id + ".safetensors")));
+        string Metrics(SweepRun run) => Path.Combine(outDir, "metrics", run.Id + ".json");
+        string featuredMetrics = File.ReadAllText(Metrics(featured)), plainMetrics = File.ReadAllText(Metrics(plain));
+
+        File.WriteAllText(Metrics(featured), "{\"matrix\": \"W_out W_in\", \"norm\": [0.5,");
+        var merged = SampleProcess.Run("sweep", ["--merge", "--out", outDir]);
+        Assert.True(merged.ExitCode == 0, merged.Error);
+        Assert.Contains($"metrics/{featured.Id}.json was unreadable", merged.Error);
+        Assert.Contains("recomputed it from", merged.Error);
+        Assert.Equal(featuredMetrics, File.ReadAllText(Metrics(featured)));
+
+        File.WriteAllText(Metrics(featured), "[]");
+        File.Delete(Metrics(plain));
+        var rerun = Sweep("--grid", grid, "--out", outDir);
+        Assert.True(rerun.ExitCode == 0, rerun.Error);
+        Assert.Contains("recomputed it from", rerun.Error);
+        Assert.Contains($"metrics/{plain.Id}.json was missing", rerun.Error);
+        Assert.Contains($"run {plain.Id} trains again", rerun.Error);
+        Assert.Contains("5 already done, 1 to train", rerun.Error);
+        Assert.Equal(featuredMetrics, File.ReadAllText(Metrics(featured)));
+        Assert.Equal(plainMetrics, File.ReadAllText(Metrics(plain)));
+        Assert.Equal(7, File.ReadAllLines(Path.Combine(outDir, "results.csv")).Length);
+    }
+
+    /// <summary>Issue: a grid of 10^10 runs made --plan run for minutes at 2 GB.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void A_grid_over_the_run_limit_is_refused_at_once_with_its_run_count()
+    {
+        string grid = GridFile("""{"n": 16, "m": 4, "p": {"from": 0.01, "to": 0.5, "count": 100000}, "lr": {"from": 0.001, "to": 0.1, "count": 100000}}""",
+            "huge.json");
+        var clock = Stopwatch.StartNew();
+        var result = Sweep("--grid", grid, "--plan");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("error: " + grid + ": (grid): 10000000000 runs, more than the limit of 100000; split the grid, or raise the limit (Samples/Sweep: --max-runs)",
+            result.Error.Trim());
+        Assert.True(clock.Elapsed.TotalSeconds < 60, $"took {clock.Elapsed.TotalSeconds:F0} s");
+        var raised = Sweep("--plan", "--max-runs", "12");
+        Assert.True(raised.ExitCode == 0, raised.Error);
+        Assert.Contains("12 runs", raised.Out);
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Repeated_options_and_an_empty_out_exit_2_naming_the_option()
+    {
+        var repeated = Sweep("--plan", "--quiet");
+        Assert.Equal(2, repeated.ExitCode);
+        Assert.Equal("error: --quiet: given more than once; each option is accepted at most once", repeated.Error.Trim());
+        var empty = Sweep("--grid", GridFile(Tiny), "--out", "");
+        Assert.Equal(2, empty.ExitCode);
+        Assert.Equal("error: --out: '' is invalid; accepted: a path (this one is empty)", empty.Error.Trim());
+    }
+
     [Fact]
     public void Plan_and_help_and_bad_options()
     {

@@ -39,6 +39,42 @@ public class TrainProgramTests : IDisposable
         Assert.DoesNotContain("   at ", result.Error);
     }
 
+    /// <summary>Issue: repeated flags were accepted; an empty path or a folder as a file gave a stack trace or an error without the option.</summary>
+    [Theory]
+    [Trait("Category", "Slow")]
+    [InlineData("--tied", "--tied --tied", "given more than once")]
+    [InlineData("--json", "--json --json", "given more than once")]
+    [InlineData("--out", "--out=", "'' is invalid; accepted: a path (this one is empty)")]
+    [InlineData("--dump-grads", "--dump-grads=", "'' is invalid; accepted: a path (this one is empty)")]
+    [InlineData("--resume", "--resume=", "'' is invalid; accepted: a path (this one is empty)")]
+    [InlineData("--dump-grads", "--dump-grads /tmp", "a folder, not a file")]
+    public void Repeated_options_and_unusable_paths_exit_2_naming_the_option(string option, string args, string reason)
+    {
+        var result = Train([.. Small, "--steps", "1", .. args.Split(' ')]);
+        Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}; stderr: {result.Error}");
+        string line = Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.StartsWith($"error: {option}: ", line);
+        Assert.Contains(reason, line);
+    }
+
+    /// <summary>Issue: after a kill and a resume, metrics.csv held the steps past the checkpoint twice.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Resume_drops_the_metrics_rows_past_the_checkpoint()
+    {
+        string outDir = Path.Combine(_folder, "killed");
+        Assert.Equal(0, Train([.. Small, "--steps", "10", "--log-every", "5", "--out", outDir, "--quiet"]).ExitCode);
+        string metrics = Path.Combine(outDir, "metrics.csv");
+        // What a run killed after its step-10 checkpoint leaves: rows of steps 15 and 20, then a torn line.
+        File.AppendAllText(metrics, "15,0,0.1,,100.00\n20,0,0.1,,100.00\n25,0,0.");
+        var resumed = Train(["--resume", Path.Combine(outDir, "model.safetensors"), "--steps", "20", "--log-every", "5", "--backend", "reference",
+            "--out", outDir, "--quiet"]);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        var steps = File.ReadAllLines(metrics).Skip(1).Select(line => line.Split(',')[0]).ToList();
+        Assert.Equal(["5", "10", "15", "20"], steps);
+        Assert.Equal("step,instance,loss,eval_loss,steps_per_s", File.ReadLines(metrics).First());
+    }
+
     [Fact]
     public void Trains_and_prints_the_summary_and_json()
     {

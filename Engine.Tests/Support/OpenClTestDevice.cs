@@ -1,4 +1,4 @@
-using ToyModels.Backends.OpenCl;
+using ToyModels.Gpu.Devices;
 
 namespace ToyModels.Tests.Support;
 
@@ -13,11 +13,11 @@ public static class OpenClTestDevice
 
     private static readonly Lazy<(int Index, string? Problem)> Found = new(() =>
     {
-        var devices = OpenClRuntime.TryDevices(out string? problem);
+        var devices = GpuDevices.OpenCl(out string? problem);
         if (problem is not null) return (-1, problem);
         foreach (var device in devices)
-            if (device.ParityProblem() is null) return (device.Index, null);
-        return (-1, string.Join("; ", devices.Select(d => d.ParityProblem())));
+            if (device.ParityProblem is null) return (device.Index, null);
+        return (-1, string.Join("; ", devices.Select(d => $"{d.Describe()}: {d.ParityProblem}")));
     });
 
     /// <summary>The --device number of the test device.</summary>

@@ -67,13 +67,32 @@ public class SweepGridTests
     [InlineData("{\"optimizer\": {\"eps\": 0}}", "optimizer.eps", "a finite number > 0")]
     [InlineData("{\"optimizer\": {\"lr\": 0.1}}", "optimizer.lr", "unknown field")]
     [InlineData("{\"n\": 2000000, \"m\": 2000000}", "n, m, instances", "invalid for n 2000000")]
+    [InlineData("{\"n\": 8, \"p\": 0.1, \"n\": 16}", "n", "given twice")]
+    [InlineData("{\"optimizer\": {\"eps\": 1e-8, \"eps\": 1e-7}}", "optimizer.eps", "given twice")]
+    [InlineData("{\"n\": 8, \"m\": 2, \"p\": {\"from\": 0.01, \"to\": 0.5, \"count\": 400}, \"seed\": [0, 1, 2]}", "(grid)",
+        "1200 runs, more than the limit of 1000")]
     public void Bad_grids_name_the_file_the_field_and_the_reason(string json, string field, string reason)
     {
-        var error = Assert.Throws<GridException>(() => SweepGrid.Parse(json, "grids/bad.json"));
+        var error = Assert.Throws<GridException>(() => SweepGrid.Parse(json, "grids/bad.json", maxRuns: 1000));
         Assert.Equal("grids/bad.json", error.File);
         Assert.Equal(field, error.Field);
         Assert.Contains(reason, error.Reason);
         Assert.StartsWith($"grids/bad.json: {field}: ", error.Message);
+    }
+
+    [Fact]
+    public void A_grid_of_exactly_the_run_limit_expands()
+    {
+        const string json = """{"n": 8, "m": 2, "p": {"from": 0.01, "to": 0.5, "count": 400}, "seed": [0, 1, 2]}""";
+        Assert.Equal(1200, SweepGrid.Parse(json, "g", maxRuns: 1200).Runs.Count);
+    }
+
+    [Fact]
+    public void A_field_name_with_a_line_break_is_shown_escaped_in_a_one_line_message()
+    {
+        var error = Assert.Throws<GridException>(() => SweepGrid.Parse("{\"n\": 8, \"p\\nq\": 1}", "g.json"));
+        Assert.Equal("g.json: p\\nq: unknown field; known fields: name, n, m, ratio, p, importance, tied, bias, lr, steps, seed, batch, init, eval_samples, optimizer",
+            error.Message);
     }
 
     [Fact]

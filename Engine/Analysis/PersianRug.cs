@@ -98,6 +98,9 @@ public sealed class PersianRug
         layout.BiasVector.Of(instanceBlock).Fill((float)(a * b));
     }
 
+    /// <summary>Whether the parameters <see cref="WriteParameters"/> writes for (a, b) are all finite float32 values.</summary>
+    public bool ParametersFinite(double a, double b) => float.IsFinite((float)(a / M)) && float.IsFinite((float)(a * b));
+
     /// <summary>W_out W_in = (1/m) H_S^T H_S in double (n x n, row-major); multiply by a for the fitted rug.</summary>
     public double[] EffectiveMatrix()
     {

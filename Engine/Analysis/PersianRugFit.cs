@@ -1,5 +1,6 @@
 using ToyModels.Backends;
 using ToyModels.Numerics;
+using ToyModels.Training;
 
 namespace ToyModels.Analysis;
 
@@ -34,7 +35,8 @@ public sealed record RugFitProgress(int Step, int Steps, double A, double B, flo
 /// dL/da = sum_ij gW_out[i][j] D[i][j] + b sum_i g_b[i],   dL/db = a sum_i g_b[i].
 /// Adam (PyTorch's form, beta1 0.9, beta2 0.999, eps 1e-8) with a cosine decay of the learning rate,
 /// lr_t = lr (0.01 + 0.99 (1 + cos(pi t / T)) / 2), computed with <see cref="HostMath"/> so the fit gives
-/// the same bits on every machine.
+/// the same bits on every machine. A non-finite gradient, or scalars whose parameters do not fit in float32,
+/// stop the fit with a <see cref="DivergenceException"/>.
 /// </remarks>
 public static class PersianRugFit
 {
@@ -63,6 +65,9 @@ public static class PersianRugFit
             double bc1 = 1 - HostMath.PowInt(beta1, t + 1), bc2 = Math.Sqrt(1 - HostMath.PowInt(beta2, t + 1));
             a -= lr / bc1 * ma / (Math.Sqrt(va) / bc2 + eps);
             b -= lr / bc1 * mb / (Math.Sqrt(vb) / bc2 + eps);
+            if (!(double.IsFinite(ga) && double.IsFinite(gb) && rug.ParametersFinite(a, b)))
+                throw DivergenceException.OfFit(t, $"the Persian rug fit diverged at fit step {t}: gradient ({ga:G4}, {gb:G4}), a {a:G4}, b {b:G4} " +
+                    "(try a smaller --fit-lr)");
             if (progress is not null && ((t + 1) % 10 == 0 || t + 1 == steps))
             {
                 loss = gradient.BatchLoss();

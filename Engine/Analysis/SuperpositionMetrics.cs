@@ -138,7 +138,7 @@ public sealed class SuperpositionMetrics
         return new SuperpositionMetrics(effective, m, threshold, norm, interference, dimensionality, dStar, represented, bias);
     }
 
-    /// <summary>Compact JSON for checkpoint metadata and per-run files; numbers round-trip.</summary>
+    /// <summary>Compact JSON for checkpoint metadata and per-run files; numbers round-trip, a non-finite one (a diverged model's) is null.</summary>
     public string ToJson()
     {
         using var buffer = new MemoryStream();
@@ -149,7 +149,7 @@ public sealed class SuperpositionMetrics
             json.WriteNumber("threshold", Threshold);
             WriteNumber(json, "dstar", DStar);
             json.WriteNumber("features_represented", FeaturesRepresented);
-            json.WriteNumber("mean_dimensionality", MeanDimensionality);
+            WriteNumber(json, "mean_dimensionality", MeanDimensionality);
             WriteArray(json, "norm", Norm);
             WriteArray(json, "interference", Interference);
             WriteArray(json, "dimensionality", Dimensionality);

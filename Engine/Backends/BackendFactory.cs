@@ -1,6 +1,4 @@
 using System.Runtime.CompilerServices;
-using ToyModels.Backends.Cuda;
-using ToyModels.Backends.OpenCl;
 using ToyModels.Backends.Reference;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.InstanceLanes;
@@ -16,15 +14,18 @@ public enum BackendKind
     Reference,
     /// <summary>The vectorised, multi-threaded CPU backend (<see cref="SimdBackend"/>).</summary>
     Simd,
-    /// <summary>An OpenCL device (<see cref="BackendOptions.Device"/> numbers all devices of all platforms).</summary>
+    /// <summary>An OpenCL device through ILGPU (<see cref="BackendOptions.Device"/> numbers all devices of all platforms).</summary>
     OpenCl,
-    /// <summary>A CUDA device (<see cref="BackendOptions.Device"/> is the driver's ordinal).</summary>
+    /// <summary>A CUDA device through ILGPU (<see cref="BackendOptions.Device"/> is the driver's ordinal).</summary>
     Cuda,
+    /// <summary>The GPU kernels on ILGPU's CPU accelerator: bit-exact and slow, for tests and debugging.</summary>
+    IlgpuCpu,
 }
 
 /// <summary>
-/// How to run a backend: host threads (0: all cores) and which device among several (opencl: the
-/// number among all OpenCL devices; auto: among the OpenCL GPUs that compute the engine's bits).
+/// How to run a backend: host threads (0: all cores) and which device among several (cuda: the
+/// driver's ordinal; opencl: the number among all OpenCL devices; auto: the CUDA ordinal, or the number
+/// among the OpenCL GPUs that compute the engine's bits).
 /// </summary>
 public sealed record BackendOptions(int Threads = 0, int Device = 0);
 
@@ -34,7 +35,7 @@ public sealed class BackendUnavailableException(string message, Exception? inner
 /// <summary>Makes backends by kind; every backend starts from the host's initial parameters.</summary>
 public static class BackendFactory
 {
-    public static string Names => "auto, reference, simd, opencl, cuda";
+    public static string Names => "auto, reference, simd, cuda, opencl, ilgpu-cpu";
 
     public static BackendKind Parse(string text) => text switch
     {
@@ -43,7 +44,20 @@ public static class BackendFactory
         "simd" => BackendKind.Simd,
         "opencl" => BackendKind.OpenCl,
         "cuda" => BackendKind.Cuda,
+        "ilgpu-cpu" => BackendKind.IlgpuCpu,
         _ => throw new ConfigException("backend", text, Names),
+    };
+
+    /// <summary>The name <see cref="Parse"/> reads.</summary>
+    public static string Name(BackendKind kind) => kind switch
+    {
+        BackendKind.Auto => "auto",
+        BackendKind.Reference => "reference",
+        BackendKind.Simd => "simd",
+        BackendKind.OpenCl => "opencl",
+        BackendKind.Cuda => "cuda",
+        BackendKind.IlgpuCpu => "ilgpu-cpu",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown backend kind"),
     };
 
     /// <summary>
@@ -59,8 +73,7 @@ public static class BackendFactory
         {
             BackendKind.Reference => new ReferenceBackend(config),
             BackendKind.Simd => Simd(config, options.Threads),
-            BackendKind.OpenCl => OpenClBackend.Create(config, options.Device),
-            BackendKind.Cuda => CudaBackend.Create(config, options.Device),
+            BackendKind.OpenCl or BackendKind.Cuda or BackendKind.IlgpuCpu => GpuBackends.Required(kind).Create(kind, config, options.Device),
             BackendKind.Auto => Auto(config, options, notice),
             _ => throw new ConfigException("backend", kind, Names),
         };
@@ -103,37 +116,23 @@ public static class BackendFactory
     /// </summary>
     private static IBackend Auto(AutoencoderConfig config, BackendOptions options, Action<string>? notice)
     {
-        string cudaReason;
-        var cuda = CudaBackend.Find(options.Device, out cudaReason);
-        if (cuda is not null)
+        string reasons;
+        var gpu = GpuBackends.Find();
+        if (gpu is null)
         {
-            try
-            {
-                var backend = CudaBackend.Open(config, cuda);
-                notice?.Invoke($"auto: cuda on {cuda.Describe()}");
-                return backend;
-            }
-            catch (Exception e) when (e is BackendUnavailableException or CudaException)
-            {
-                cudaReason = e.Message.StartsWith("cuda: ", StringComparison.Ordinal) ? e.Message["cuda: ".Length..] : e.Message;
-            }
+            reasons = GpuBackends.Missing;
         }
-        var gpu = OpenClBackend.FindGpu(options.Device, out string reason);
-        if (gpu is not null)
+        else
         {
-            try
+            var backend = gpu.CreateFastest(config, options.Device, out string choice, out reasons);
+            if (backend is not null)
             {
-                var backend = OpenClBackend.Open(config, gpu);
-                notice?.Invoke($"auto: opencl on {gpu.Describe()}");
+                notice?.Invoke($"auto: {choice}");
                 return backend;
-            }
-            catch (Exception e) when (e is BackendUnavailableException or OpenClException)
-            {
-                reason = e.Message.StartsWith("opencl: ", StringComparison.Ordinal) ? e.Message["opencl: ".Length..] : e.Message;
             }
         }
         var simd = Simd(config, options.Threads);
-        notice?.Invoke($"auto: simd on {simd.Description} (cuda: {cudaReason}; opencl: {reason})");
+        notice?.Invoke($"auto: simd on {simd.Description} ({reasons})");
         return simd;
     }
 }

@@ -13,8 +13,11 @@ public static class LossReduction
     {
         if (rows < 1 || rowLoss.Length != loss.Length * rows)
             throw new ArgumentException($"rowLoss has {rowLoss.Length} floats; {loss.Length} instances x {rows} rows expected", nameof(rowLoss));
-        float scale = (float)(1.0 / ((double)rows * n));
+        float scale = Scale(rows, n);
         for (int s = 0; s < loss.Length; s++)
             loss[s] = R32.Sum(rowLoss.Slice(s * rows, rows)) * scale;
     }
+
+    /// <summary>The factor that turns an R32 sum of <paramref name="rows"/> row losses into the mean loss per feature.</summary>
+    public static float Scale(long rows, int n) => (float)(1.0 / ((double)rows * n));
 }

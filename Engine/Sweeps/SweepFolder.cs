@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using ToyModels.Analysis;
 using ToyModels.IO;
 
 namespace ToyModels.Sweeps;
@@ -105,14 +106,86 @@ public sealed class SweepFolder(string path)
     }
 
     /// <summary>The grid recorded in the folder (for --merge and reports).</summary>
-    public SweepGrid LoadGrid()
+    public SweepGrid LoadGrid(long maxRuns = SweepGrid.DefaultMaxRuns)
     {
         if (!File.Exists(GridFile)) throw new SweepFolderException($"{Path} has no grid.json: nothing was swept there");
         var (sha, source, _) = ReadGridHeader();
-        using var document = JsonDocument.Parse(File.ReadAllText(GridFile));
-        var grid = SweepGrid.Parse(document.RootElement.GetProperty("grid").GetRawText(), source);
+        string json;
+        using (var document = JsonDocument.Parse(File.ReadAllText(GridFile)))
+        {
+            if (!document.RootElement.TryGetProperty("grid", out var stored))
+                throw new SweepFolderException($"{GridFile} is not a grid record of this engine (no \"grid\"); use another --out or --force");
+            json = stored.GetRawText();
+        }
+        var grid = SweepGrid.Parse(json, source, maxRuns);
         if (grid.Sha256 != sha) throw new SweepFolderException($"{GridFile}: the stored grid no longer expands to the recorded runs (engine changed?)");
         return grid;
+    }
+
+    /// <summary>A run's metrics file, or null with what is wrong with it (missing, unreadable, or another run's).</summary>
+    public SuperpositionMetrics? ReadMetrics(SweepRun run, out string? problem)
+    {
+        string file = MetricsFile(run.Id);
+        problem = null;
+        if (!File.Exists(file)) { problem = "missing"; return null; }
+        try
+        {
+            var metrics = SuperpositionMetrics.FromJson(File.ReadAllText(file), run.M);
+            int bias = run.Config.Bias ? run.N : 0;
+            if (metrics.N == run.N && metrics.Interference.Length == run.N && metrics.Dimensionality.Length == run.N && metrics.Bias.Length == bias)
+                return metrics;
+            problem = $"not this run's (it describes {metrics.N} features, the run has {run.N})";
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException
+                                       or IOException or UnauthorizedAccessException)
+        {
+            problem = $"unreadable ({e.Message.Split('\n')[0].TrimEnd()})";
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Recomputes a finished run's metrics from its checkpoint and writes its metrics file; null, with the reason,
+    /// when the folder holds no checkpoint of that run's final state (the weights hash of its row).
+    /// </summary>
+    public SuperpositionMetrics? RecomputeMetrics(SweepRun run, string weightsSha256, out string? problem)
+    {
+        string file = CheckpointFile(run.Id);
+        problem = null;
+        if (!File.Exists(file)) { problem = $"there is no {file}"; return null; }
+        Checkpoint checkpoint;
+        try { checkpoint = Checkpoint.Load(file); }
+        catch (CheckpointException e) { problem = e.Message; return null; }
+        if (ConfigJson.Write(checkpoint.Config) != ConfigJson.Write(run.Config) || checkpoint.Step != run.Steps || WeightsHash.Of(checkpoint.Parameters) != weightsSha256)
+        {
+            problem = $"{file} is not the run's final state (config, step or weights differ from its row)";
+            return null;
+        }
+        var metrics = SuperpositionMetrics.OfInstance(run.Config, checkpoint.Parameters);
+        AtomicFile.WriteAllText(MetricsFile(run.Id), metrics.ToJson() + "\n");
+        return metrics;
+    }
+
+    /// <summary>
+    /// Checks the metrics file of every finished, non-diverged run among <paramref name="runs"/>: a missing or corrupt
+    /// one is recomputed from the run's checkpoint, else the run is returned to be trained again; each with a warning.
+    /// (A diverged run has no metrics file: its row says so.)
+    /// </summary>
+    public IReadOnlySet<string> RepairMetrics(IEnumerable<SweepRun> runs, IReadOnlyDictionary<string, SweepResult> rows, Action<string> warn)
+    {
+        var retrain = new HashSet<string>();
+        foreach (var run in runs)
+        {
+            if (!rows.TryGetValue(run.Id, out var row) || row.DivergedStep >= 0 || ReadMetrics(run, out string? problem) is not null) continue;
+            if (RecomputeMetrics(run, row.WeightsSha256, out string? why) is not null)
+                warn($"warning: {MetricsFile(run.Id)} was {problem}; recomputed it from {CheckpointFile(run.Id)}");
+            else
+            {
+                warn($"warning: {MetricsFile(run.Id)} was {problem}, and {why}; run {run.Id} trains again");
+                retrain.Add(run.Id);
+            }
+        }
+        return retrain;
     }
 
     /// <summary>

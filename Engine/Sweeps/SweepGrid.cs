@@ -66,22 +66,30 @@ public sealed class SweepGrid
 
     public static SweepGrid Default => Parse(DefaultJson, "built-in default grid");
 
-    public static SweepGrid Load(string path)
+    /// <summary>
+    /// The most runs a grid may expand to unless the caller allows more: enough for a large sweep, small
+    /// enough that expanding and checking the grid takes seconds and little memory (each run holds a config).
+    /// </summary>
+    public const long DefaultMaxRuns = 100_000;
+
+    /// <param name="maxRuns">A grid of more runs is refused, naming its run count, before any run is expanded.</param>
+    public static SweepGrid Load(string path, long maxRuns = DefaultMaxRuns)
     {
         string text;
         try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new GridException(path, "(file)", $"cannot read: {e.Message}");
+            throw new GridException(path, "(file)", $"cannot read: {(e is UnauthorizedAccessException ? "permission denied, or a folder" : e.Message)}");
         }
-        return Parse(text, path);
+        return Parse(text, path, maxRuns);
     }
 
     private static readonly HashSet<string> Fields = ["name", "n", "m", "ratio", "p", "importance", "tied", "bias", "lr", "steps", "seed",
         "batch", "init", "eval_samples", "optimizer"];
     private static readonly HashSet<string> OptimizerFields = ["kind", "eps", "beta1", "beta2", "weight_decay", "momentum"];
 
-    public static SweepGrid Parse(string json, string source)
+    /// <param name="maxRuns">A grid of more runs is refused, naming its run count, before any run is expanded.</param>
+    public static SweepGrid Parse(string json, string source, long maxRuns = DefaultMaxRuns)
     {
         JsonDocument document;
         try { document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
@@ -91,6 +99,7 @@ public sealed class SweepGrid
             var reader = new Reader(source);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw reader.Error("(root)", "the grid must be a JSON object");
+            reader.NoRepeatedFields(root, "");
             foreach (var property in root.EnumerateObject())
                 if (!Fields.Contains(property.Name))
                     throw reader.Error(property.Name, $"unknown field; known fields: {string.Join(", ", Fields)}");
@@ -115,6 +124,13 @@ public sealed class SweepGrid
             string initText = reader.Single(reader.Strings(root, "init", ["uniform"]).Select(t => t.Value).ToList(), "init");
             var init = initText switch { "uniform" => InitKind.Uniform, "xavier" => InitKind.XavierNormal, _ => throw reader.Error("init", $"'{initText}' is invalid; accepted: uniform or xavier") };
             var optimizer = reader.Optimizer(root);
+
+            // Counted from the axes before anything is expanded, so a grid of 10^10 runs is refused at once.
+            double count = (double)ns.Count * (byRatio ? ratios!.Count : ms!.Count) * tieds.Count * biases.Count * importances.Count
+                * (lrs?.Count ?? 1) * stepsList.Count * seeds.Count * ps.Count;
+            if (count > maxRuns)
+                throw reader.Error("(grid)", string.Create(CultureInfo.InvariantCulture,
+                    $"{count:0.###############} runs, more than the limit of {maxRuns}; split the grid, or raise the limit (Samples/Sweep: --max-runs)"));
 
             var runs = new List<SweepRun>();
             var seen = new Dictionary<string, SweepRun>();
@@ -318,6 +334,24 @@ public sealed class SweepGrid
                 throw Error("optimizer." + field, $"{e.Value} is invalid; accepted: {e.Accepted}");
             }
             return settings;
+        }
+
+        /// <summary>A field given twice in one object is refused: JSON readers disagree on which one counts.</summary>
+        public void NoRepeatedFields(JsonElement element, string path)
+        {
+            if (element.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in element.EnumerateArray()) NoRepeatedFields(item, path);
+                return;
+            }
+            if (element.ValueKind != JsonValueKind.Object) return;
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in element.EnumerateObject())
+            {
+                string field = path.Length == 0 ? property.Name : $"{path}.{property.Name}";
+                if (!names.Add(property.Name)) throw Error(field, "given twice; each field at most once");
+                NoRepeatedFields(property.Value, field);
+            }
         }
 
         private void NoDuplicates<T>(List<T> values, string name)

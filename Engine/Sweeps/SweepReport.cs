@@ -45,20 +45,45 @@ public static class SweepReport
         return featured;
     }
 
-    /// <summary>Writes the folder's report.html from its results, metrics files and featured checkpoints.</summary>
-    public static void Write(SweepFolder folder, SweepGrid grid, string note)
+    /// <summary>
+    /// Writes the folder's report.html from its results, metrics files and featured checkpoints. A missing or corrupt
+    /// metrics file is recomputed from the run's checkpoint; what cannot be (nor a corrupt checkpoint) is left out of
+    /// the report, with a warning. Diverged runs have neither.
+    /// </summary>
+    public static void Write(SweepFolder folder, SweepGrid grid, string note, Action<string>? warn = null)
     {
         var rows = folder.GridRows(grid);
+        var byId = rows.ToDictionary(r => r.RunId);
+        bool Diverged(SweepRun run) => byId.TryGetValue(run.Id, out var row) && row.DivergedStep >= 0;
         SuperpositionMetrics? Metrics(SweepRun run)
         {
-            string file = folder.MetricsFile(run.Id);
-            return File.Exists(file) ? SuperpositionMetrics.FromJson(File.ReadAllText(file), run.M) : null;
+            if (Diverged(run)) return null;
+            if (folder.ReadMetrics(run, out string? problem) is { } metrics) return metrics;
+            string? why = "the run has no row";
+            if (byId.TryGetValue(run.Id, out var row) && folder.RecomputeMetrics(run, row.WeightsSha256, out why) is { } recomputed)
+            {
+                warn?.Invoke($"warning: {folder.MetricsFile(run.Id)} was {problem}; recomputed it from {folder.CheckpointFile(run.Id)}");
+                return recomputed;
+            }
+            warn?.Invoke($"warning: {folder.MetricsFile(run.Id)} was {problem}, and {why}; the report leaves out its D_i histogram");
+            return null;
         }
         double[]? Matrix(SweepRun run)
         {
             string file = folder.CheckpointFile(run.Id);
-            if (!File.Exists(file)) return null;
-            var checkpoint = Checkpoint.Load(file);
+            if (Diverged(run) || !File.Exists(file)) return null;
+            Checkpoint checkpoint;
+            try { checkpoint = Checkpoint.Load(file); }
+            catch (CheckpointException e)
+            {
+                warn?.Invoke($"warning: {e.Message}; the report leaves out its matrix");
+                return null;
+            }
+            if (ConfigJson.Write(checkpoint.Config) != ConfigJson.Write(run.Config))
+            {
+                warn?.Invoke($"warning: {file} holds another config than run {run.Id}; the report leaves out its matrix");
+                return null;
+            }
             var layout = checkpoint.Config.Layout;
             ReadOnlySpan<float> block = checkpoint.Parameters;
             return checkpoint.Config.Tied
@@ -126,7 +151,7 @@ public static class SweepReport
             {
                 var r = byId[run.Id];
                 html.Append($"<tr><td>{run.Id}</td><td>{r.N}</td><td>{r.M}</td><td>{G(r.P)}</td><td>{G(Loss(r))}</td><td>{G(r.TheoryLoss)}</td><td>{G(r.LinearLoss)}</td>" +
-                    $"<td>{G(r.ZeroLoss)}</td><td>{G(r.DStar)}</td><td>{r.FeaturesRepresented} of {r.N}</td></tr>\n");
+                    $"<td>{G(r.ZeroLoss)}</td><td>{G(r.DStar)}</td><td>{(r.FeaturesRepresented is int f ? $"{f} of {r.N}" : "–")}</td></tr>\n");
             }
             html.Append("</table>\n<div class=\"row\">\n");
             foreach (var run in featured)

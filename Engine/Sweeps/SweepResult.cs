@@ -29,7 +29,8 @@ public sealed record SweepResult
     public double LinearLoss { get; init; } = double.NaN;
     public double TheoryLoss { get; init; } = double.NaN;
     public double DStar { get; init; } = double.NaN;
-    public int FeaturesRepresented { get; init; }
+    /// <summary>Features with norm above the threshold; null when missing (a diverged run).</summary>
+    public int? FeaturesRepresented { get; init; }
     public double MeanDimensionality { get; init; } = double.NaN;
     public double MeanInterference { get; init; } = double.NaN;
     public double MeanBias { get; init; } = double.NaN;
@@ -58,7 +59,7 @@ public sealed record SweepResult
         string D(double v) => double.IsFinite(v) ? v.ToString("R", c) : "";
         return string.Join(",", RunId, N.ToString(c), M.ToString(c), D(Ratio), D(P), Importance, Tied ? "true" : "false", Bias ? "true" : "false",
             Batch.ToString(c), D(Lr), Steps.ToString(c), Seed.ToString(c), Optimizer, Init, EvalSamples.ToString(c), D(TrainLoss), D(EvalLoss),
-            D(ZeroLoss), D(LinearLoss), D(TheoryLoss), D(DStar), FeaturesRepresented.ToString(c), D(MeanDimensionality), D(MeanInterference),
+            D(ZeroLoss), D(LinearLoss), D(TheoryLoss), D(DStar), FeaturesRepresented?.ToString(c) ?? "", D(MeanDimensionality), D(MeanInterference),
             D(MeanBias), DivergedStep.ToString(c), PackSize.ToString(c), D(Math.Round(StepsPerSecond, 3)), WeightsSha256);
     }
 
@@ -78,6 +79,7 @@ public sealed record SweepResult
         }
         double D() => Field(t => t.Length == 0 ? (true, double.NaN) : (double.TryParse(t, NumberStyles.Float, c, out double v), v));
         int I() => Field(t => (int.TryParse(t, NumberStyles.AllowLeadingSign, c, out int v), v));
+        int? OptionalI() => Field(t => t.Length == 0 ? (true, (int?)null) : (int.TryParse(t, NumberStyles.AllowLeadingSign, c, out int v), v));
         long L() => Field(t => (long.TryParse(t, NumberStyles.AllowLeadingSign, c, out long v), v));
         bool B() => Field(t => (t is "true" or "false", t == "true"));
         string S() => Field(t => (t.Length > 0, t));
@@ -89,7 +91,7 @@ public sealed record SweepResult
         {
             RunId = id, N = n, M = m, P = D(), Importance = S(), Tied = B(), Bias = B(), Batch = I(), Lr = D(), Steps = L(),
             Seed = Field(t => (ulong.TryParse(t, NumberStyles.None, c, out ulong v), v)), Optimizer = S(), Init = S(), EvalSamples = I(),
-            TrainLoss = D(), EvalLoss = D(), ZeroLoss = D(), LinearLoss = D(), TheoryLoss = D(), DStar = D(), FeaturesRepresented = I(),
+            TrainLoss = D(), EvalLoss = D(), ZeroLoss = D(), LinearLoss = D(), TheoryLoss = D(), DStar = D(), FeaturesRepresented = OptionalI(),
             MeanDimensionality = D(), MeanInterference = D(), MeanBias = D(), DivergedStep = L(), PackSize = I(), StepsPerSecond = D(),
             WeightsSha256 = Field(t => (t.Length == 64 && t.All(char.IsAsciiHexDigitLower), t)),
         };

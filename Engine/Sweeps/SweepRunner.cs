@@ -9,7 +9,10 @@ namespace ToyModels.Sweeps;
 /// <summary>Progress inside one pack.</summary>
 public sealed record PackProgress(Pack Pack, long Step, double MeanLoss, double StepsPerSecond);
 
-/// <summary>A finished run: its row, its metrics and its state as a one-instance checkpoint (with the metrics in its metadata).</summary>
+/// <summary>
+/// A finished run: its row, its metrics and its state as a one-instance checkpoint (with the metrics in its metadata).
+/// A diverged run's row has its losses and metrics missing and its diverged step; its metrics and checkpoint are not kept.
+/// </summary>
 public sealed record RunOutcome(SweepRun Run, SweepResult Result, SuperpositionMetrics Metrics, Checkpoint Checkpoint);
 
 /// <summary>
@@ -70,6 +73,14 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
                 PackSize = pack.Runs.Count,
                 StepsPerSecond = result.StepsPerSecond,
             };
+            // A diverged model's parameters are not finite: what it reached is missing (its loss would only be the
+            // zero output's, as ReLU selects 0 for NaN); the baselines and the theory still describe the run.
+            if (row.DivergedStep >= 0)
+                row = row with
+                {
+                    TrainLoss = double.NaN, EvalLoss = double.NaN, DStar = double.NaN, FeaturesRepresented = null,
+                    MeanDimensionality = double.NaN, MeanInterference = double.NaN, MeanBias = double.NaN,
+                };
             var metadata = new Dictionary<string, string> { ["superposition_metrics"] = "[" + metrics.ToJson() + "]", ["sweep_run_id"] = run.Id };
             outcomes.Add(new RunOutcome(run, row, metrics, new Checkpoint(single, result.Steps, parameters, state, metadata)));
         }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Model;
+using ToyModels.Numerics;
 
 namespace ToyModels.Training;
 
@@ -102,9 +103,10 @@ public sealed class Trainer
             stepping.Stop();
             if (warmupDone) warmupSeconds = stepping.Elapsed.TotalSeconds;
             CheckDivergence(finalLoss);
+            // The checkpoint before the evaluation: whatever happens after a step, the step is kept.
+            if (checkpoint) Snapshot().Save(Options.CheckpointPath!);
             float[]? eval = evaluate ? Evaluate() : null;
             if (eval is not null) evalLoss = eval;
-            if (checkpoint) Snapshot().Save(Options.CheckpointPath!);
             double now = stepping.Elapsed.TotalSeconds;
             double speed = now > lastReportTime ? (Step - lastReportStep) / (now - lastReportTime) : 0;
             lastReportStep = Step;
@@ -132,22 +134,26 @@ public sealed class Trainer
     /// <summary>The loss on <see cref="TrainerOptions.EvalSamples"/> evaluation samples, per instance.</summary>
     public float[] Evaluate() => Evaluate(Options.EvalSamples);
 
+    /// <remarks>
+    /// The rows are reduced as they arrive, a batch at a time, into R32 lanes per instance: the bits of
+    /// <see cref="LossReduction.Finish"/> over all rows at once, in memory of one batch, for any number of samples.
+    /// </remarks>
     public float[] Evaluate(int samples)
     {
         if (samples < 1) throw new ConfigException("eval-samples", samples, "an integer >= 1");
         int k = Config.InstanceCount, batch = Config.Batch;
-        var all = new float[k * samples];
-        var chunk = new float[k * batch];
-        for (int first = 0; first < samples; first += batch)
+        var lanes = new float[k * R32.Lanes];
+        for (long first = 0; first < samples; first += batch)
         {
-            int count = Math.Min(batch, samples - first);
-            var rows = chunk.AsSpan(0, k * count);
+            int count = (int)Math.Min(batch, samples - first);
+            var rows = _rowLoss.AsSpan(0, k * count);
             Backend.Evaluate(first, count, rows);
             for (int s = 0; s < k; s++)
-                rows.Slice(s * count, count).CopyTo(all.AsSpan(s * samples + first, count));
+                R32.Accumulate(lanes.AsSpan(s * R32.Lanes, R32.Lanes), first, rows.Slice(s * count, count));
         }
         var loss = new float[k];
-        LossReduction.Finish(all, samples, Config.N, loss);
+        float scale = LossReduction.Scale(samples, Config.N);
+        for (int s = 0; s < k; s++) loss[s] = R32.Tree(lanes.AsSpan(s * R32.Lanes, R32.Lanes)) * scale;
         return loss;
     }
 

@@ -10,15 +10,19 @@ public sealed class UsageException : Exception
     public UsageException(string option, string? value, string accepted)
         : base(value is null ? $"{option}: {accepted}" : $"{option}: '{value}' is invalid; accepted: {accepted}") => Option = option;
 
-    private UsageException(string option, string message, Exception inner) : base($"{option}: {message}", inner) => Option = option;
+    private UsageException(string option, string message, Exception? inner) : base($"{option}: {message}", inner) => Option = option;
 
     /// <summary>An option whose value is a file that cannot be used, with the reason.</summary>
     public static UsageException File(string option, Exception reason) => new(option, reason.Message, reason);
+
+    /// <summary>An option naming a place to write that cannot be written, with the reason.</summary>
+    public static UsageException Output(string option, string path, string reason) => new(option, $"cannot write '{path}': {reason}", (Exception?)null);
 }
 
 /// <summary>
-/// A small, strict option parser: "--name value", "--name=value" and flags. Each option is read once
-/// by the program; <see cref="Finish"/> rejects anything left over, so a typo never goes unnoticed.
+/// A small, strict option parser: "--name value", "--name=value" and flags. Each option may be given once
+/// (a repeated one, flag or not, is an error) and is read once by the program; <see cref="Finish"/> rejects
+/// anything left over, so a typo never goes unnoticed.
 /// </summary>
 public sealed class Arguments
 {
@@ -33,13 +37,13 @@ public sealed class Arguments
             string arg = list[k];
             if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
                 throw new UsageException(arg, null, "options start with -- (see --help)");
-            string name = arg, value;
+            string name = arg;
+            string? value = null;
             int eq = arg.IndexOf('=');
             if (eq > 0) { name = arg[..eq]; value = arg[(eq + 1)..]; }
             else if (k + 1 < list.Count && !(list[k + 1].StartsWith("--", StringComparison.Ordinal) && list[k + 1].Length > 2)) value = list[++k];
-            else { _values[name] = null; continue; }
-            if (_values.ContainsKey(name)) throw new UsageException(name, value, "each option at most once");
-            _values[name] = value;
+            // Flags too: a repeated option is refused rather than silently read once or overridden.
+            if (!_values.TryAdd(name, value)) throw new UsageException(name, null, "given more than once; each option is accepted at most once");
         }
     }
 
@@ -62,6 +66,16 @@ public sealed class Arguments
     }
 
     public string String(string name, string fallback) => String(name) ?? fallback;
+
+    /// <summary>A file or folder; an empty value is refused here, whether the program reads or writes there.</summary>
+    public string? Path(string name)
+    {
+        string? text = String(name);
+        if (text is not null && string.IsNullOrWhiteSpace(text)) throw new UsageException(name, text, "a path (this one is empty)");
+        return text;
+    }
+
+    public string Path(string name, string fallback) => Path(name) ?? fallback;
 
     public T Choice<T>(string name, T fallback, Func<string, T> parse, string accepted)
     {

@@ -7,7 +7,8 @@ namespace ToyModels.Samples;
 
 /// <summary>
 /// The exit codes every sample keeps: 0 done; 2 bad input (one line naming the option, the value and
-/// what is accepted; no stack trace); 3 diverged; 1 anything else, with a message.
+/// what is accepted; no stack trace); 3 diverged; 1 anything else, with a message. Messages are one line
+/// (<see cref="OneLine"/>), whatever a file they quote holds.
 /// </summary>
 public static class ProgramErrors
 {
@@ -22,32 +23,32 @@ public static class ProgramErrors
         }
         catch (UsageException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Error($"error: {e.Message}");
             return BadInput;
         }
         catch (ConfigException e)
         {
-            Console.Error.WriteLine($"error: {Options(e.Field)}: {e.Value} is invalid; accepted: {e.Accepted}");
+            Error($"error: {Options(e.Field)}: {e.Value} is invalid; accepted: {e.Accepted}");
             return BadInput;
         }
         catch (CheckpointException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Error($"error: {e.Message}");
             return BadInput;
         }
         catch (DivergenceException e)
         {
-            Console.Error.WriteLine($"diverged: {e.Message}");
+            Error($"diverged: {e.Message}");
             return Diverged;
         }
         catch (BackendUnavailableException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Error($"error: {e.Message}");
             return Failed;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Error($"error: {e.Message}");
             return Failed;
         }
         catch (Exception e)
@@ -56,6 +57,9 @@ public static class ProgramErrors
             return Failed;
         }
     }
+
+    /// <summary>Writes one line to standard error.</summary>
+    public static void Error(string message) => Console.Error.WriteLine(OneLine.Of(message));
 
     /// <summary>"n, m, instances" becomes "--n, --m, --instances"; "instances[2].p" becomes "--p (instance 2)".</summary>
     public static string Options(string field) => string.Join(", ", field.Split(", ").Select(f =>

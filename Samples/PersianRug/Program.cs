@@ -47,7 +47,7 @@ internal static class PersianRugProgram
             return ProgramErrors.Done;
         }
         var args = new Arguments(argv);
-        string? modelPath = args.String("--model");
+        string? modelPath = args.Path("--model");
         Checkpoint? model = null;
         try { if (modelPath is not null) model = Checkpoint.Load(modelPath); }
         catch (CheckpointException e) { throw UsageException.File("--model", e); }
@@ -70,7 +70,7 @@ internal static class PersianRugProgram
         int evalSamples = args.Int("--eval-samples", 8192, 1);
         var backendKind = args.Choice("--backend", BackendKind.Auto, BackendFactory.Parse, BackendFactory.Names);
         var backendOptions = new BackendOptions(args.Int("--threads", 0, 0, 4096));
-        string outDir = args.String("--out") ?? Path.Combine("runs", "persian-rug-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
+        string outDir = args.Path("--out") ?? Path.Combine("runs", "persian-rug-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
         bool json = args.Flag("--json");
         bool quiet = args.Flag("--quiet");
         args.Finish();
@@ -79,7 +79,7 @@ internal static class PersianRugProgram
 
         var optimizer = model?.Config.Optimizer ?? new OptimizerSettings { Eps = 1e-7 };
         var config = model?.Config.Single(0) ?? AutoencoderConfig.Create(n, m, p, lr, tied: false, bias: true, batch, 1, seed, optimizer: optimizer);
-        Directory.CreateDirectory(outDir);
+        OutputPaths.Folder("--out", outDir);
         var line = quiet ? null : new ProgressLine();
 
         // 1. The ordinary model: trained here, or taken from --model.
@@ -102,11 +102,11 @@ internal static class PersianRugProgram
             trainedSteps = result.Steps;
             stepsPerSecond = result.StepsPerSecond;
         }
-        float trainedLoss = trainer.Evaluate()[0];
         var trainedParameters = new float[config.Layout.Total];
         backend.GetParameters(trainedParameters);
         var trainedMetrics = SuperpositionMetrics.OfInstance(config, trainedParameters);
         if (model is null) trainer.Snapshot(SuperpositionMetrics.Metadata(config, trainedParameters)).Save(Path.Combine(outDir, "trained.safetensors"));
+        float trainedLoss = trainer.Evaluate()[0];
 
         // 2. The rug: rows by the seeded shuffle, (a, b) fitted with the engine on the same data stream.
         var rug = PersianRug.Create(n, m, rugSeed);
@@ -122,6 +122,8 @@ internal static class PersianRugProgram
         rug.WriteParameters(rugConfig, rugParameters, fit.A, fit.B);
         rugBackend.SetParameters(rugParameters);
         float rugLoss = new Trainer(rugBackend, new TrainerOptions { EvalSamples = evalSamples }).Evaluate()[0];
+        if (!float.IsFinite(rugLoss))
+            throw DivergenceException.OfFit(fitSteps, $"the fitted Persian rug's evaluation loss is {rugLoss} (a {fit.A:G4}, b {fit.B:G4}; try a smaller --fit-lr)");
         var rugMetadata = SuperpositionMetrics.Metadata(rugConfig, rugParameters);
         rugMetadata["persian_rug"] = RugJson(rug, fit);
         new Checkpoint(rugConfig, fitSteps, rugParameters, new float[rugConfig.Optimizer.StateSlots * rugConfig.Layout.Total], rugMetadata)
@@ -193,13 +195,19 @@ internal static class PersianRugProgram
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
+            // JSON has no Infinity or NaN: such a value is written as null.
+            void Number(string name, double value)
+            {
+                if (double.IsFinite(value)) w.WriteNumber(name, value);
+                else w.WriteNull(name);
+            }
             w.WriteStartObject();
-            w.WriteNumber("n", n); w.WriteNumber("m", m); w.WriteNumber("p", p); w.WriteNumber("seed", seed); w.WriteNumber("rug_seed", rugSeed);
+            w.WriteNumber("n", n); w.WriteNumber("m", m); Number("p", p); w.WriteNumber("seed", seed); w.WriteNumber("rug_seed", rugSeed);
             w.WriteNumber("steps", steps);
-            w.WriteNumber("trained_loss", trained); w.WriteNumber("rug_loss", rug);
-            w.WriteNumber("rug_a", fit.A); w.WriteNumber("rug_b", fit.B);
-            w.WriteNumber("theory_loss", theory.Loss); w.WriteNumber("theory_a", theory.A); w.WriteNumber("theory_b", theory.B);
-            w.WriteNumber("linear_loss", linear); w.WriteNumber("zero_loss", zero);
+            Number("trained_loss", trained); Number("rug_loss", rug);
+            Number("rug_a", fit.A); Number("rug_b", fit.B);
+            Number("theory_loss", theory.Loss); Number("theory_a", theory.A); Number("theory_b", theory.B);
+            Number("linear_loss", linear); Number("zero_loss", zero);
             w.WriteString("backend", backend); w.WriteString("out", outDir);
             w.WriteEndObject();
         }

@@ -45,9 +45,10 @@ internal static class SuperpositionProgram
         double lr = args.Double("--lr", 1e-3, v => v > 0 && double.IsFinite(v), "a finite number > 0");
         ulong seed = args.ULong("--seed", 0);
         var backendKind = args.Choice("--backend", BackendKind.Auto, BackendFactory.Parse, BackendFactory.Names);
-        string output = args.String("--out", "superposition.svg");
+        string output = args.Path("--out", "superposition.svg");
         bool quiet = args.Flag("--quiet");
         args.Finish();
+        OutputPaths.File("--out", output);
 
         var importance = Importance.Decay(0.9);
         var instances = Enumerable.Range(0, count)

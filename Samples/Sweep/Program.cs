@@ -17,9 +17,9 @@ internal static class SweepProgram
           --grid FILE        the grid (JSON; see README); default: a small built-in grid (n 32, 3 widths x 4 sparsities)
           --out DIR          output folder (default runs/sweep): grid.json, results.csv, metrics/, checkpoints/, report.html
           --shard I/N        train shard I of N (0-based): grid runs I, I+N, I+2N, ...; writes results.shard-I-of-N.csv
-                             default from SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN) and SLURM_ARRAY_TASK_COUNT,
-                             or from JOB_COMPLETION_INDEX (Kubernetes indexed Jobs) with --shard-count
-          --shard-count N    the number of shards when the index comes from JOB_COMPLETION_INDEX
+                             default: in a Slurm array --array=A-B:S, task ID i trains shard (i-A)/S of SLURM_ARRAY_TASK_COUNT;
+                             in a Kubernetes indexed Job, shard JOB_COMPLETION_INDEX of --shard-count
+          --shard-count N    the number of shards; the Slurm task ID or JOB_COMPLETION_INDEX is then the shard index
           --merge            combine every shard's results into results.csv and write report.html; trains nothing
           --force            use an output folder that holds another grid's results (its rows are kept)
           --pack K           at most K runs trained together as instances of one config (default 64)
@@ -28,10 +28,13 @@ internal static class SweepProgram
           --backend NAME     {BACKENDS} (default auto)
           --threads T        host threads, 0 for all cores (default 0)
           --plan             print the shard's packs and exit
+          --max-runs N       refuse a grid of more than N runs (default 100000), before expanding it
           --quiet            no progress lines
 
         A re-run with the same grid and --out skips finished runs; killing it loses at most the runs in flight.
-        Exit codes: 0 done, 2 bad input (grid file, options, a folder of another grid), 1 anything else.
+        A run that diverges gets its row (diverged_step, metrics empty); the others carry on.
+        Exit codes: 0 done (diverged runs included), 2 bad input (grid file, options, a folder of another grid,
+        a grid over --max-runs), 1 anything else.
         """;
 
     public static int Run(string[] argv)
@@ -44,24 +47,25 @@ internal static class SweepProgram
         try { return Sweep(argv); }
         catch (GridException e) { return BadInput(e.Message); }
         catch (SweepFolderException e) { return BadInput(e.Message); }
+        catch (ShardException e) { return BadInput(e.Message); }
         catch (InvalidDataException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            ProgramErrors.Error($"error: {e.Message}");
             return ProgramErrors.Failed;
         }
     }
 
     private static int BadInput(string message)
     {
-        Console.Error.WriteLine($"error: {message}");
+        ProgramErrors.Error($"error: {message}");
         return ProgramErrors.BadInput;
     }
 
     private static int Sweep(string[] argv)
     {
         var args = new Arguments(argv);
-        string? gridPath = args.String("--grid");
-        string outDir = args.String("--out", Path.Combine("runs", "sweep"));
+        string? gridPath = args.Path("--grid");
+        string outDir = args.Path("--out", Path.Combine("runs", "sweep"));
         string? shardText = args.String("--shard");
         int shardCountOption = args.Int("--shard-count", 0, 1, 1_000_000);
         bool merge = args.Flag("--merge");
@@ -73,13 +77,19 @@ internal static class SweepProgram
         var backendOptions = new BackendOptions(args.Int("--threads", 0, 0, 4096));
         bool planOnly = args.Flag("--plan");
         bool quiet = args.Flag("--quiet");
+        long maxRuns = args.Long("--max-runs", SweepGrid.DefaultMaxRuns, 1, long.MaxValue);
         args.Finish();
 
         var folder = new SweepFolder(outDir);
-        if (merge) return Merge(folder, gridPath);
+        if (merge)
+        {
+            // A folder that does not exist is no sweep's: the merge says so rather than creating it.
+            if (string.IsNullOrWhiteSpace(outDir) || Directory.Exists(outDir)) OutputPaths.Folder("--out", outDir);
+            return Merge(folder, gridPath, maxRuns);
+        }
 
-        var grid = gridPath is null ? SweepGrid.Default : SweepGrid.Load(gridPath);
-        var (shard, shards) = ResolveShard(shardText, shardCountOption);
+        var grid = gridPath is null ? SweepGrid.Default : SweepGrid.Load(gridPath, maxRuns);
+        var (shard, shards) = SweepShard.Resolve(shardText, shardCountOption, Environment.GetEnvironmentVariable);
         var mine = SweepPlan.Shard(grid.Runs, shard, shards);
         if (planOnly)
         {
@@ -87,11 +97,16 @@ internal static class SweepProgram
             return ProgramErrors.Done;
         }
 
+        OutputPaths.Folder("--out", outDir);
         folder.Claim(grid, force);
         using var results = ResultsFile.Open(folder.ResultsFile(shard, shards));
         if (results.DroppedBytes > 0)
             Console.Error.WriteLine($"note: dropped a torn last line ({results.DroppedBytes} bytes) of {results.Path}; that run trains again");
-        var todo = mine.Where(r => !results.Rows.ContainsKey(r.Id)).ToList();
+        // A shard's run recorded in any results file of the folder is done, whatever shard count recorded it:
+        // a re-submitted part of a Slurm array (--array=1-2 of --array=0-2) then trains only what is missing.
+        IReadOnlyDictionary<string, SweepResult> recorded = shards > 1 ? folder.GridRows(grid).ToDictionary(r => r.RunId) : results.Rows;
+        var retrain = folder.RepairMetrics(mine, recorded, Console.Error.WriteLine);
+        var todo = mine.Where(r => !recorded.ContainsKey(r.Id) || retrain.Contains(r.Id)).ToList();
         var packs = SweepPlan.Packs(todo, packLimit, packMemory);
         var featured = SweepReport.FeaturedRuns(grid).Select(r => r.Id).ToHashSet();
         Console.Error.WriteLine($"sweep {grid.Name}: {grid.Runs.Count} runs" + (shards > 1 ? $"; shard {shard}/{shards}: {mine.Count} runs" : "") +
@@ -125,10 +140,17 @@ internal static class SweepProgram
             if (outcomes is null) break;
             foreach (var outcome in outcomes)
             {
-                // The metrics file and checkpoint first, the row last: a row means the run is complete.
-                AtomicFile.WriteAllText(folder.MetricsFile(outcome.Run.Id), outcome.Metrics.ToJson() + "\n");
-                if (checkpoints || featured.Contains(outcome.Run.Id)) outcome.Checkpoint.Save(folder.CheckpointFile(outcome.Run.Id));
-                results.Append(outcome.Result);
+                // The metrics file and checkpoint first, the row last: a row means the run is complete. A diverged
+                // run has neither (its parameters are not finite); its row records the step.
+                if (outcome.Result.DivergedStep < 0)
+                {
+                    AtomicFile.WriteAllText(folder.MetricsFile(outcome.Run.Id), outcome.Metrics.ToJson() + "\n");
+                    if (checkpoints || featured.Contains(outcome.Run.Id)) outcome.Checkpoint.Save(folder.CheckpointFile(outcome.Run.Id));
+                }
+                if (!results.Rows.TryGetValue(outcome.Run.Id, out var earlier)) results.Append(outcome.Result);
+                else if (earlier.WeightsSha256 != outcome.Result.WeightsSha256)
+                    Console.Error.WriteLine($"warning: run {outcome.Run.Id} trained again to weights {outcome.Result.WeightsSha256[..12]}..., " +
+                        $"but its row in {results.Path} says {earlier.WeightsSha256[..12]}...; the row is kept");
             }
             doneRuns += pack.Runs.Count;
             Draw(pack.Steps, outcomes.Average(o => o.Result.TrainLoss), outcomes[0].Result.StepsPerSecond, true);
@@ -139,7 +161,7 @@ internal static class SweepProgram
         double seconds = clock.Elapsed.TotalSeconds;
         int diverged = results.Rows.Values.Count(r => r.DivergedStep >= 0);
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"trained {doneRuns} run(s) in {seconds:F1} s on {runner.BackendDescription ?? "(nothing to train)"}; {results.Rows.Count} of {mine.Count} runs of this {(shards > 1 ? "shard" : "grid")} are in {results.Path}") +
+            $"trained {doneRuns} run(s) in {seconds:F1} s on {runner.BackendDescription ?? "(nothing to train)"}; {mine.Count - todo.Count + doneRuns} of {mine.Count} runs of this {(shards > 1 ? "shard" : "grid")} are done") +
             (diverged > 0 ? $"; {diverged} diverged (see diverged_step)" : ""));
         if (cancel.IsCancellationRequested)
         {
@@ -151,60 +173,24 @@ internal static class SweepProgram
             Console.Error.WriteLine($"shard {shard}/{shards} done; once every shard is done: sweep --merge --out {outDir}");
             return ProgramErrors.Done;
         }
-        SweepReport.Write(folder, grid, $"trained on {runner.BackendDescription ?? "an earlier run's backend"}");
+        SweepReport.Write(folder, grid, $"trained on {runner.BackendDescription ?? "an earlier run's backend"}", Console.Error.WriteLine);
         Console.WriteLine($"results  {results.Path}");
         Console.WriteLine($"report   {folder.ReportFile}");
         return ProgramErrors.Done;
     }
 
-    private static int Merge(SweepFolder folder, string? gridPath)
+    private static int Merge(SweepFolder folder, string? gridPath, long maxRuns)
     {
-        var grid = folder.LoadGrid();
-        if (gridPath is not null && SweepGrid.Load(gridPath).Sha256 != grid.Sha256)
+        var grid = folder.LoadGrid(maxRuns);
+        if (gridPath is not null && SweepGrid.Load(gridPath, maxRuns).Sha256 != grid.Sha256)
             throw new SweepFolderException($"{folder.Path} holds the grid {grid.Source}, not {gridPath}; merge without --grid, or use the grid's own folder");
         var summary = folder.Merge(grid);
-        SweepReport.Write(folder, grid, $"merged from {summary.Files.Count} results file(s)");
+        SweepReport.Write(folder, grid, $"merged from {summary.Files.Count} results file(s)", Console.Error.WriteLine);
         Console.WriteLine($"merged {summary.Found} of {summary.GridRuns} runs from {summary.Files.Count} file(s) into {folder.MergedResults}");
         if (summary.Missing.Count > 0)
             Console.WriteLine($"missing {summary.Missing.Count} run(s), e.g. {string.Join("; ", summary.Missing.Take(3))}: run their shards again, then --merge");
         Console.WriteLine($"report   {folder.ReportFile}");
         return ProgramErrors.Done;
-    }
-
-    /// <summary>--shard I/N, else Slurm's array variables, else Kubernetes' JOB_COMPLETION_INDEX with --shard-count, else 0/1.</summary>
-    private static (int Index, int Count) ResolveShard(string? text, int countOption)
-    {
-        if (text is not null)
-        {
-            var parts = text.Split('/');
-            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int i)
-                || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int n) || n < 1 || i >= n)
-                throw new UsageException("--shard", text, "I/N with 0 <= I < N, e.g. 0/4");
-            return (i, n);
-        }
-        int Env(string name, int min)
-        {
-            string value = Environment.GetEnvironmentVariable(name)!;
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v < min)
-                throw new UsageException(name, value, $"an integer >= {min} (environment variable)");
-            return v;
-        }
-        bool Has(string name) => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name));
-        (int, int) Checked(int index, int count, string source) => index < count ? (index, count)
-            : throw new UsageException(source, index.ToString(CultureInfo.InvariantCulture), $"a shard index below the shard count {count}");
-        if (Has("SLURM_ARRAY_TASK_ID"))
-        {
-            if (!Has("SLURM_ARRAY_TASK_COUNT")) throw new UsageException("SLURM_ARRAY_TASK_COUNT", null, "set with SLURM_ARRAY_TASK_ID (or pass --shard I/N)");
-            int min = Has("SLURM_ARRAY_TASK_MIN") ? Env("SLURM_ARRAY_TASK_MIN", 0) : 0;
-            return Checked(Env("SLURM_ARRAY_TASK_ID", min) - min, Env("SLURM_ARRAY_TASK_COUNT", 1), "SLURM_ARRAY_TASK_ID");
-        }
-        if (Has("JOB_COMPLETION_INDEX"))
-        {
-            if (countOption < 1) throw new UsageException("--shard-count", null, "the number of shards, required with JOB_COMPLETION_INDEX (Kubernetes sets no count)");
-            return Checked(Env("JOB_COMPLETION_INDEX", 0), countOption, "JOB_COMPLETION_INDEX");
-        }
-        if (countOption > 0) throw new UsageException("--shard-count", countOption.ToString(CultureInfo.InvariantCulture), "only with JOB_COMPLETION_INDEX; otherwise use --shard I/N");
-        return (0, 1);
     }
 
     private static void PrintPlan(SweepGrid grid, int shard, int shards, IReadOnlyList<Pack> packs)

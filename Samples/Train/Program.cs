@@ -47,8 +47,8 @@ internal static class TrainProgram
           --backend NAME         {BACKENDS} (default auto: a CUDA device, else an OpenCL GPU
                                  that computes the engine's bits, else simd; it says which)
           --threads T            host threads, 0 for all cores (default 0)
-          --device D             which device (default 0): opencl numbers all OpenCL devices of all
-                                 platforms, auto the OpenCL GPUs
+          --device D             which device (default 0): cuda the driver's ordinal, opencl all OpenCL
+                                 devices of all platforms, auto the CUDA ordinal or the OpenCL GPUs
         Output
           --out DIR              write model.safetensors, metrics.csv, summary.json (default runs/train-TIME)
           --checkpoint-every N   also rewrite DIR/model.safetensors every N steps
@@ -68,7 +68,7 @@ internal static class TrainProgram
             return ProgramErrors.Done;
         }
         var args = new Arguments(argv);
-        string? resume = args.String("--resume");
+        string? resume = args.Path("--resume");
         Checkpoint? checkpoint = null;
         try { if (resume is not null) checkpoint = Checkpoint.Load(resume); }
         catch (CheckpointException e) { throw UsageException.File("--resume", e); }
@@ -82,8 +82,8 @@ internal static class TrainProgram
         long evalEvery = args.Long("--eval-every", 0, 1, long.MaxValue);
         long checkpointEvery = args.Long("--checkpoint-every", 0, 1, long.MaxValue);
         long warmupSteps = args.Long("--warmup-steps", 0, 0, AutoencoderConfig.MaxSteps);
-        string? dumpGrads = args.String("--dump-grads");
-        string? outArg = args.String("--out");
+        string? dumpGrads = args.Path("--dump-grads");
+        string? outArg = args.Path("--out");
         bool json = args.Flag("--json");
         bool quiet = args.Flag("--quiet");
         args.Finish();
@@ -92,6 +92,9 @@ internal static class TrainProgram
         long runSteps = steps - (checkpoint?.Step ?? 0);
         if (warmupSteps > 0 && warmupSteps >= runSteps)
             throw new UsageException("--warmup-steps", warmupSteps.ToString(CultureInfo.InvariantCulture), $"an integer in [0, {runSteps - 1}], fewer than the {runSteps} steps this run trains");
+        string outDir = outArg ?? Path.Combine("runs", "train-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
+        if (dumpGrads is not null) OutputPaths.File("--dump-grads", dumpGrads);
+        else OutputPaths.Folder("--out", outDir);
 
         using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice));
         if (dumpGrads is not null)
@@ -101,8 +104,6 @@ internal static class TrainProgram
             return ProgramErrors.Done;
         }
 
-        string outDir = outArg ?? Path.Combine("runs", "train-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
-        Directory.CreateDirectory(outDir);
         string modelPath = Path.Combine(outDir, "model.safetensors");
         var trainer = new Trainer(backend, new TrainerOptions
         {
@@ -119,7 +120,7 @@ internal static class TrainProgram
             $"{(config.Bias ? "bias" : "no bias")}, batch {config.Batch}, {config.InstanceCount} instance(s), " +
             $"{OptimizerSettings.Name(config.Optimizer.Kind)} lr {Fmt(config.Instances[0].LearningRate)}, steps {trainer.Step} -> {steps} on {backend.Description}");
 
-        using var metrics = new MetricsFile(Path.Combine(outDir, "metrics.csv"), append: checkpoint is not null);
+        using var metrics = new MetricsFile(Path.Combine(outDir, "metrics.csv"), resumedAt: checkpoint?.Step);
         var line = quiet ? null : new ProgressLine();
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -136,6 +137,8 @@ internal static class TrainProgram
         try { result = trainer.Run(steps, progress, cancel.Token); }
         finally { line?.Done(); }
 
+        // The trainer wrote the finished run's checkpoint; a cancelled run's is written before anything else can fail.
+        if (result.Cancelled) trainer.Snapshot().Save(modelPath);
         var parameters = new float[config.Layout.Total];
         backend.GetParameters(parameters);
         var summary = Summary(config, backend, steps, warmupSteps, result, WeightsHash.Of(parameters), outDir);
@@ -145,7 +148,6 @@ internal static class TrainProgram
         if (result.Cancelled)
         {
             Console.Error.WriteLine($"cancelled at step {result.Steps}; continue with --resume {modelPath}");
-            trainer.Snapshot().Save(modelPath);
             return ProgramErrors.Failed;
         }
         return ProgramErrors.Done;
@@ -301,15 +303,30 @@ internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<
 }
 
 /// <summary>metrics.csv: step, instance, loss, eval_loss, steps_per_s; one row per instance per report.</summary>
+/// <remarks>
+/// A resumed run keeps the rows up to the checkpoint's step and drops the rest (rows a killed run wrote
+/// after its last checkpoint, and a torn last line), so no step appears twice.
+/// </remarks>
 internal sealed class MetricsFile : IDisposable
 {
+    private const string Header = "step,instance,loss,eval_loss,steps_per_s";
     private readonly StreamWriter _writer;
 
-    public MetricsFile(string path, bool append)
+    /// <param name="resumedAt">The checkpoint's step when resuming (rows after it are dropped), or null for a new file.</param>
+    public MetricsFile(string path, long? resumedAt)
     {
-        bool header = !append || !File.Exists(path) || new FileInfo(path).Length == 0;
-        _writer = new StreamWriter(path, append, new UTF8Encoding(false));
-        if (header) _writer.WriteLine("step,instance,loss,eval_loss,steps_per_s");
+        var kept = resumedAt is long step && File.Exists(path) ? RowsUpTo(path, step) : [];
+        AtomicFile.WriteAllText(path, string.Concat(kept.Prepend(Header).Select(line => line + "\n")));
+        _writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
+    }
+
+    /// <summary>Whole rows of an earlier metrics file whose step is at most <paramref name="step"/>.</summary>
+    private static List<string> RowsUpTo(string path, long step)
+    {
+        string text = File.ReadAllText(path);
+        var lines = text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return lines.Skip(1).Where(line => line.Split(',') is [var first, _, _, _, _]
+            && long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out long s) && s <= step).ToList();
     }
 
     public void Append(TrainingProgress p)

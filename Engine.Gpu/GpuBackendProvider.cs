@@ -1,0 +1,68 @@
+using ToyModels.Backends;
+using ToyModels.Gpu.Devices;
+using ToyModels.Model;
+
+namespace ToyModels.Gpu;
+
+/// <summary>
+/// The GPU backends as <see cref="BackendFactory"/> finds them: by this type's name
+/// (<c>GpuBackends.ProviderTypeName</c> in the engine), with no compile-time reference from the engine.
+/// </summary>
+internal sealed class GpuBackendProvider : IGpuBackends
+{
+    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device) => new GpuBackend(config, kind switch
+    {
+        BackendKind.Cuda => GpuDevices.OpenCuda(device),
+        BackendKind.OpenCl => GpuDevices.OpenOpenCl(device),
+        BackendKind.IlgpuCpu => device == 0 ? GpuDevices.OpenCpuAccelerator() : throw new ConfigException("device", device, "0 (there is one CPU accelerator)"),
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a GPU backend"),
+    });
+
+    public IBackend? CreateFastest(AutoencoderConfig config, int device, out string choice, out string reasons)
+    {
+        string cuda, openCl;
+        var cudaDevices = GpuDevices.Cuda(out string? problem);
+        if (problem is not null) cuda = problem;
+        else if (device >= cudaDevices.Count) cuda = $"no CUDA device {device} ({cudaDevices.Count} found)";
+        else
+        {
+            try
+            {
+                var backend = Create(BackendKind.Cuda, config, device);
+                choice = $"cuda on {backend.Description}";
+                reasons = "";
+                return backend;
+            }
+            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
+            {
+                cuda = Without(e.Message, "cuda: ");
+            }
+        }
+
+        var gpus = GpuDevices.OpenCl(out problem).Where(d => d.IsGpu).ToList();
+        var good = gpus.Where(d => d.ParityProblem is null).ToList();
+        if (problem is not null) openCl = problem;
+        else if (good.Count <= device)
+            openCl = gpus.Count == 0 ? "no OpenCL GPU" : $"no OpenCL GPU {device} that computes the engine's bits ({string.Join("; ", gpus.Select(d => $"{d.Describe()}: {d.ParityProblem ?? "usable"}"))})";
+        else
+        {
+            try
+            {
+                var backend = Create(BackendKind.OpenCl, config, good[device].Index);
+                choice = $"opencl on {backend.Description}";
+                reasons = "";
+                return backend;
+            }
+            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
+            {
+                openCl = Without(e.Message, "opencl: ");
+            }
+        }
+        choice = "";
+        reasons = $"cuda: {cuda}; opencl: {openCl}";
+        return null;
+    }
+
+    private static string Without(string message, string prefix) =>
+        message.StartsWith(prefix, StringComparison.Ordinal) ? message[prefix.Length..] : message;
+}
