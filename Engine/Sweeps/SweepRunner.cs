@@ -41,7 +41,7 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
             LogEvery = Math.Max(1, pack.Steps / 100),
         });
         var result = trainer.Run(pack.Steps,
-            progress is null ? null : new Relay(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
+            progress is null ? null : new SyncProgress<TrainingProgress>(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
         if (result.Cancelled) return null;
 
         var snapshot = trainer.Snapshot();
@@ -85,10 +85,5 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
             outcomes.Add(new RunOutcome(run, row, metrics, new Checkpoint(single, result.Steps, parameters, state, metadata)));
         }
         return outcomes;
-    }
-
-    private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
     }
 }

@@ -216,9 +216,3 @@ internal static class PersianRugProgram
 
     private static string Fmt(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }
-
-/// <summary>IProgress that reports on the calling thread.</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

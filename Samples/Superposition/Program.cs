@@ -58,7 +58,7 @@ internal static class SuperpositionProgram
         Console.Error.WriteLine($"training {count} models (n {N}, m {M}, tied, importance 0.9^i) side by side for {steps} steps on {backend.Description}");
         var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 8192 });
         var line = quiet ? null : new ProgressLine();
-        var result = trainer.Run(steps, new Relay<TrainingProgress>(p => line?.Update((double)p.Step / steps,
+        var result = trainer.Run(steps, new SyncProgress<TrainingProgress>(p => line?.Update((double)p.Step / steps,
             $"step {p.Step}/{steps}  mean loss {p.MeanLoss:G4}  {p.StepsPerSecond:F0} steps/s", p.Step == steps)));
         line?.Done();
 
@@ -141,10 +141,4 @@ internal static class SuperpositionProgram
         ColorBar.Draw(svg, lx, top + cell + 44, 14, cell * 0.8 * N / (N + 1.5), ColorMap.Diverging, -limit, limit, "W^T W and b");
         return svg;
     }
-}
-
-/// <summary>IProgress that reports on the calling thread.</summary>
-internal sealed class Relay<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -4,6 +4,7 @@ using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Samples;
 using ToyModels.Sweeps;
+using ToyModels.Training;
 
 // Samples/Sweep: trains every run of a grid (packed: runs of one shape train together as instances),
 // one row per run in results.csv, resumable, shardable, with an HTML report. Run with --help for the options.
@@ -136,7 +137,7 @@ internal static class SweepProgram
                 ], force);
             }
             Draw(0, double.NaN, 0, true);
-            var outcomes = runner.Train(pack, new Relay<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token);
+            var outcomes = runner.Train(pack, new SyncProgress<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token);
             if (outcomes is null) break;
             foreach (var outcome in outcomes)
             {
@@ -205,10 +206,4 @@ internal static class SweepProgram
                 $"{packs[k].Steps} steps, {packs[k].Runs.Count} instance(s), {packs[k].Config.EstimatedBytes / (1 << 20)} MiB"));
         }
     }
-}
-
-/// <summary>IProgress that reports on the calling thread.</summary>
-internal sealed class Relay<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

@@ -125,7 +125,7 @@ internal static class TrainProgram
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         long firstStep = trainer.Step;
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<TrainingProgress>(p =>
         {
             metrics.Append(p);
             double fraction = steps > firstStep ? (double)(p.Step - firstStep) / (steps - firstStep) : 1;
@@ -294,12 +294,6 @@ internal static class TrainProgram
         o.WriteLine($"  weights_sha256 {hash}");
         o.WriteLine($"  outputs        {Path.Combine(outDir, "model.safetensors")}, metrics.csv, summary.json");
     }
-}
-
-/// <summary>IProgress that reports on the training thread (Progress&lt;T&gt; would post to a thread pool).</summary>
-internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value) => report(value);
 }
 
 /// <summary>metrics.csv: step, instance, loss, eval_loss, steps_per_s; one row per instance per report.</summary>
