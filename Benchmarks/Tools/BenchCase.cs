@@ -3,25 +3,26 @@ using ToyModels.Model;
 namespace ToyModels.Benchmarks.Tools;
 
 /// <summary>
-/// The issue's training cases (untied, bias, uniform importance, Adam with eps 1e-7, lr 3e-3 / sqrt(n): Samples/Train's
-/// defaults), and the ragged shape the kernels are checked on.
+/// The standard cases S, M and L (<see cref="StandardCases"/>; the library's <see cref="Defaults"/> for the rest),
+/// and the ragged shape the kernels are checked on.
 /// </summary>
 public sealed record BenchCase(string Name, int N, int M, int Batch, double P)
 {
-    public static readonly BenchCase Small = new("S", 512, 128, 1024, 0.045);
-    public static readonly BenchCase Medium = new("M", 4096, 512, 1024, 0.01);
-    public static readonly BenchCase Large = new("L", 16384, 2048, 256, 0.001);
+    public static readonly BenchCase Small = Of(StandardCases.S);
+    public static readonly BenchCase Medium = Of(StandardCases.M);
+    public static readonly BenchCase Large = Of(StandardCases.L);
     /// <summary>No size a multiple of a vector or a tile: every kernel's edge paths run.</summary>
     public static readonly BenchCase Ragged = new("ragged", 509, 37, 67, 0.05);
 
     public static readonly BenchCase[] All = [Small, Medium, Large, Ragged];
 
+    private static BenchCase Of(StandardCase c) => new(c.Name, c.N, c.M, c.Batch, c.P);
+
     public static BenchCase Parse(string name) =>
         All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"case '{name}' is not one of {string.Join(", ", All.Select(c => c.Name))}");
 
-    public AutoencoderConfig Config() =>
-        AutoencoderConfig.Create(N, M, P, 3e-3 / Math.Sqrt(N), batch: Batch, optimizer: new OptimizerSettings { Eps = 1e-7 });
+    public AutoencoderConfig Config() => AutoencoderConfig.Create(N, M, P, batch: Batch);
 
     public override string ToString() => $"{Name} (n {N}, m {M}, B {Batch}, p {P})";
 }

@@ -21,8 +21,9 @@ public static class Defaults
     public const int Batch = 1024;
     /// <summary>Optimizer steps of a single run (about a minute for the default shape on 2 cores).</summary>
     public const long Steps = 8000;
-    /// <summary>Optimizer steps of each run of a sweep grid that names none (a sweep trains many runs).</summary>
-    public const long SweepSteps = 2000;
+    /// <summary>Optimizer steps of a run that is one of many or a means to an end: each run of a sweep grid
+    /// that names none, and the Persian rug sample's ordinary model.</summary>
+    public const long ShortSteps = 2000;
     /// <summary>Evaluation samples at the end of a run.</summary>
     public const int EvalSamples = 8192;
     /// <summary>Adam's epsilon (PyTorch's own default is 1e-8; the Persian Rug code uses 1e-7).</summary>

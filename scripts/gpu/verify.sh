@@ -74,16 +74,18 @@ if [ $speed = 1 ]; then
     echo "== speed: engine ($backend) against torch CUDA, steps/s past the warm-up (untied, bias, Adam)"
     printf '%-4s %6s %5s %5s %6s %12s %12s %7s\n' case n m B p "engine st/s" "torch st/s" ratio
     for c in ${cases//,/ }; do
-      tied=""
+      # The shapes are the engine's table of standard cases (Samples/Train --case); the step counts are this script's.
       case "$c" in
-        S) n=512;   m=128;  batch=1024; p=0.045; w=300; t=1000 ;;
-        M) n=4096;  m=512;  batch=1024; p=0.01;  w=300; t=500 ;;
-        L) n=16384; m=2048; batch=256;  p=0.001; w=50;  t=200 ;;
-        XL) n=65536; m=8192; batch=256; p=0.001; w=5;   t=20; tied="--tied" ;;
+        S) w=300; t=1000 ;;
+        M) w=300; t=500 ;;
+        L) w=50;  t=200 ;;
+        XL) w=5;  t=20 ;;
         *) echo "verify.sh: unknown case '$c'" >&2; exit 2 ;;
       esac
-      engine=$("$train" --n $n --m $m --batch $batch --p $p $tied --steps $((w + t)) --warmup-steps $w --backend "$backend" \
+      engine=$("$train" --case "$c" --steps $((w + t)) --warmup-steps $w --backend "$backend" \
         --device "$device" --eval-samples 0 --quiet --json --out "$work/speed-$c" | tail -n 1)
+      n=$(field "$engine" n) m=$(field "$engine" m) batch=$(field "$engine" batch) p=$(field "$engine" p)
+      tied=""; [ "$(field "$engine" tied)" = true ] && tied="--tied"
       torch=$("$python" "$root/Benchmarks/peers/torch_toy.py" --n $n --m $m --batch $batch --p $p $tied --warmup $w --steps $t --device cuda | tail -n 1)
       e=$(field "$engine" steps_per_s) r=$(field "$torch" steps_per_s)
       printf '%-4s %6s %5s %5s %6s %12s %12s %7s\n' "$c" $n $m $batch $p "$e" "$r" "$(awk -v a="$e" -v b="$r" 'BEGIN { if (b > 0) printf "%.2fx", a / b }')"
