@@ -23,7 +23,7 @@ public enum TensorKind
 /// its device and the host reads back only what it asks for.
 /// </summary>
 /// <remarks>
-/// Every backend produces the bits of the reference backend (DESIGN section 2) in every buffer after
+/// Every backend produces the bits of the reference backend (numerics.md rule 7) in every buffer after
 /// every operation. A step is <see cref="GenerateBatch"/>, <see cref="Forward"/>, <see cref="Backward"/>,
 /// <see cref="Update"/>; <see cref="Step"/> does all four and may fuse them (the gradient buffer
 /// may then not be materialised).

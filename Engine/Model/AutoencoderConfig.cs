@@ -9,7 +9,7 @@ public enum InitKind
 }
 
 /// <summary>
-/// One training run of the toy model of superposition (DESIGN section 1): shapes, tying, bias,
+/// One training run of the toy model of superposition (numerics.md rule 0): shapes, tying, bias,
 /// batch, initialisation, optimizer, and the instances packed side by side. Validated on
 /// construction: every bad value throws <see cref="ConfigException"/> naming the field, the value
 /// and the accepted range, before anything is allocated.

@@ -5,7 +5,7 @@ namespace ToyModels.Backends.Reference;
 
 /// <summary>
 /// The scalar reference backend: the executable specification of every number the engine
-/// produces (DESIGN section 2, rule 6). Plain loops, one thread, no intrinsics; every other backend
+/// produces (numerics.md rule 7). Plain loops, one thread, no intrinsics; every other backend
 /// is tested against it bit for bit.
 /// </summary>
 public sealed class ReferenceBackend : Backend
