@@ -9,7 +9,8 @@ namespace ToyModels.Tests.Package;
 /// solution whose Program.cs is Samples/Embed's, referencing the package by version, restored from that
 /// feed alone (nuget.config clears every other source; a package cache of its own), built and run.
 /// Nothing here needs the internet: the engine has no dependencies, and the SDK's targeting and apphost
-/// packs are part of the SDK.
+/// packs are part of the SDK. The same build compiles every C# example of the README and the package readmes,
+/// so the documentation cannot drift from the package's API.
 /// </summary>
 public sealed class ConsumerTests : IDisposable
 {
@@ -61,6 +62,11 @@ public sealed class ConsumerTests : IDisposable
             </Project>
             """);
         File.Copy(Repository.PathOf("Samples/Embed/Program.cs"), Path.Combine(consumer, "Program.cs"));
+        int examples = 0;
+        foreach (string document in (string[])["README.md", "Engine/PACKAGE.md", "Engine.Gpu/PACKAGE.md"])
+            foreach (string example in Examples(File.ReadAllText(Repository.PathOf(document))))
+                File.WriteAllText(Path.Combine(consumer, $"Example{++examples}.cs"), AsMethod(example, $"Example{examples}", document));
+        Assert.True(examples >= 4, $"{examples} C# examples found in the README and the package readmes");
 
         var environment = new Dictionary<string, string> { ["NUGET_PACKAGES"] = packages, ["NUGET_HTTP_CACHE_PATH"] = Path.Combine(_folder, "http-cache") };
         Dotnet(consumer, environment, "build", "-c", "Release", "-nologo");
@@ -70,6 +76,21 @@ public sealed class ConsumerTests : IDisposable
         var run = Dotnet(consumer, environment, "bin/Release/net10.0/Consumer.dll");
         Assert.Contains("ok    the loaded weights hash to the trained weights' hash", run);
         Assert.DoesNotContain("FAIL", run);
+    }
+
+    /// <summary>The ```csharp blocks of a markdown document.</summary>
+    private static IEnumerable<string> Examples(string markdown)
+    {
+        var parts = markdown.ReplaceLineEndings("\n").Split("```csharp\n");
+        return parts.Skip(1).Select(part => part[..part.IndexOf("```", StringComparison.Ordinal)]);
+    }
+
+    /// <summary>A top-level program as a method of its own class (a project has one entry point): the usings stay on top.</summary>
+    private static string AsMethod(string example, string name, string document)
+    {
+        var lines = example.Split('\n');
+        var usings = lines.TakeWhile(l => l.StartsWith("using ", StringComparison.Ordinal) || l.Length == 0).ToList();
+        return $"// from {document}\n{string.Join('\n', usings)}\nstatic class {name}\n{{\n    public static void Run()\n    {{\n{string.Join('\n', lines.Skip(usings.Count))}\n    }}\n}}\n";
     }
 
     private static string Dotnet(string folder, params string[] args) => Dotnet(folder, new Dictionary<string, string>(), args);
