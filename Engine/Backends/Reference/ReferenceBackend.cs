@@ -20,7 +20,7 @@ public sealed class ReferenceBackend : Backend
     private readonly float[] _tiedDecoderGradient; // n x m, tied models only
     private readonly long[] _firstNonFinite;
 
-    public ReferenceBackend(AutoencoderConfig config) : base(config)
+    internal ReferenceBackend(AutoencoderConfig config) : base(config)
     {
         int k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M;
         _constants = new InstanceConstants(config);

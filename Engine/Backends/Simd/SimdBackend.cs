@@ -71,7 +71,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
 
     /// <param name="threads">Host threads; 0 for all cores.</param>
-    public SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
+    internal SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
 
     /// <param name="instructionSet">The widest vectors to use; narrower than <see cref="InstructionSets.Best"/> only for tests and benchmarks.</param>
     internal SimdBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)
