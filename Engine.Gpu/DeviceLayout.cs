@@ -16,9 +16,9 @@ namespace ToyModels.Gpu;
 internal sealed class DeviceLayout(ParameterLayout layout)
 {
     /// <summary>Offset of W_out in a device block: 0 when tied (W^T is W_out), else after the encoder.</summary>
-    public int DecoderOffset => layout.Tied ? 0 : layout.Decoder.Offset;
+    public int DecoderOffset => layout.Tied ? 0 : (int)layout.Decoder.Offset;
 
-    public int BiasOffset => layout.BiasVector.Offset;
+    public int BiasOffset => (int)layout.BiasVector.Offset;
 
     /// <summary>Host layout to device layout, for any whole number of consecutive instance blocks.</summary>
     public void ToDevice(ReadOnlySpan<float> host, Span<float> device) => Convert(host, device, toDevice: true);
@@ -28,7 +28,7 @@ internal sealed class DeviceLayout(ParameterLayout layout)
 
     private void Convert(ReadOnlySpan<float> source, Span<float> destination, bool toDevice)
     {
-        int block = layout.PerInstance, n = layout.N, m = layout.M;
+        int block = (int)layout.PerInstance, n = layout.N, m = layout.M;
         if (source.Length != destination.Length || source.Length % block != 0)
             throw new ArgumentException($"{source.Length} and {destination.Length} floats are not the same whole number of {block}-float blocks");
         for (int start = 0; start < source.Length; start += block)

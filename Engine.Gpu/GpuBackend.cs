@@ -1,10 +1,11 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ToyModels.Backends;
 using ToyModels.Data;
 using ToyModels.Gpu.Devices;
 using ToyModels.Gpu.Kernels;
+using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Model;
 
 namespace ToyModels.Gpu;
@@ -42,6 +43,10 @@ internal sealed class GpuBackend : Backend
     /// <summary>Allocates everything on <paramref name="device"/> (zeroed) and loads the training program there if it is not yet.</summary>
     public GpuBackend(AutoencoderConfig config, GpuDevice device) : base(config)
     {
+        CheckSizes(config, device.BackendName);
+        if (device.Kind != GpuKind.CpuAccelerator)
+            MemoryCheck.RequireDevice(new MemoryEstimate(Memory(config, device.Kind)), device.Accelerator.MemorySize, device.Description,
+                $"n {config.N}, m {config.M}, batch {config.Batch}, {config.InstanceCount} instance(s) on {device.BackendName}");
         _device = device;
         _geometry = device.Geometry;
         _layout = new DeviceLayout(Layout);
@@ -92,6 +97,58 @@ internal sealed class GpuBackend : Backend
         }
     }
 
+    /// <summary>
+    /// Elements of one buffer the kernels can address: they index with 32-bit ints (every index a kernel computes,
+    /// intermediate products included, stays below the size of the buffer it addresses), and the margin of 2^16 leaves
+    /// room for positions a tile or a group rounded up numbers past a buffer's end (one-output launches number their
+    /// work-items in 64 bits, <see cref="Kernels.WorkItem"/>).
+    /// </summary>
+    public const long MaxBufferElements = int.MaxValue - ushort.MaxValue;
+
+    /// <summary>Refuses a run with a buffer the kernels cannot address (<see cref="MaxBufferElements"/>), naming it.</summary>
+    public static void CheckSizes(AutoencoderConfig config, string backend)
+    {
+        var (name, elements) = Buffers(config).MaxBy(b => b.Elements);
+        if (elements > MaxBufferElements)
+            throw new ConfigException("n, m, batch, instances", $"{config.N}, {config.M}, {config.Batch}, {config.InstanceCount} ({name} {elements} elements)",
+                $"at most {MaxBufferElements} (2^31 - 2^16) elements per buffer on {backend} (its kernels index with 32-bit ints; the simd backend has no such limit)");
+    }
+
+    /// <summary>The buffers the constructor allocates, 4-byte elements each (one at least: OpenCL refuses empty buffers).</summary>
+    private static IEnumerable<(string Name, long Elements)> Buffers(AutoencoderConfig config)
+    {
+        long k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M, total = config.Layout.Total;
+        long chunk = KernelGeometry.Gpu.ListChunk;
+        yield return ("parameters", total);
+        yield return ("gradients", total);
+        yield return ("optimizer state", Math.Max(1, config.Optimizer.StateSlots * total));
+        yield return ("x, z, g_z and their row and column lists", k * b * n);
+        yield return ("h, g_h", k * b * m);
+        yield return ("chunk counts of the lists", k * Math.Max(b * ((n + chunk - 1) / chunk), n * ((b + chunk - 1) / chunk)));
+    }
+
+    /// <summary>
+    /// Its memory: the buffers on the device (on the host for the CPU accelerator), and on the host the staging
+    /// copies of a transfer of parameters or state, which crosses as the whole instance blocks a piece of the
+    /// streaming buffer touches, in both layouts.
+    /// </summary>
+    public static IEnumerable<MemoryPart> Memory(AutoencoderConfig config, GpuKind kind)
+    {
+        var place = kind == GpuKind.CpuAccelerator ? MemoryPlace.Host : MemoryPlace.Device;
+        long k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M, per = config.Layout.PerInstance;
+        var buffers = Buffers(config).ToDictionary(x => x.Name, x => x.Elements);
+        yield return new("parameters and gradients", 4 * (buffers["parameters"] + buffers["gradients"]), place);
+        yield return new("optimizer state", 4 * buffers["optimizer state"], place);
+        yield return new("x, z, g_z, h, g_h, row losses", 4 * k * b * (3 * n + 2 * m + 1), place);
+        yield return new("nonzero lists", 4 * (4 * k * b * n + 2 * k * b + 2 * k * n + buffers["chunk counts of the lists"]), place);
+        yield return new("instance constants", 8 * k + 8 * k + 8 * k * n + 4 * k, place);
+        long piece = StreamBuffer.Bytes(config.Layout.Total) / 4;
+        yield return new("staging of parameter transfers", 2 * 4 * Math.Min(k, piece / per + 2) * per);
+    }
+
+    /// <summary>An instance's block, which the kernels index with ints (<see cref="CheckSizes"/> holds every buffer below 2^31).</summary>
+    private int PerInstance => (int)Layout.PerInstance;
+
     public override string Name => _device.BackendName;
     public override string Description => _device.Description;
 
@@ -136,55 +193,62 @@ internal sealed class GpuBackend : Backend
 
     // ---- state in and out ----------------------------------------------------------------------
 
-    protected override void SetParametersCore(ReadOnlySpan<float> parameters)
+    protected override void WriteParametersCore(long start, ReadOnlySpan<float> source) => WriteLayout(_parameters, start, source, resetNonFinite: true);
+    protected override void ReadParametersCore(long start, Span<float> destination) => ReadLayout(_parameters, start, destination);
+    protected override void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source) => WriteLayout(_state, start, source, resetNonFinite: false);
+    protected override void ReadOptimizerStateCore(long start, Span<float> destination) => ReadLayout(_state, start, destination);
+
+    // The device layout transposes each instance's encoder, so a range crosses as the whole instance blocks it
+    // touches (a buffer of the state is StateSlots x instances consecutive blocks); a range that does not cover
+    // them reads them first.
+    private void WriteLayout(MemoryBuffer1D<float, Stride1D.Dense> buffer, long start, ReadOnlySpan<float> host, bool resetNonFinite)
     {
-        var device = ToDevice(parameters);
+        var (first, canonical, device) = Blocks(start, host.Length);
+        long offset = first * Layout.PerInstance;
+        bool partial = start != offset || host.Length != canonical.Length;
+        if (partial)
+        {
+            OnDevice(() => Read(buffer, offset, device.AsSpan()));
+            _layout.ToHost(device, canonical);
+        }
+        host.CopyTo(canonical.AsSpan((int)(start - offset)));
+        _layout.ToDevice(canonical, device);
         OnDevice(() =>
         {
-            Write(_parameters, device);
-            ResetFirstNonFinite();
+            buffer.View.SubView(offset, device.Length).CopyFromCPU(_stream, device);
+            if (resetNonFinite) ResetFirstNonFinite();
             _stream.Synchronize();
         });
     }
 
-    protected override void GetParametersCore(Span<float> parameters) => ReadLayout(_parameters, parameters);
-
-    protected override void SetOptimizerStateCore(ReadOnlySpan<float> state)
+    private void ReadLayout(MemoryBuffer1D<float, Stride1D.Dense> buffer, long start, Span<float> host)
     {
-        var device = ToDevice(state);
-        OnDevice(() =>
-        {
-            Write(_state, device);
-            _stream.Synchronize();
-        });
+        var (first, canonical, device) = Blocks(start, host.Length);
+        long offset = first * Layout.PerInstance;
+        OnDevice(() => Read(buffer, offset, device.AsSpan()));
+        _layout.ToHost(device, canonical);
+        canonical.AsSpan((int)(start - offset), host.Length).CopyTo(host);
     }
 
-    protected override void GetOptimizerStateCore(Span<float> state) => ReadLayout(_state, state);
-
-    private float[] ToDevice(ReadOnlySpan<float> host)
+    /// <summary>The first instance block a range touches, and host copies of all it touches in both layouts.</summary>
+    private (long First, float[] Canonical, float[] Device) Blocks(long start, int length)
     {
-        var device = new float[host.Length];
-        if (host.Length > 0) _layout.ToDevice(host, device);
-        return device;
+        long per = Layout.PerInstance, first = start / per, last = (start + length - 1) / per;
+        long floats = (last - first + 1) * per;
+        return (first, new float[floats], new float[floats]);
     }
 
-    private void Write(MemoryBuffer1D<float, Stride1D.Dense> buffer, float[] values)
-    {
-        if (values.Length > 0) buffer.View.SubView(0, values.Length).CopyFromCPU(_stream, values);
-    }
-
-    private void ReadLayout(MemoryBuffer1D<float, Stride1D.Dense> buffer, Span<float> host)
-    {
-        if (host.IsEmpty) return;
-        var device = new float[host.Length];
-        OnDevice(() => Read(buffer, 0, device));
-        _layout.ToHost(device, host);
-    }
-
+    /// <summary>
+    /// Copies device elements [offset, offset + destination.Length) to the host and waits for them. The span overload pins the destination
+    /// for the whole copy; ILGPU's <c>ref T</c> overload takes a raw pointer to it unpinned, so a garbage
+    /// collection in between (another thread allocating is enough) moves the array, the copy lands in freed
+    /// heap and the caller reads zeros (seen as a flaky all-zero row loss on the CPU accelerator).
+    /// </summary>
     private void Read<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, long offset, Span<T> destination) where T : unmanaged
     {
         if (destination.IsEmpty) return;
-        buffer.View.SubView(offset, destination.Length).CopyToCPU(_stream, ref MemoryMarshal.GetReference(destination), destination.Length);
+        buffer.View.SubView(offset, destination.Length).CopyToCPU(_stream, destination);
+        _stream.Synchronize();
     }
 
     private void ResetFirstNonFinite()
@@ -205,7 +269,7 @@ internal sealed class GpuBackend : Backend
     {
         if (tensor == TensorKind.Gradients)
         {
-            ReadLayout(_gradients, destination);
+            ReadLayout(_gradients, 0, destination);
             return;
         }
         var buffer = tensor switch
@@ -312,13 +376,29 @@ internal sealed class GpuBackend : Backend
         _kernels.Encoder.Launch(_stream, Groups((long)rows * m, _geometry.Group), _geometry.Group, Instances, new EncoderArguments
         {
             Parameters = _parameters.View, X = _x.View, XRowIndex = _xRowIndex.View, XRowCount = _xRowCount.View, H = _h.View,
-            N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = Layout.PerInstance,
+            N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = PerInstance,
         });
+        QueueDecoder();
+    }
+
+    /// <summary>
+    /// The decoder product alone, <paramref name="times"/> launches on the h in place, waited for: what
+    /// <c>measure decoder</c> times against torch.matmul.
+    /// </summary>
+    internal void Decode(int times) => OnDevice(() =>
+    {
+        for (int t = 0; t < times; t++) QueueDecoder();
+        _stream.Synchronize();
+    });
+
+    private void QueueDecoder()
+    {
+        int n = Config.N, m = Config.M, rows = Rows;
         long tiles = Groups(rows, _geometry.DecoderTileRows) * Groups(n, _geometry.DecoderTileFeatures);
         _kernels.Decoder.Launch(_stream, tiles, _geometry.DecoderGroup, Instances, new DecoderArguments
         {
             Parameters = _parameters.View, H = _h.View, Z = _z.View,
-            N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = Layout.PerInstance,
+            N = n, M = m, Batch = Config.Batch, Rows = rows, InstanceParameters = PerInstance,
             DecoderOffset = _layout.DecoderOffset, BiasOffset = _layout.BiasOffset, HasBias = Config.Bias ? 1 : 0,
             ThreadsRows = _geometry.DecoderThreadsRows, ThreadsFeatures = _geometry.DecoderThreadsFeatures,
         });
@@ -346,7 +426,7 @@ internal sealed class GpuBackend : Backend
             Parameters = _parameters.View, Gradients = _gradients.View, X = _x.View, Gz = _gz.View, H = _h.View, Gh = _gh.View,
             GzRowIndex = _gzRowIndex.View, GzRowCount = _gzRowCount.View, GzColumnIndex = _gzColumnIndex.View, GzColumnCount = _gzColumnCount.View,
             XColumnIndex = _xColumnIndex.View, XColumnCount = _xColumnCount.View,
-            N = n, M = m, Batch = batch, InstanceParameters = Layout.PerInstance,
+            N = n, M = m, Batch = batch, InstanceParameters = PerInstance,
             DecoderOffset = _layout.DecoderOffset, BiasOffset = _layout.BiasOffset, Tied = Config.Tied ? 1 : 0,
         };
         if (Config.Bias) _kernels.BiasGradient.Launch(_stream, Groups(n, group), group, Instances, arguments);
@@ -366,7 +446,7 @@ internal sealed class GpuBackend : Backend
             {
                 Parameters = From(_parameters, offset), Gradients = From(_gradients, offset), State = From(_state, offset),
                 FirstNonFinite = From(_firstNonFinite, first),
-                InstanceParameters = Layout.PerInstance, Total = Layout.Total, Step = (uint)scalars.Step,
+                InstanceParameters = PerInstance, Total = (int)Layout.Total, Step = (uint)scalars.Step,
                 NegativeStepSize = Eight(scalars.StepSize, first, negate: true), DecayFactor = Eight(scalars.DecayFactor, first, negate: false),
                 Beta1 = scalars.Beta1, Beta2 = scalars.Beta2, OneMinusBeta1 = scalars.OneMinusBeta1, OneMinusBeta2 = scalars.OneMinusBeta2,
                 Eps = scalars.Eps, L2 = scalars.L2, BiasCorrection2Sqrt = scalars.BiasCorrection2Sqrt, Momentum = scalars.Momentum,

@@ -1,5 +1,6 @@
 using ToyModels.Backends;
 using ToyModels.Gpu.Devices;
+using ToyModels.Memory;
 using ToyModels.Model;
 
 namespace ToyModels.Gpu;
@@ -10,7 +11,28 @@ namespace ToyModels.Gpu;
 /// </summary>
 internal sealed class GpuBackendProvider : IGpuBackends
 {
-    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device) => new GpuBackend(config, kind switch
+    /// <summary>A run the kernels cannot address is refused here, before it is sized.</summary>
+    public IEnumerable<MemoryPart> Memory(BackendKind kind, AutoencoderConfig config)
+    {
+        GpuBackend.CheckSizes(config, BackendFactory.Name(kind));
+        return GpuBackend.Memory(config, Kind(kind));
+    }
+
+    public IBackend Create(BackendKind kind, AutoencoderConfig config, int device)
+    {
+        GpuBackend.CheckSizes(config, BackendFactory.Name(kind)); // before a device is opened: a refusal needs none
+        return Open(kind, config, device);
+    }
+
+    private static GpuKind Kind(BackendKind kind) => kind switch
+    {
+        BackendKind.Cuda => GpuKind.Cuda,
+        BackendKind.OpenCl => GpuKind.OpenCl,
+        BackendKind.IlgpuCpu => GpuKind.CpuAccelerator,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a GPU backend"),
+    };
+
+    private static GpuBackend Open(BackendKind kind, AutoencoderConfig config, int device) => new(config, kind switch
     {
         BackendKind.Cuda => GpuDevices.OpenCuda(device),
         BackendKind.OpenCl => GpuDevices.OpenOpenCl(device),
@@ -33,7 +55,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
                 reasons = "";
                 return backend;
             }
-            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
+            catch (Exception e) when (e is BackendUnavailableException or ConfigException or ILGPU.Runtime.Cuda.CudaException or ILGPU.Runtime.AcceleratorException)
             {
                 cuda = Without(e.Message, "cuda: ");
             }
@@ -53,7 +75,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
                 reasons = "";
                 return backend;
             }
-            catch (Exception e) when (e is BackendUnavailableException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
+            catch (Exception e) when (e is BackendUnavailableException or ConfigException or ILGPU.Runtime.OpenCL.CLException or ILGPU.Runtime.AcceleratorException)
             {
                 openCl = Without(e.Message, "opencl: ");
             }

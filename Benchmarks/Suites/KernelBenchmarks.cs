@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using ToyModels.Backends;
-using ToyModels.Benchmarks.Tools;
+using ToyModels.Measure.Tools;
 
 namespace ToyModels.Benchmarks.Suites;
 

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using ToyModels.Backends;
-using ToyModels.Benchmarks.Tools;
+using ToyModels.Measure.Tools;
 
 namespace ToyModels.Benchmarks.Suites;
 

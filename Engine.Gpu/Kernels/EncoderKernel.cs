@@ -25,8 +25,7 @@ internal static class EncoderKernel
     public static void Forward(EncoderArguments a)
     {
         int s = a.FirstInstance + Grid.IdxY;
-        int g = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (g >= a.Rows * a.M) return;
+        if (!WorkItem.Index(a.Rows * a.M, out int g)) return;
         int r = g / a.M, j = g % a.M;
         int row = s * a.Batch + r;
         int weights = s * a.InstanceParameters;

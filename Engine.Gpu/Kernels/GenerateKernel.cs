@@ -28,8 +28,7 @@ internal static class GenerateKernel
     {
         int s = a.FirstInstance + Grid.IdxY;
         int blocks = (a.N + 3) / 4;
-        int g = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (g >= a.Rows * blocks) return;
+        if (!WorkItem.Index(a.Rows * blocks, out int g)) return;
         int r = g / blocks, q = g % blocks;
         uint k0 = a.Keys[2 * s], k1 = a.Keys[2 * s + 1];
         ulong threshold = a.Thresholds[s];

@@ -28,8 +28,7 @@ internal static class GradientKernels
     public static void Bias(GradientArguments a)
     {
         int s = a.FirstInstance + Grid.IdxY;
-        int i = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (i >= a.N) return;
+        if (!WorkItem.Index(a.N, out int i)) return;
         int column = s * a.N + i;
         int count = a.GzColumnCount[column];
         float acc = 0f;
@@ -45,8 +44,7 @@ internal static class GradientKernels
     public static void DecoderInput(GradientArguments a)
     {
         int s = a.FirstInstance + Grid.IdxY;
-        int g = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (g >= a.Batch * a.M) return;
+        if (!WorkItem.Index(a.Batch * a.M, out int g)) return;
         int r = g / a.M, j = g % a.M;
         int row = s * a.Batch + r;
         int wOut = s * a.InstanceParameters + a.DecoderOffset;
@@ -71,8 +69,7 @@ internal static class GradientKernels
     public static void Weights(GradientArguments a)
     {
         int s = a.FirstInstance + Grid.IdxY;
-        int g = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (g >= a.N * a.M) return;
+        if (!WorkItem.Index(a.N * a.M, out int g)) return;
         int i = g / a.M, j = g % a.M;
         int column = s * a.N + i;
         int rows = s * a.Batch;

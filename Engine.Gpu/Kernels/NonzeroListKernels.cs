@@ -71,10 +71,10 @@ internal static class NonzeroListKernels
         s = a.FirstInstance + Grid.IdxY;
         lines = a.Columns != 0 ? a.Width : a.Rows;
         chunks = (XMax(1, a.Columns != 0 ? a.Rows : a.Width) + a.Chunk - 1) / a.Chunk;
-        int g = Grid.IdxX * Group.DimX + Group.IdxX;
+        bool inside = WorkItem.Index(lines * chunks, out int g);
         if (a.Columns != 0) { line = g % lines; chunk = g / lines; }
         else { line = g / chunks; chunk = g % chunks; }
-        return g < lines * chunks;
+        return inside;
     }
 
     /// <summary>Element e of a line: v[r = line][i = e] or v[r = e][i = line].</summary>

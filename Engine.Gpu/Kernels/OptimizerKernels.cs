@@ -31,8 +31,7 @@ internal static class OptimizerKernels
     public static void Adam(OptimizerArguments a)
     {
         int chunk = Grid.IdxY, s = a.FirstInstance + chunk;
-        int e = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (e >= a.InstanceParameters) return;
+        if (!WorkItem.Index(a.InstanceParameters, out int e)) return;
         int at = s * a.InstanceParameters + e;
         float g = a.Gradients[at], p = a.Parameters[at];
         if (a.HasL2 != 0) g = Exact.Fma(a.L2, p, g);
@@ -50,8 +49,7 @@ internal static class OptimizerKernels
     public static void Sgd(OptimizerArguments a)
     {
         int chunk = Grid.IdxY, s = a.FirstInstance + chunk;
-        int e = Grid.IdxX * Group.DimX + Group.IdxX;
-        if (e >= a.InstanceParameters) return;
+        if (!WorkItem.Index(a.InstanceParameters, out int e)) return;
         int at = s * a.InstanceParameters + e;
         float g = a.Gradients[at], p = a.Parameters[at];
         if (a.HasL2 != 0) g = Exact.Fma(a.L2, p, g);

@@ -2,6 +2,7 @@ using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.Kernels;
 using ToyModels.Backends.Simd.Lanes;
 using Xunit;
+using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Backends;
 
@@ -35,11 +36,11 @@ public sealed unsafe class SampleListsTests
             SampleLists.Build(p, i0, i1, n, l, c);
         for (int sample = 0; sample < Tile; sample++)
         {
-            var expected = new List<(int, int)>();
+            var expected = new List<(int, uint)>();
             for (int i = i0; i < i1; i++)
-                if (panel[i * Tile + sample] != 0f) expected.Add((i, BitConverter.SingleToInt32Bits(panel[i * Tile + sample])));
+                if (panel[i * Tile + sample] != 0f) expected.Add((i, Bits.Canonical(panel[i * Tile + sample])));
             var got = Enumerable.Range(0, counts[sample])
-                .Select(e => (lists[sample * room + e].Index, BitConverter.SingleToInt32Bits(lists[sample * room + e].Value))).ToList();
+                .Select(e => (lists[sample * room + e].Index, Bits.Canonical(lists[sample * room + e].Value))).ToList();
             Assert.Equal(expected, got);
         }
     }

@@ -3,6 +3,7 @@ using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.Lanes;
 using Xunit;
+using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Backends;
 
@@ -81,7 +82,7 @@ public sealed unsafe class SparseAppendTests
             for (int e = 0; e < count; e++)
             {
                 Assert.Equal(expected[e].Item1, entries[e].Index);
-                Assert.Equal(BitConverter.SingleToInt32Bits(expected[e].Item2), BitConverter.SingleToInt32Bits(entries[e].Value));
+                Assert.Equal(Bits.Canonical(expected[e].Item2), Bits.Canonical(entries[e].Value));
             }
             for (int e = room; e < entries.Length; e++) Assert.Equal(sentinel, entries[e]);
             Assert.True(count + width <= room);

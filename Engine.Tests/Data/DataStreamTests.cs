@@ -1,4 +1,5 @@
 using ToyModels.Data;
+using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Data;
 
@@ -20,7 +21,7 @@ public class DataStreamTests
         for (int i = 0; i < 64; i++)
         {
             float want = expected.TryGetValue(i, out double v) ? (float)v : 0f;
-            Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(x[i]), $"x[{i}] = {x[i]:R}, expected {want:R}");
+            Bits.Equal(want, x[i], $"x[{i}]");
         }
     }
 

@@ -4,14 +4,14 @@ using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Hardware;
 
-/// <summary>One quick run of <c>Benchmarks hardware --quick</c> on every backend present, shared by the tests.</summary>
+/// <summary>One quick run of <c>measure hardware --quick</c> on every backend present, shared by the tests.</summary>
 public sealed class QuickHardwareRun : IDisposable
 {
     public string Folder { get; } = Directory.CreateTempSubdirectory("toymodels-hardware-").FullName;
     public string Json => Path.Combine(Folder, "quick.json");
     public SampleProcess.Result Result { get; }
 
-    public QuickHardwareRun() => Result = SampleProcess.Run("Benchmarks", ["hardware", "--quick", "--json-out", Json], timeoutSeconds: 120);
+    public QuickHardwareRun() => Result = SampleProcess.Run("measure", ["hardware", "--quick", "--json-out", Json], timeoutSeconds: 120);
 
     public void Dispose() => Directory.Delete(Folder, recursive: true);
 }
@@ -74,7 +74,7 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
         File.WriteAllText(tampered, file.ToJsonString());
         string json = Path.Combine(quick.Folder, "mismatch.json");
 
-        var result = SampleProcess.Run("Benchmarks", ["hardware", "--quick", "--backends", "simd", "--expected", tampered, "--json-out", json], timeoutSeconds: 120);
+        var result = SampleProcess.Run("measure", ["hardware", "--quick", "--backends", "simd", "--expected", tampered, "--json-out", json], timeoutSeconds: 120);
 
         Assert.True(result.ExitCode == 1, result.Out + result.Error);
         Assert.Contains("*** MISMATCH ***", result.Out);
@@ -102,7 +102,7 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
         string b = Path.Combine(quick.Folder, "b.json");
         File.WriteAllText(b, report.ToJsonString());
 
-        var result = SampleProcess.Run("Benchmarks", ["hardware", "--compare", quick.Json, b], timeoutSeconds: 60);
+        var result = SampleProcess.Run("measure", ["hardware", "--compare", quick.Json, b], timeoutSeconds: 60);
 
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("machine-b", result.Out);
@@ -120,11 +120,11 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
     [InlineData("--quick", "--quick", "--quick given more than once")]
     public void Bad_arguments_exit_with_2_and_say_what_is_wrong(string option, string? value, string message)
     {
-        var result = SampleProcess.Run("Benchmarks", value is null ? ["hardware", option] : ["hardware", option, value], timeoutSeconds: 60);
+        var result = SampleProcess.Run("measure", value is null ? ["hardware", option] : ["hardware", option, value], timeoutSeconds: 60);
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains(message, result.Error);
-        Assert.Contains("usage: Benchmarks hardware", result.Error);
+        Assert.Contains("usage: measure hardware", result.Error);
     }
 
     /// <summary>Issue: an unwritable --json-out was found only after the whole benchmark, with an unhandled IOException (exit 134).</summary>
@@ -136,15 +136,42 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
         File.WriteAllText(file, "");
         foreach (string option in new[] { "--json-out", "--record" })
         {
-            var result = SampleProcess.Run("Benchmarks", ["hardware", "--quick", option, Path.Combine(file, "out.json")], timeoutSeconds: 60);
+            var result = SampleProcess.Run("measure", ["hardware", "--quick", option, Path.Combine(file, "out.json")], timeoutSeconds: 60);
             Assert.Equal(2, result.ExitCode);
             Assert.Contains($"hardware: {option}: cannot write '{Path.Combine(file, "out.json")}': {file} is a file, not a folder", result.Error);
             Assert.Equal("", result.Out); // not even the machine's description: nothing ran
             Assert.DoesNotContain("measuring", result.Error);
         }
+        var repeated = SampleProcess.Run("measure", ["decoder", "--reps", "3", "--reps", "4"], timeoutSeconds: 60);
+        Assert.Equal(2, repeated.ExitCode);
+        Assert.Contains("--reps given more than once", repeated.Error);
+    }
+
+    [Fact]
+    public void Benchmarks_hands_the_measuring_verbs_over()
+    {
+        var bad = SampleProcess.Run("Benchmarks", ["hardware", "--bogus"], timeoutSeconds: 60);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("unknown option '--bogus'", bad.Error);
+        Assert.Contains("usage: measure hardware", bad.Error);
         var repeated = SampleProcess.Run("Benchmarks", ["decoder", "--reps", "3", "--reps", "4"], timeoutSeconds: 60);
         Assert.Equal(2, repeated.ExitCode);
         Assert.Contains("--reps given more than once", repeated.Error);
+    }
+
+    /// <summary>The GPU backends' decoder product alone, as scripts/gpu/verify.sh times it against torch.matmul: here on ILGPU's CPU accelerator.</summary>
+    [Fact]
+    public void Decoder_times_a_GPU_backends_product_in_batches_of_launches()
+    {
+        var result = SampleProcess.Run("measure", ["decoder", "--case", "ragged", "--backend", "ilgpu-cpu", "--reps", "2", "--inner", "2"], timeoutSeconds: 120);
+
+        Assert.True(result.ExitCode == 0, result.Out + result.Error);
+        var json = JsonNode.Parse(result.LastLine)!;
+        Assert.Equal("ilgpu-cpu", (string)json["backend"]!);
+        Assert.Equal(509, (int)json["n"]!);
+        Assert.Equal(2, (int)json["inner"]!);
+        Assert.True((double)json["engine_median_gflops"]! > 0);
+        Assert.Null(json["sgemm_median_gflops"]);
     }
 
     [Fact]
@@ -153,8 +180,8 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
         string foreign = Path.Combine(quick.Folder, "foreign.json");
         File.WriteAllText(foreign, JsonSerializer.Serialize(new { schema = "something-else" }));
 
-        var missing = SampleProcess.Run("Benchmarks", ["hardware", "--compare", Path.Combine(quick.Folder, "none.json"), foreign], timeoutSeconds: 60);
-        var wrong = SampleProcess.Run("Benchmarks", ["hardware", "--compare", foreign, foreign], timeoutSeconds: 60);
+        var missing = SampleProcess.Run("measure", ["hardware", "--compare", Path.Combine(quick.Folder, "none.json"), foreign], timeoutSeconds: 60);
+        var wrong = SampleProcess.Run("measure", ["hardware", "--compare", foreign, foreign], timeoutSeconds: 60);
 
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no such file", missing.Error);

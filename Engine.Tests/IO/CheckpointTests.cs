@@ -144,6 +144,93 @@ public class CheckpointTests : IDisposable
         Bits.Equal(original.Parameters, Checkpoint.Load(path).Parameters, "parameters after a failed overwrite");
     }
 
+    /// <summary>
+    /// A checkpoint streams straight off a backend and back into a fresh one, through pieces that cross tensors,
+    /// instances and optimizer slots (2.5 million parameters: more than one piece of 2^20 floats per instance).
+    /// </summary>
+    [Fact]
+    public void A_checkpoint_streams_from_a_backend_into_a_fresh_one_bit_for_bit()
+    {
+        var config = ParityCases.Make(700, 600, 8, false, true, 0.05, Importance.Decay(0.999), 3);
+        using var source = BackendFactory.Create(BackendKind.Simd, config);
+        var trainer = new Trainer(source, new TrainerOptions { EvalSamples = 0 });
+        trainer.Run(2);
+        string path = Path.Combine(_folder, "streamed.safetensors");
+        string hash = trainer.Save(path);
+        Assert.Equal(WeightsHash.Of(source), hash);
+
+        using var reader = CheckpointReader.Open(path);
+        Assert.Equal(2, reader.Step);
+        using var target = BackendFactory.Create(BackendKind.Simd, reader.Config);
+        reader.ReadInto(target);
+        var expected = new float[config.Layout.Total];
+        var actual = new float[config.Layout.Total];
+        source.GetParameters(expected);
+        target.GetParameters(actual);
+        Bits.Equal(expected, actual, "parameters");
+        expected = new float[config.OptimizerStateLength()];
+        actual = new float[expected.Length];
+        source.GetOptimizerState(expected);
+        target.GetOptimizerState(actual);
+        Bits.Equal(expected, actual, "optimizer state");
+        Bits.Equal(expected, Checkpoint.Load(path).OptimizerState, "optimizer state loaded into arrays");
+    }
+
+    /// <summary>
+    /// A tensor of more than 2 GiB, and one after it at an offset past 2^31: read with 64-bit offsets, in pieces. The
+    /// big tensor is a hole of a sparse file (zeros that take no disk), so the test writes almost nothing.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Tensors_past_2_GiB_stream_with_64_bit_offsets()
+    {
+        long big = (1L << 29) + 2, bigBytes = 4 * big;
+        float[] after = [1.5f, -2.5f];
+        var entries = new[] { ("big", new[] { (int)big }, (0L, bigBytes)), ("after", new[] { 2 }, (bigBytes, bigBytes + 8)) };
+        var meta = new Dictionary<string, string> { ["format"] = "test" };
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var zeros = new byte[1 << 22];
+        for (long done = 0; done < bigBytes; done += zeros.Length) hash.AppendData(zeros, 0, (int)Math.Min(zeros.Length, bigBytes - done));
+        hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(after.AsSpan()));
+        hash.AppendData(SafeTensors.Canonical(entries, meta));
+        meta[SafeTensors.ChecksumKey] = Convert.ToHexStringLower(hash.GetHashAndReset());
+        string json = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["__metadata__"] = meta,
+            ["big"] = new { dtype = "F32", shape = new[] { big }, data_offsets = new[] { 0, bigBytes } },
+            ["after"] = new { dtype = "F32", shape = new[] { 2 }, data_offsets = new[] { bigBytes, bigBytes + 8 } },
+        });
+        byte[] header = Encoding.UTF8.GetBytes(json);
+        string path = Path.Combine(_folder, "big.safetensors");
+        using (var stream = new FileStream(path, FileMode.CreateNew))
+        {
+            var length = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
+            stream.Write(length);
+            stream.Write(header);
+            stream.SetLength(8 + header.Length + bigBytes); // a hole: zeros without disk
+            stream.Position = 8 + header.Length + bigBytes;
+            stream.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(after.AsSpan()));
+        }
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(bigBytes, file.Entry("after")!.Begin);
+        long seen = 0, nonzero = 0;
+        float[] last = [];
+        file.ReadAll((entry, start, piece) =>
+        {
+            if (entry.Name == "big")
+            {
+                Assert.Equal(seen, start);
+                seen += piece.Length;
+                foreach (float v in piece) if (v != 0) nonzero++;
+            }
+            else last = piece.ToArray();
+        });
+        Assert.Equal(big, seen);
+        Assert.Equal(0, nonzero);
+        Assert.Equal(after, last);
+    }
+
     [Fact]
     public void Gradient_dump_holds_the_tensors_the_autograd_check_reads()
     {

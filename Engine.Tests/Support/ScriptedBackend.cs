@@ -21,10 +21,10 @@ public sealed class ScriptedBackend(AutoencoderConfig config, EvaluateRows evalu
 
     public void Evaluate(long firstSample, int count, Span<float> rowLoss) => evaluate(firstSample, count, rowLoss);
 
-    public void SetParameters(ReadOnlySpan<float> parameters) => Inner.SetParameters(parameters);
-    public void GetParameters(Span<float> parameters) => Inner.GetParameters(parameters);
-    public void SetOptimizerState(ReadOnlySpan<float> state) => Inner.SetOptimizerState(state);
-    public void GetOptimizerState(Span<float> state) => Inner.GetOptimizerState(state);
+    public void ReadParameters(long start, Span<float> destination) => Inner.ReadParameters(start, destination);
+    public void WriteParameters(long start, ReadOnlySpan<float> source) => Inner.WriteParameters(start, source);
+    public void ReadOptimizerState(long start, Span<float> destination) => Inner.ReadOptimizerState(start, destination);
+    public void WriteOptimizerState(long start, ReadOnlySpan<float> source) => Inner.WriteOptimizerState(start, source);
     public void GenerateBatch(long step) => Inner.GenerateBatch(step);
     public void Forward() => Inner.Forward();
     public void Backward() => Inner.Backward();

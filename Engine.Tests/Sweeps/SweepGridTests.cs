@@ -66,7 +66,7 @@ public class SweepGridTests
     [InlineData("{\"optimizer\": {\"kind\": \"rmsprop\"}}", "optimizer.kind", "\"adam\"")]
     [InlineData("{\"optimizer\": {\"eps\": 0}}", "optimizer.eps", "a finite number > 0")]
     [InlineData("{\"optimizer\": {\"lr\": 0.1}}", "optimizer.lr", "unknown field")]
-    [InlineData("{\"n\": 2000000, \"m\": 2000000}", "n, m, instances", "invalid for n 2000000")]
+    [InlineData("{\"n\": 1073741824, \"m\": 1073741824}", "n, m, batch, instances", "invalid for n 1073741824")]
     [InlineData("{\"n\": 8, \"p\": 0.1, \"n\": 16}", "n", "given twice")]
     [InlineData("{\"optimizer\": {\"eps\": 1e-8, \"eps\": 1e-7}}", "optimizer.eps", "given twice")]
     [InlineData("{\"n\": 8, \"m\": 2, \"p\": {\"from\": 0.01, \"to\": 0.5, \"count\": 400}, \"seed\": [0, 1, 2]}", "(grid)",

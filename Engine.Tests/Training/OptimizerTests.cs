@@ -1,5 +1,6 @@
 using ToyModels.Backends;
 using ToyModels.Model;
+using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Training;
 
@@ -29,7 +30,7 @@ public class OptimizerTests
         float v1 = MathF.FusedMultiplyAdd(0.999f, 0f, (float)(1 - 0.999) * (0.2f * 0.2f));
         float d1 = MathF.Sqrt(v1) / (float)Math.Sqrt(1 - 0.999) + 1e-8f;
         float p1 = MathF.FusedMultiplyAdd(-(float)(0.01 / (1 - 0.9)), m1 / d1, 0.5f);
-        Assert.Equal(BitConverter.SingleToInt32Bits(p1), BitConverter.SingleToInt32Bits(p[0]));
+        Bits.Equal(p1, p[0], "p after step 0");
 
         ToyModels.Backends.Reference.Optimizer.Update(o.Set(1), 0, p, [-0.1f], m, v);
         double expected = 0.49000000049999998 - 0.01 / (1 - 0.81) * 0.008 / (Math.Sqrt(4.996e-5) / Math.Sqrt(1 - 0.998001) + 1e-8);

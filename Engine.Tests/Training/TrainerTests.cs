@@ -82,7 +82,7 @@ public class TrainerTests : IDisposable
         using var backendB = BackendFactory.Create(BackendKind.Reference, b);
         float lossA = new Trainer(backendA).Evaluate(100)[0];
         float lossB = new Trainer(backendB).Evaluate(100)[0];
-        Assert.Equal(BitConverter.SingleToInt32Bits(lossA), BitConverter.SingleToInt32Bits(lossB));
+        Bits.Equal(lossA, lossB, "evaluation loss, B 32 against B 7");
     }
 
     [Fact]

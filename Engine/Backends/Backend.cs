@@ -36,21 +36,44 @@ public abstract class Backend : IBackend
     protected int Rows { get; private set; }
 
     /// <summary>Floats that <see cref="Read"/> of this tensor writes now.</summary>
-    public int ElementCount(TensorKind tensor) => tensor switch
+    public long ElementCount(TensorKind tensor) => tensor switch
     {
-        TensorKind.X or TensorKind.Z => Instances * Rows * Config.N,
-        TensorKind.H => Instances * Rows * Config.M,
+        TensorKind.X or TensorKind.Z => (long)Instances * Rows * Config.N,
+        TensorKind.H => (long)Instances * Rows * Config.M,
         TensorKind.Gradients => Layout.Total,
-        TensorKind.RowLoss => Instances * Rows,
+        TensorKind.RowLoss => (long)Instances * Rows,
         _ => throw new ArgumentOutOfRangeException(nameof(tensor), tensor, "unknown tensor"),
     };
 
-    public int OptimizerStateLength => Config.Optimizer.StateSlots * Layout.Total;
+    public long OptimizerStateLength => Config.OptimizerStateLength();
 
-    public void SetParameters(ReadOnlySpan<float> parameters) { Check(parameters.Length, Layout.Total, nameof(parameters)); SetParametersCore(parameters); }
-    public void GetParameters(Span<float> parameters) { Check(parameters.Length, Layout.Total, nameof(parameters)); GetParametersCore(parameters); }
-    public void SetOptimizerState(ReadOnlySpan<float> state) { Check(state.Length, OptimizerStateLength, nameof(state)); SetOptimizerStateCore(state); }
-    public void GetOptimizerState(Span<float> state) { Check(state.Length, OptimizerStateLength, nameof(state)); GetOptimizerStateCore(state); }
+    public void ReadParameters(long start, Span<float> destination)
+    {
+        ThrowIfDisposed();
+        ModelStateExtensions.CheckRange(start, destination.Length, Layout.Total, "parameters");
+        if (!destination.IsEmpty) ReadParametersCore(start, destination);
+    }
+
+    public void WriteParameters(long start, ReadOnlySpan<float> source)
+    {
+        ThrowIfDisposed();
+        ModelStateExtensions.CheckRange(start, source.Length, Layout.Total, "parameters");
+        if (!source.IsEmpty) WriteParametersCore(start, source);
+    }
+
+    public void ReadOptimizerState(long start, Span<float> destination)
+    {
+        ThrowIfDisposed();
+        ModelStateExtensions.CheckRange(start, destination.Length, OptimizerStateLength, "optimizer state");
+        if (!destination.IsEmpty) ReadOptimizerStateCore(start, destination);
+    }
+
+    public void WriteOptimizerState(long start, ReadOnlySpan<float> source)
+    {
+        ThrowIfDisposed();
+        ModelStateExtensions.CheckRange(start, source.Length, OptimizerStateLength, "optimizer state");
+        if (!source.IsEmpty) WriteOptimizerStateCore(start, source);
+    }
 
     public void GenerateBatch(long step)
     {
@@ -95,7 +118,7 @@ public abstract class Backend : IBackend
             throw new ArgumentOutOfRangeException(nameof(count), count, $"evaluation rows per call are 1 .. batch ({Config.Batch})");
         if (firstSample < 0 || firstSample + count > 1L + uint.MaxValue)
             throw new ArgumentOutOfRangeException(nameof(firstSample), firstSample, "evaluation samples are numbered 0 .. 2^32 - 1");
-        Check(rowLoss.Length, Instances * count, nameof(rowLoss));
+        Check(rowLoss.Length, (long)Instances * count, nameof(rowLoss));
         Rows = count;
         EvaluateCore(firstSample, count, rowLoss);
         _xKept = _activationsKept = true;
@@ -121,10 +144,12 @@ public abstract class Backend : IBackend
         ReadFirstNonFiniteStepCore(firstStep);
     }
 
-    protected abstract void SetParametersCore(ReadOnlySpan<float> parameters);
-    protected abstract void GetParametersCore(Span<float> parameters);
-    protected abstract void SetOptimizerStateCore(ReadOnlySpan<float> state);
-    protected abstract void GetOptimizerStateCore(Span<float> state);
+    /// <summary>A nonempty range inside the parameters (checked). Writing parameters forgets the first non-finite step.</summary>
+    protected abstract void ReadParametersCore(long start, Span<float> destination);
+    protected abstract void WriteParametersCore(long start, ReadOnlySpan<float> source);
+    /// <summary>A nonempty range inside the optimizer state (checked).</summary>
+    protected abstract void ReadOptimizerStateCore(long start, Span<float> destination);
+    protected abstract void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source);
     protected abstract void GenerateBatchCore(long step);
     protected abstract void ForwardCore();
     protected abstract void BackwardCore();
@@ -157,7 +182,7 @@ public abstract class Backend : IBackend
             throw new ArgumentOutOfRangeException(nameof(step), step, $"steps are 0 .. {AutoencoderConfig.MaxSteps - 1}");
     }
 
-    private static void Check(int length, int expected, string name)
+    private static void Check(int length, long expected, string name)
     {
         if (length != expected) throw new ArgumentException($"{name} has {length} floats; {expected} expected", name);
     }

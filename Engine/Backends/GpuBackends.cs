@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using ToyModels.Memory;
 using ToyModels.Model;
 
 namespace ToyModels.Backends;
@@ -9,6 +10,12 @@ namespace ToyModels.Backends;
 /// </summary>
 internal interface IGpuBackends
 {
+    /// <summary>
+    /// The memory of a backend of kind cuda, opencl or ilgpu-cpu: its buffers as <see cref="MemoryPlace.Device"/> parts
+    /// (host parts on ilgpu-cpu, whose device is this process), and what it holds on the host.
+    /// </summary>
+    IEnumerable<MemoryPart> Memory(BackendKind kind, AutoencoderConfig config);
+
     /// <summary>A backend of kind cuda, opencl or ilgpu-cpu on <paramref name="device"/>; throws <see cref="BackendUnavailableException"/> saying why not.</summary>
     IBackend Create(BackendKind kind, AutoencoderConfig config, int device);
 

@@ -24,11 +24,12 @@ public enum TensorKind
 /// </summary>
 /// <remarks>
 /// Every backend produces the bits of the reference backend (numerics.md rule 7) in every buffer after
-/// every operation. A step is <see cref="GenerateBatch"/>, <see cref="Forward"/>, <see cref="Backward"/>,
+/// every operation. Parameters and optimizer state cross in pieces (<see cref="IModelState"/>); whole-buffer
+/// reads and writes of small models are the extensions of <see cref="ModelStateExtensions"/>. A step is <see cref="GenerateBatch"/>, <see cref="Forward"/>, <see cref="Backward"/>,
 /// <see cref="Update"/>; <see cref="Step"/> does all four and may fuse them (the gradient buffer
 /// may then not be materialised).
 /// </remarks>
-public interface IBackend : IDisposable
+public interface IBackend : IModelState, IDisposable
 {
     /// <summary>Short name: reference, simd, opencl, cuda.</summary>
     string Name { get; }
@@ -36,13 +37,6 @@ public interface IBackend : IDisposable
     string Description { get; }
     /// <summary>Threads used on the host (1 for device backends).</summary>
     int Threads { get; }
-    AutoencoderConfig Config { get; }
-
-    void SetParameters(ReadOnlySpan<float> parameters);
-    void GetParameters(Span<float> parameters);
-    /// <summary>Optimizer state: StateSlots consecutive blocks of the parameter layout (Adam: m then v; SGD: momentum).</summary>
-    void SetOptimizerState(ReadOnlySpan<float> state);
-    void GetOptimizerState(Span<float> state);
 
     /// <summary>x for every instance: training samples b = 0 .. B-1 of step <paramref name="step"/>.</summary>
     void GenerateBatch(long step);

@@ -35,8 +35,8 @@ public static class GradientDump
         foreach (var view in layout.Tensors)
         {
             int[] shape = view == layout.BiasVector ? [n] : [view.Rows, view.Columns];
-            tensors.Add(new TensorSource(view.Name, shape, parameters.AsMemory(view.Offset, view.Length)));
-            tensors.Add(new TensorSource("grad." + view.Name, shape, gradients.AsMemory(view.Offset, view.Length)));
+            tensors.Add(new TensorSource(view.Name, shape, parameters.AsMemory((int)view.Offset, (int)view.Length)));
+            tensors.Add(new TensorSource("grad." + view.Name, shape, gradients.AsMemory((int)view.Offset, (int)view.Length)));
         }
         tensors.Add(new TensorSource("x", [b, n], x.AsMemory(0, b * n)));
         tensors.Add(new TensorSource("importance", [n], config.Instances[0].Importance.Compute(n)));

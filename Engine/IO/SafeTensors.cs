@@ -13,14 +13,16 @@ public enum FileError
     Io,
     /// <summary>The file ends before its header or its data does.</summary>
     Truncated,
-    /// <summary>The header is not a safetensors header (length, JSON, fields).</summary>
+    /// <summary>The header is not a safetensors header (length, JSON, fields, a key given twice).</summary>
     BadHeader,
     /// <summary>A tensor entry is malformed: dtype, shape, offsets, overlap or gaps.</summary>
     BadTensor,
     /// <summary>The checksum does not match the contents: the file was altered or damaged.</summary>
     ChecksumMismatch,
-    /// <summary>The file is well formed but is not what was expected (other kind, version, config or shapes).</summary>
+    /// <summary>The file is well formed but is not what was expected (other kind, version, config, shapes, missing tensors or metadata).</summary>
     Mismatch,
+    /// <summary>A tensor holds a value no training writes (NaN, infinity, a negative second moment) or one its config contradicts (importance).</summary>
+    BadValue,
 }
 
 /// <summary>A file that cannot be loaded, with the reason in <see cref="Error"/> and the file in <see cref="Path"/>.</summary>
@@ -34,11 +36,20 @@ public sealed class CheckpointException(FileError error, string path, string mes
 /// <summary>One float32 tensor of a safetensors file: row-major data and its shape.</summary>
 public sealed record Tensor(string Name, int[] Shape, float[] Data);
 
-/// <summary>A float32 tensor to write, given as consecutive segments so instance blocks need no copy.</summary>
-public sealed record TensorSource(string Name, int[] Shape, IReadOnlyList<ReadOnlyMemory<float>> Segments)
+/// <summary>Copies elements [start, start + destination.Length) of a tensor, row-major, into <paramref name="destination"/>.</summary>
+public delegate void TensorReader(long start, Span<float> destination);
+
+/// <summary>A float32 tensor to write, read a piece at a time, so a tensor of any size streams from where it lives.</summary>
+public sealed record TensorSource(string Name, int[] Shape, long Length, TensorReader Read)
 {
-    public TensorSource(string name, int[] shape, ReadOnlyMemory<float> data) : this(name, shape, [data]) { }
-    public long Length => Segments.Sum(s => (long)s.Length);
+    public TensorSource(string name, int[] shape, ReadOnlyMemory<float> data)
+        : this(name, shape, data.Length, (start, destination) => data.Span.Slice((int)start, destination.Length).CopyTo(destination)) { }
+}
+
+/// <summary>A tensor's entry in a safetensors header: name, shape, elements and where its bytes lie in the data.</summary>
+public sealed record TensorEntry(string Name, int[] Shape, long Begin, long End)
+{
+    public long Length => (End - Begin) / 4;
 }
 
 /// <summary>
@@ -50,12 +61,14 @@ public sealed record TensorSource(string Name, int[] Shape, IReadOnlyList<ReadOn
 /// The engine adds one metadata entry, <c>checksum_sha256</c>: SHA-256 over the data bytes followed by a
 /// canonical description of the header (per tensor, sorted by name: "name\ndtype\nshape\nbegin,end\n";
 /// then per metadata entry except the checksum, sorted by key: "key\nvalue\n"), so a change to any byte
-/// that means something is detected. Writes are atomic (<see cref="AtomicFile"/>).
+/// that means something is detected. Writes are atomic (<see cref="AtomicFile"/>). Data streams through a buffer
+/// of <see cref="ChunkFloats"/> floats both ways, with 64-bit offsets: a tensor may be larger than 2 GiB.
 /// </remarks>
 public static class SafeTensors
 {
     public const string ChecksumKey = "checksum_sha256";
-    private const long MaxHeaderBytes = 100L << 20;
+    /// <summary>Floats per piece of data written or read (4 MiB).</summary>
+    public const int ChunkFloats = 1 << 20;
     private static readonly string Placeholder = new('#', 64);
 
     public static void Write(string path, IReadOnlyList<TensorSource> tensors, IReadOnlyDictionary<string, string> metadata)
@@ -86,10 +99,17 @@ public static class SafeTensors
             stream.Write(length);
             stream.Write(header);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            byte[] buffer = new byte[1 << 20];
+            using var floats = new StreamBuffer(tensors.Count == 0 ? 1 : tensors.Max(t => t.Length));
+            var bytes = BitConverter.IsLittleEndian ? [] : new byte[4 * floats.Length];
             foreach (var tensor in tensors)
-                foreach (var segment in tensor.Segments)
-                    WriteFloats(stream, hash, segment.Span, buffer);
+                for (long start = 0; start < tensor.Length; start += floats.Length)
+                {
+                    int count = (int)Math.Min(floats.Length, tensor.Length - start);
+                    tensor.Read(start, floats.Span(count));
+                    var piece = LittleEndian.Bytes(floats.Span(count), bytes);
+                    stream.Write(piece);
+                    hash.AppendData(piece);
+                }
             hash.AppendData(Canonical(tensors.Select((t, k) => (t.Name, t.Shape, offsets[k])), meta));
             byte[] digest = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(hash.GetHashAndReset()));
             stream.Position = 8 + placeholderAt;
@@ -97,134 +117,29 @@ public static class SafeTensors
         });
     }
 
-    /// <summary>Reads and checks the whole file: header, every tensor and the checksum.</summary>
+    /// <summary>Reads and checks the whole file into memory: header, every tensor and the checksum (files of tensors that fit arrays).</summary>
     public static (IReadOnlyDictionary<string, string> Metadata, IReadOnlyDictionary<string, Tensor> Tensors) Read(string path)
     {
-        FileStream stream;
-        try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new CheckpointException(FileError.Io, path, $"cannot open: {e.Message}", e);
-        }
-        using (stream)
-        {
-            try { return Read(path, stream); }
-            catch (IOException e) { throw new CheckpointException(FileError.Io, path, $"cannot read: {e.Message}", e); }
-        }
-    }
-
-    private static (IReadOnlyDictionary<string, string>, IReadOnlyDictionary<string, Tensor>) Read(string path, FileStream stream)
-    {
-        long fileLength = stream.Length;
-        Span<byte> lengthBytes = stackalloc byte[8];
-        if (fileLength < 8) throw new CheckpointException(FileError.Truncated, path, $"the file has {fileLength} bytes, fewer than the 8 of a safetensors header length");
-        stream.ReadExactly(lengthBytes);
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(lengthBytes);
-        if (headerLength > (ulong)(fileLength - 8))
-            throw new CheckpointException(FileError.Truncated, path, $"the header claims {headerLength} bytes but only {fileLength - 8} follow");
-        if (headerLength < 2 || (long)headerLength > MaxHeaderBytes)
-            throw new CheckpointException(FileError.BadHeader, path, $"header length {headerLength} is outside 2 .. {MaxHeaderBytes}");
-        byte[] header = new byte[headerLength];
-        stream.ReadExactly(header);
-        long payloadLength = fileLength - 8 - (long)headerLength;
-
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        var entries = new List<(string Name, int[] Shape, long Begin, long End)>();
-        try
-        {
-            using var document = JsonDocument.Parse(header);
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw new CheckpointException(FileError.BadHeader, path, "the header is not a JSON object");
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                if (property.Name == "__metadata__") ReadMetadata(path, property.Value, metadata);
-                else entries.Add(ReadEntry(path, property));
-            }
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException(FileError.BadHeader, path, $"the header is not valid JSON: {e.Message}", e);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            throw new CheckpointException(FileError.BadHeader, path, $"the header is not valid UTF-8 JSON: {e.Message}", e);
-        }
-
-        entries.Sort((a, b) => a.Begin.CompareTo(b.Begin));
-        long expected = 0;
-        foreach (var entry in entries)
-        {
-            if (entry.Begin != expected)
-                throw new CheckpointException(FileError.BadTensor, path, $"tensor '{entry.Name}' starts at byte {entry.Begin}, expected {expected} (gap or overlap)");
-            expected = entry.End;
-        }
-        if (expected != payloadLength)
-            throw new CheckpointException(expected > payloadLength ? FileError.Truncated : FileError.BadTensor, path,
-                $"the tensors cover {expected} bytes of data but the file holds {payloadLength}");
-
-        if (!metadata.TryGetValue(ChecksumKey, out string? checksum))
-            throw new CheckpointException(FileError.BadHeader, path, $"__metadata__ has no {ChecksumKey}");
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var file = SafeTensorsFile.Open(path);
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var entry in entries)
+        foreach (var entry in file.Entries)
         {
-            float[] data = new float[(entry.End - entry.Begin) / 4];
-            var bytes = MemoryMarshal.AsBytes(data.AsSpan());
-            stream.ReadExactly(bytes);
-            hash.AppendData(bytes);
-            if (!BitConverter.IsLittleEndian)
-                for (int e = 0; e < data.Length; e++) data[e] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(4 * e, 4));
-            tensors[entry.Name] = new Tensor(entry.Name, entry.Shape, data);
+            if (entry.Length > Array.MaxLength)
+                throw new CheckpointException(FileError.BadTensor, path, $"tensor '{entry.Name}' has {entry.Length} elements, more than one array holds; stream it instead");
+            tensors[entry.Name] = new Tensor(entry.Name, entry.Shape, new float[entry.Length]);
         }
-        var meta = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in metadata) if (key != ChecksumKey) meta[key] = value;
-        hash.AppendData(Canonical(entries.Select(e => (e.Name, e.Shape, (e.Begin, e.End))), meta));
-        string actual = Convert.ToHexStringLower(hash.GetHashAndReset());
-        if (!string.Equals(actual, checksum, StringComparison.Ordinal))
-            throw new CheckpointException(FileError.ChecksumMismatch, path, $"checksum mismatch: the file records {checksum}, its contents hash to {actual}; it was altered or damaged");
-        return (metadata, tensors);
+        file.ReadAll((entry, start, piece) => piece.CopyTo(tensors[entry.Name].Data.AsSpan((int)start)));
+        return (file.Metadata, tensors);
     }
 
-    private static void ReadMetadata(string path, JsonElement value, Dictionary<string, string> metadata)
+    internal static byte[] Canonical(IEnumerable<(string Name, int[] Shape, (long Begin, long End) Offsets)> tensors, IEnumerable<KeyValuePair<string, string>> meta)
     {
-        if (value.ValueKind != JsonValueKind.Object)
-            throw new CheckpointException(FileError.BadHeader, path, "__metadata__ is not an object");
-        foreach (var item in value.EnumerateObject())
-        {
-            if (item.Value.ValueKind != JsonValueKind.String)
-                throw new CheckpointException(FileError.BadHeader, path, $"__metadata__.{item.Name} is not a string");
-            metadata[item.Name] = item.Value.GetString()!;
-        }
-    }
-
-    private static (string, int[], long, long) ReadEntry(string path, JsonProperty property)
-    {
-        string name = property.Name;
-        var value = property.Value;
-        if (value.ValueKind != JsonValueKind.Object)
-            throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' is not an object");
-        if (!value.TryGetProperty("dtype", out var dtype) || dtype.ValueKind != JsonValueKind.String)
-            throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has no dtype");
-        if (dtype.GetString() != "F32")
-            throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has dtype {dtype.GetString()}; only F32 is read");
-        if (!value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
-            throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has no shape");
-        var shape = new List<int>();
-        long count = 1;
-        foreach (var d in shapeElement.EnumerateArray())
-        {
-            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt32(out int size) || size < 0)
-                throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has a shape entry that is not a size");
-            shape.Add(size);
-            count *= size;
-            if (count > int.MaxValue) throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has more elements than this engine reads");
-        }
-        if (!value.TryGetProperty("data_offsets", out var offsets) || offsets.ValueKind != JsonValueKind.Array || offsets.GetArrayLength() != 2
-            || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end) || begin < 0 || end < begin)
-            throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has malformed data_offsets");
-        if (end - begin != 4 * count)
-            throw new CheckpointException(FileError.BadTensor, path, $"tensor '{name}' has {end - begin} bytes of data for {count} float32 elements");
-        return (name, shape.ToArray(), begin, end);
+        var text = new StringBuilder();
+        foreach (var (name, shape, (begin, end)) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+            text.Append(name).Append("\nF32\n").Append(string.Join(",", shape)).Append('\n').Append(begin).Append(',').Append(end).Append('\n');
+        foreach (var (key, value) in meta.Where(m => m.Key != ChecksumKey).OrderBy(m => m.Key, StringComparer.Ordinal))
+            text.Append(key).Append('\n').Append(value).Append('\n');
+        return Encoding.UTF8.GetBytes(text.ToString());
     }
 
     private static byte[] Header(IReadOnlyList<TensorSource> tensors, (long Begin, long End)[] offsets, SortedDictionary<string, string> meta, string checksum)
@@ -257,38 +172,29 @@ public static class SafeTensors
         return buffer.ToArray();
     }
 
-    private static byte[] Canonical(IEnumerable<(string Name, int[] Shape, (long Begin, long End) Offsets)> tensors, SortedDictionary<string, string> meta)
-    {
-        var text = new StringBuilder();
-        foreach (var (name, shape, (begin, end)) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
-            text.Append(name).Append("\nF32\n").Append(string.Join(",", shape)).Append('\n').Append(begin).Append(',').Append(end).Append('\n');
-        foreach (var (key, value) in meta)
-            text.Append(key).Append('\n').Append(value).Append('\n');
-        return Encoding.UTF8.GetBytes(text.ToString());
-    }
-
-    private static void WriteFloats(Stream stream, IncrementalHash hash, ReadOnlySpan<float> values, byte[] buffer)
-    {
-        if (BitConverter.IsLittleEndian)
-        {
-            var bytes = MemoryMarshal.AsBytes(values);
-            stream.Write(bytes);
-            hash.AppendData(bytes);
-            return;
-        }
-        for (int start = 0; start < values.Length; start += buffer.Length / 4)
-        {
-            int count = Math.Min(buffer.Length / 4, values.Length - start);
-            for (int e = 0; e < count; e++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * e, 4), values[start + e]);
-            stream.Write(buffer, 0, 4 * count);
-            hash.AppendData(buffer, 0, 4 * count);
-        }
-    }
-
     private static int IndexOf(byte[] haystack, byte[] needle)
     {
         int at = haystack.AsSpan().IndexOf(needle);
         if (at < 0 || haystack.AsSpan(at + 1).IndexOf(needle) >= 0) throw new InvalidOperationException("checksum placeholder not unique");
         return at;
+    }
+}
+
+/// <summary>Floats as little-endian bytes and back, whatever the machine's byte order.</summary>
+internal static class LittleEndian
+{
+    /// <summary>The bytes of <paramref name="values"/>: the values themselves on little-endian machines, else converted into <paramref name="buffer"/>.</summary>
+    public static ReadOnlySpan<byte> Bytes(ReadOnlySpan<float> values, byte[] buffer)
+    {
+        if (BitConverter.IsLittleEndian) return MemoryMarshal.AsBytes(values);
+        for (int e = 0; e < values.Length; e++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * e, 4), values[e]);
+        return buffer.AsSpan(0, 4 * values.Length);
+    }
+
+    /// <summary>Floats from little-endian bytes, in place on little-endian machines.</summary>
+    public static void Floats(Span<byte> bytes, Span<float> values)
+    {
+        if (BitConverter.IsLittleEndian) return; // values is bytes itself
+        for (int e = 0; e < values.Length; e++) values[e] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(4 * e, 4));
     }
 }

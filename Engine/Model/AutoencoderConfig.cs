@@ -16,8 +16,12 @@ public enum InitKind
 /// </summary>
 public sealed class AutoencoderConfig
 {
-    /// <summary>The largest float array .NET allocates (Array.MaxLength); every buffer must fit.</summary>
-    public const long MaxBufferElements = 0x7FFFFFC7;
+    /// <summary>
+    /// The most bytes a run's buffers may add up to: far beyond any machine, and low enough that every size and
+    /// offset of the engine is a long without overflow. Whether a run fits the memory actually available is
+    /// checked when its backend is made (<see cref="Memory.MemoryCheck"/>).
+    /// </summary>
+    public const long MaxBytes = 1L << 60;
 
     /// <summary>Steps and sample indices are 32-bit counter words of data stream v1.</summary>
     public const long MaxSteps = uint.MaxValue;
@@ -80,29 +84,25 @@ public sealed class AutoencoderConfig
     /// <summary>The same run with other instances (used by sweeps to pack runs of one shape).</summary>
     public AutoencoderConfig WithInstances(IReadOnlyList<InstanceSettings> instances) => new(N, M, Tied, Bias, Batch, instances, Optimizer, Init);
 
-    /// <summary>Host bytes of one training state: parameters, gradients, optimizer state and one batch of activations.</summary>
-    public long EstimatedBytes => EstimateBytes(N, M, Tied, Bias, Batch, InstanceCount, Optimizer.StateSlots);
+    /// <summary>
+    /// Bytes of one training state, backend-independent: parameters, gradients, optimizer state and one batch of
+    /// activations (x, z, g_z and h, g_h). Sweeps size their packs by it; the peak memory of a run on a given
+    /// backend is <see cref="Memory.MemoryEstimate"/>'s.
+    /// </summary>
+    public long EstimatedBytes => (long)StateBytes(N, M, Tied, Bias, Batch, InstanceCount, Optimizer.StateSlots);
 
-    private static long EstimateBytes(long n, long m, bool tied, bool bias, long batch, long k, int slots)
+    private static double StateBytes(double n, double m, bool tied, bool bias, double batch, double k, int slots)
     {
-        long perInstance = m * n + (tied ? 0 : n * m) + (bias ? n : 0);
-        long parameters = k * perInstance;
-        long activations = k * batch * (3 * n + 2 * m); // x, z, g_z and h, g_h
-        return 4 * (parameters * (2 + slots) + activations);
+        double perInstance = m * n + (tied ? 0 : n * m) + (bias ? n : 0);
+        return 4 * (k * perInstance * (2 + slots) + k * batch * (3 * n + 2 * m));
     }
 
+    /// <summary>Sizes are counted in doubles first, so that no product overflows before it is refused.</summary>
     private static void CheckSizes(long n, long m, bool tied, bool bias, long batch, long k, int slots)
     {
-        long perInstance = m * n + (tied ? 0 : n * m) + (bias ? n : 0);
-        string limit = $"sizes whose every buffer holds at most {MaxBufferElements} floats";
-        if (k * perInstance * Math.Max(1, slots) > MaxBufferElements)
-            throw new ConfigException("n, m, instances", $"{n}, {m}, {k} ({k * perInstance} parameters{(slots > 1 ? $", x{slots} optimizer state" : "")})", limit);
-        if (k * batch * Math.Max(n, m) > MaxBufferElements)
-            throw new ConfigException("batch, n, instances", $"{batch}, {n}, {k} ({k * batch * Math.Max(n, m)} activations)", limit);
-        long bytes = EstimateBytes(n, m, tied, bias, batch, k, slots);
-        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
-        if (available > 0 && bytes > available)
-            throw new ConfigException("n, m, batch, instances", $"{n}, {m}, {batch}, {k} (needs {bytes / (1 << 20)} MiB)",
-                $"sizes that fit in the {available / (1 << 20)} MiB of memory available");
+        double bytes = StateBytes(n, m, tied, bias, batch, k, slots);
+        if (bytes > MaxBytes)
+            throw new ConfigException("n, m, batch, instances", $"{n}, {m}, {batch}, {k} ({bytes:G3} bytes of training state)",
+                $"sizes whose training state is at most 2^60 bytes");
     }
 }

@@ -1,10 +1,14 @@
 namespace ToyModels.Model;
 
-/// <summary>One named tensor of an instance's parameter block: offset and length in floats, row-major shape.</summary>
-public readonly record struct TensorView(string Name, int Offset, int Length, int Rows, int Columns)
+/// <summary>
+/// One named tensor of an instance's parameter block: offset and length in floats, row-major shape. Offsets are
+/// 64-bit: a block may hold more than 2^31 floats (a span cannot), so <see cref="Of(Span{float})"/> serves the
+/// models whose block fits one span, and the rest is addressed by offset.
+/// </summary>
+public readonly record struct TensorView(string Name, long Offset, long Length, int Rows, int Columns)
 {
-    public Span<float> Of(Span<float> block) => block.Slice(Offset, Length);
-    public ReadOnlySpan<float> Of(ReadOnlySpan<float> block) => block.Slice(Offset, Length);
+    public Span<float> Of(Span<float> block) => block.Slice(checked((int)Offset), checked((int)Length));
+    public ReadOnlySpan<float> Of(ReadOnlySpan<float> block) => block.Slice(checked((int)Offset), checked((int)Length));
 }
 
 /// <summary>
@@ -14,6 +18,11 @@ public readonly record struct TensorView(string Name, int Offset, int Length, in
 /// Tied models hold W (m x n) in W_in's place. Gradients and each optimizer-state slot
 /// (Adam's m and v; SGD's momentum) use the same layout.
 /// </summary>
+/// <remarks>
+/// Sizes are counted in 64 bits: untied n 65536, m 8192 holds 2^30 parameters and, with Adam, 2^31 floats of
+/// state. Whole-buffer spans (<see cref="Instance(Span{float}, int)"/>) serve the models that fit one span; the
+/// backends' accessors (<see cref="Backends.IModelState"/>) take a 64-bit start and move any size in pieces.
+/// </remarks>
 public sealed class ParameterLayout
 {
     public int N { get; }
@@ -30,9 +39,9 @@ public sealed class ParameterLayout
     public TensorView BiasVector { get; }
 
     /// <summary>Floats per instance.</summary>
-    public int PerInstance { get; }
+    public long PerInstance { get; }
     /// <summary>Floats for all instances.</summary>
-    public int Total { get; }
+    public long Total { get; }
 
     /// <summary>The tensors that exist, in hash and file order: W_in or W, then W_out, then b.</summary>
     public IReadOnlyList<TensorView> Tensors { get; }
@@ -40,11 +49,11 @@ public sealed class ParameterLayout
     internal ParameterLayout(int n, int m, bool tied, bool bias, int instances)
     {
         N = n; M = m; Tied = tied; Bias = bias; Instances = instances;
-        int mn = checked(m * n);
+        long mn = (long)m * n;
         Encoder = new TensorView(tied ? "W" : "W_in", 0, mn, m, n);
         Decoder = new TensorView("W_out", mn, tied ? 0 : mn, n, m);
-        BiasVector = new TensorView("b", checked(Decoder.Offset + Decoder.Length), bias ? n : 0, 1, n);
-        PerInstance = checked(BiasVector.Offset + BiasVector.Length);
+        BiasVector = new TensorView("b", Decoder.Offset + Decoder.Length, bias ? n : 0, 1, n);
+        PerInstance = BiasVector.Offset + BiasVector.Length;
         Total = checked(PerInstance * instances);
         var tensors = new List<TensorView> { Encoder };
         if (!tied) tensors.Add(Decoder);
@@ -52,7 +61,7 @@ public sealed class ParameterLayout
         Tensors = tensors;
     }
 
-    /// <summary>The block of instance s in a buffer of this layout.</summary>
-    public Span<float> Instance(Span<float> all, int s) => all.Slice(s * PerInstance, PerInstance);
-    public ReadOnlySpan<float> Instance(ReadOnlySpan<float> all, int s) => all.Slice(s * PerInstance, PerInstance);
+    /// <summary>The block of instance s in a buffer of this layout (a model whose buffers fit one span).</summary>
+    public Span<float> Instance(Span<float> all, int s) => all.Slice(checked((int)(s * PerInstance)), checked((int)PerInstance));
+    public ReadOnlySpan<float> Instance(ReadOnlySpan<float> all, int s) => all.Slice(checked((int)(s * PerInstance)), checked((int)PerInstance));
 }

@@ -1,6 +1,7 @@
 using ToyModels.Analysis;
 using ToyModels.Backends;
 using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Training;
 
@@ -31,7 +32,7 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
     public IReadOnlyList<RunOutcome>? Train(Pack pack, IProgress<PackProgress>? progress = null, CancellationToken cancellation = default)
     {
         var config = pack.Config;
-        using var backend = BackendFactory.Create(kind, config, options, BackendDescription is null ? notice : null);
+        using var backend = BackendFactory.Create(kind, config, Options(pack), BackendDescription is null ? notice : null);
         BackendDescription = backend.Description;
         BackendName = backend.Name;
         var trainer = new Trainer(backend, new TrainerOptions
@@ -44,17 +45,18 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
             progress is null ? null : new SyncProgress<TrainingProgress>(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
         if (result.Cancelled) return null;
 
-        var snapshot = trainer.Snapshot();
         var layout = config.Layout;
         var outcomes = new List<RunOutcome>();
         for (int s = 0; s < pack.Runs.Count; s++)
         {
             var run = pack.Runs[s];
             var single = run.Config;
-            var parameters = layout.Instance(snapshot.Parameters, s).ToArray();
-            var state = new float[config.Optimizer.StateSlots * single.Layout.Total];
+            // Instance s's block of each buffer, read straight off the backend.
+            var parameters = new float[single.Layout.Total];
+            backend.ReadParameters(s * layout.PerInstance, parameters);
+            var state = new float[single.OptimizerStateLength()];
             for (int slot = 0; slot < config.Optimizer.StateSlots; slot++)
-                layout.Instance(snapshot.OptimizerState.AsSpan(slot * layout.Total, layout.Total), s).CopyTo(state.AsSpan(slot * single.Layout.Total));
+                backend.ReadOptimizerState(slot * layout.Total + s * layout.PerInstance, state.AsSpan((int)(slot * single.Layout.Total), (int)single.Layout.Total));
             var metrics = SuperpositionMetrics.OfInstance(single, parameters);
             var instance = run.Instance;
             var row = SweepResult.For(run, WeightsHash.Of(parameters)) with
@@ -86,4 +88,18 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
         }
         return outcomes;
     }
+
+    /// <summary>The backend options of a pack, with what the runner holds beside the backend: the trainer's buffers and every run's result.</summary>
+    private BackendOptions Options(Pack pack) => (options ?? new BackendOptions()) with
+    {
+        HostParts =
+        [
+            .. Trainer.MemoryParts(pack.Config, pack.Runs[0].EvalSamples),
+            new("run results", 4 * pack.Config.Layout.Total * (1 + pack.Config.Optimizer.StateSlots)),
+        ],
+        EvaluationSamples = pack.Runs[0].EvalSamples,
+    };
+
+    /// <summary>The peak memory of training <paramref name="pack"/> (to refuse a grid at once, before any pack trains).</summary>
+    public MemoryEstimate EstimateMemory(Pack pack) => BackendFactory.EstimateMemory(kind, pack.Config, Options(pack));
 }

@@ -51,7 +51,40 @@ public sealed class Trainer
         Step = checkpoint.Step;
     }
 
-    /// <summary>The current state as a checkpoint (copied off the backend).</summary>
+    /// <summary>Continues from a checkpoint file of the same config, streamed into the backend (no copy of the model).</summary>
+    public void Restore(CheckpointReader checkpoint)
+    {
+        checkpoint.ReadInto(Backend);
+        Step = checkpoint.Step;
+    }
+
+    /// <summary>The weights hash and step of the last checkpoint this trainer wrote, or null.</summary>
+    public (long Step, string WeightsSha256)? LastSaved { get; private set; }
+
+    /// <summary>Writes the current state to <paramref name="path"/>, streamed off the backend (no copy of the model).</summary>
+    public string Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        string hash = CheckpointWriter.Write(path, Backend, Step, metadata ?? Options.CheckpointMetadata?.Invoke());
+        LastSaved = (Step, hash);
+        return hash;
+    }
+
+    /// <summary>The weights hash of the current parameters (the one a checkpoint written now records).</summary>
+    public string WeightsSha256() => LastSaved is var (step, hash) && step == Step ? hash : WeightsHash.Of(Backend);
+
+    /// <summary>
+    /// Host memory the trainer holds beside its backend: the row losses it reads (evaluation reuses them a batch at a
+    /// time) and, when it evaluates, R32 lanes per instance. Checkpoints stream through the run's one streaming
+    /// buffer (<see cref="BackendFactory.EstimateMemory"/> counts it).
+    /// </summary>
+    public static IEnumerable<Memory.MemoryPart> MemoryParts(AutoencoderConfig config, long evalSamples)
+    {
+        long k = config.InstanceCount;
+        yield return new("row losses", 4 * k * config.Batch);
+        if (evalSamples > 0) yield return new("evaluation lanes", 4 * k * R32.Lanes);
+    }
+
+    /// <summary>The current state as an in-memory checkpoint (copied off the backend; for models that fit arrays).</summary>
     public Checkpoint Snapshot(IReadOnlyDictionary<string, string>? metadata = null)
     {
         var parameters = new float[Config.Layout.Total];
@@ -104,7 +137,7 @@ public sealed class Trainer
             if (warmupDone) warmupSeconds = stepping.Elapsed.TotalSeconds;
             CheckDivergence(finalLoss);
             // The checkpoint before the evaluation: whatever happens after a step, the step is kept.
-            if (checkpoint) Snapshot().Save(Options.CheckpointPath!);
+            if (checkpoint) Save(Options.CheckpointPath!);
             float[]? eval = evaluate ? Evaluate() : null;
             if (eval is not null) evalLoss = eval;
             double now = stepping.Elapsed.TotalSeconds;

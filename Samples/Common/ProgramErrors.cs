@@ -1,5 +1,6 @@
 using ToyModels.Backends;
 using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Training;
 
@@ -7,8 +8,9 @@ namespace ToyModels.Samples;
 
 /// <summary>
 /// The exit codes every sample keeps: 0 done; 2 bad input (one line naming the option, the value and
-/// what is accepted; no stack trace); 3 diverged; 1 anything else, with a message. Messages are one line
-/// (<see cref="OneLine"/>), whatever a file they quote holds.
+/// what is accepted; no stack trace), and a run that would not fit in the memory available (one line with the
+/// figures); 3 diverged; 1 anything else, with a message (an allocation that fails anyway among them). Messages
+/// are one line (<see cref="OneLine"/>), whatever a file they quote holds.
 /// </summary>
 public static class ProgramErrors
 {
@@ -35,6 +37,17 @@ public static class ProgramErrors
         {
             Error($"error: {e.Message}");
             return BadInput;
+        }
+        catch (MemoryRefusedException e)
+        {
+            Error($"error: {e.Message}; a smaller --batch, --instances, --n or --m needs less");
+            return BadInput;
+        }
+        catch (OutOfMemoryException e)
+        {
+            // The estimate said the run fits, yet an allocation failed: memory was taken meanwhile, or a limit the check cannot see.
+            Error($"error: out of memory ({e.Message}); {AvailableMemory.Now().Describe()} is available now");
+            return Failed;
         }
         catch (DivergenceException e)
         {

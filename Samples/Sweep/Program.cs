@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ToyModels.Backends;
 using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Samples;
 using ToyModels.Sweeps;
 using ToyModels.Training;
@@ -114,6 +115,12 @@ internal static class SweepProgram
             $"; {mine.Count - todo.Count} already done, {todo.Count} to train in {packs.Count} pack(s); results in {results.Path}");
 
         var runner = new SweepRunner(backendKind, backendOptions, notice => Console.Error.WriteLine(notice));
+        // A grid whose largest pack would not fit is refused at once, before any pack trains (each pack is checked again when it starts).
+        if (packs.Count > 0)
+        {
+            var (largest, estimate) = packs.Select(p => (p, runner.EstimateMemory(p))).MaxBy(e => e.Item2.HostToAdd);
+            MemoryCheck.Require(estimate, $"the grid's largest pack ({largest.Runs.Count} run(s) of n {largest.Runs[0].N}, m {largest.Runs[0].M}, batch {largest.Config.Batch})");
+        }
         var lines = quiet ? null : new ProgressLines(2);
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };

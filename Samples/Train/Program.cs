@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using ToyModels.Backends;
 using ToyModels.IO;
+using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Samples;
 using ToyModels.Training;
@@ -68,9 +69,11 @@ internal static class TrainProgram
         }
         var args = new Arguments(argv);
         string? resume = args.Path("--resume");
-        Checkpoint? checkpoint = null;
-        try { if (resume is not null) checkpoint = Checkpoint.Load(resume); }
+        // The header only: the run is sized (and refused if it does not fit) before the tensors stream into the backend.
+        CheckpointReader? checkpoint = null;
+        try { if (resume is not null) checkpoint = CheckpointReader.Open(resume); }
         catch (CheckpointException e) { throw UsageException.File("--resume", e); }
+        using var openCheckpoint = checkpoint;
         var config = checkpoint is null ? ConfigFromArguments(args) : CheckAgainst(args, checkpoint.Config);
 
         long steps = args.Long("--steps", Defaults.Steps, 0, AutoencoderConfig.MaxSteps);
@@ -95,7 +98,10 @@ internal static class TrainProgram
         if (dumpGrads is not null) OutputPaths.File("--dump-grads", dumpGrads);
         else OutputPaths.Folder("--out", outDir);
 
-        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice));
+        backendOptions = backendOptions with { HostParts = [.. Trainer.MemoryParts(config, evalSamples)], EvaluationSamples = evalSamples };
+        // A GPU backend's estimate is made here; a host backend's by the factory, after auto has looked for devices.
+        var memory = BackendFactory.EstimateMemory(backendKind, config, backendOptions);
+        using var backend = BackendFactory.Create(backendKind, config, backendOptions, notice => Console.Error.WriteLine(notice), e => memory = e);
         if (dumpGrads is not null)
         {
             GradientDump.Write(dumpGrads, backend);
@@ -113,7 +119,12 @@ internal static class TrainProgram
             CheckpointEvery = checkpointEvery,
             WarmupSteps = warmupSteps,
         });
-        if (checkpoint is not null) trainer.Restore(checkpoint);
+        if (checkpoint is not null)
+        {
+            try { trainer.Restore(checkpoint); }
+            catch (CheckpointException e) { throw UsageException.File("--resume", e); }
+            checkpoint.Dispose();
+        }
 
         Console.Error.WriteLine($"training n {config.N}, m {config.M}, p {Fmt(config.Instances[0].P)}, {(config.Tied ? "tied" : "untied")}, " +
             $"{(config.Bias ? "bias" : "no bias")}, batch {config.Batch}, {config.InstanceCount} instance(s), " +
@@ -137,12 +148,12 @@ internal static class TrainProgram
         finally { line?.Done(); }
 
         // The trainer wrote the finished run's checkpoint; a cancelled run's is written before anything else can fail.
-        if (result.Cancelled) trainer.Snapshot().Save(modelPath);
-        var parameters = new float[config.Layout.Total];
-        backend.GetParameters(parameters);
-        var summary = Summary(config, backend, steps, warmupSteps, result, WeightsHash.Of(parameters), outDir);
+        if (result.Cancelled) trainer.Save(modelPath);
+        string hash = trainer.WeightsSha256();
+        var peak = ProcessMemory.Peak();
+        var summary = Summary(config, backend, steps, warmupSteps, result, hash, outDir, memory, peak);
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary + "\n");
-        PrintSummary(config, backend, warmupSteps, result, WeightsHash.Of(parameters), outDir, evalSamples);
+        PrintSummary(config, backend, warmupSteps, result, hash, outDir, evalSamples, memory, peak);
         if (json) Console.WriteLine(summary);
         if (result.Cancelled)
         {
@@ -225,7 +236,8 @@ internal static class TrainProgram
     private static double? LinearBaseline(AutoencoderConfig c) =>
         c.Instances[0].Importance.Kind == ImportanceKind.Uniform ? Math.Max(0, c.N - c.M - 1) * c.Instances[0].P / (3.0 * c.N) : null;
 
-    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir)
+    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir,
+        MemoryEstimate memory, long peak)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -256,6 +268,8 @@ internal static class TrainProgram
             json.WriteNumber("warmup_steps", warmupSteps);
             json.WriteNumber("elapsed_s", Math.Round(result.Elapsed.TotalSeconds, 3));
             json.WriteString("weights_sha256", hash);
+            json.WriteNumber("memory_estimate_bytes", memory.Host);
+            json.WriteNumber("peak_rss_bytes", peak);
             json.WriteBoolean("completed", !result.Cancelled && result.Steps == steps);
             if (config.InstanceCount > 1)
             {
@@ -281,7 +295,8 @@ internal static class TrainProgram
         else json.WriteNull(name);
     }
 
-    private static void PrintSummary(AutoencoderConfig config, IBackend backend, long warmupSteps, TrainingResult result, string hash, string outDir, int evalSamples)
+    private static void PrintSummary(AutoencoderConfig config, IBackend backend, long warmupSteps, TrainingResult result, string hash, string outDir, int evalSamples,
+        MemoryEstimate memory, long peak)
     {
         var o = Console.Out;
         string Loss(float[]? values) => values is null || values.Length == 0 ? "-" : values.Average(v => (double)v).ToString("F6", CultureInfo.InvariantCulture);
@@ -294,6 +309,7 @@ internal static class TrainProgram
             ? $"  best linear    {linear:F6}   ((n-m-1)p/(3n))"
             : "  best linear    -          (formula for uniform importance only)");
         o.WriteLine($"  weights_sha256 {hash}");
+        o.WriteLine($"  memory         peak {MemoryEstimate.Format(peak)} resident (estimated {MemoryEstimate.Format(memory.Host)}{(memory.Device > 0 ? $", and {MemoryEstimate.Format(memory.Device)} on the device" : "")})");
         o.WriteLine($"  outputs        {Path.Combine(outDir, "model.safetensors")}, metrics.csv, summary.json");
     }
 }

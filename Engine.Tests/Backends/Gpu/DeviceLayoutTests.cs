@@ -16,10 +16,10 @@ public class DeviceLayoutTests
         int n = 5, m = 3;
         var config = ParityCases.Make(n, m, 2, tied, bias, 0.5, Importance.Uniform, 2);
         var layout = new DeviceLayout(config.Layout);
-        var host = Enumerable.Range(0, 2 * config.Layout.Total).Select(v => (float)v).ToArray(); // two copies: works on state slots too
+        var host = Enumerable.Range(0, 2 * (int)config.Layout.Total).Select(v => (float)v).ToArray(); // two copies: works on state slots too
         var device = new float[host.Length];
         layout.ToDevice(host, device);
-        int block = config.Layout.PerInstance;
+        int block = (int)config.Layout.PerInstance;
         for (int start = 0; start < host.Length; start += block)
         {
             for (int j = 0; j < m; j++)

@@ -1,5 +1,7 @@
 using ToyModels.Backends;
+using ToyModels.Gpu;
 using ToyModels.Gpu.Devices;
+using ToyModels.Memory;
 using ToyModels.Model;
 using ToyModels.Tests.Support;
 
@@ -61,5 +63,62 @@ public class GpuHostTests : IDisposable
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("cuda: no CUDA driver library found", result.Error);
         Assert.DoesNotContain("   at ", result.Error);
+    }
+
+    /// <summary>
+    /// Untied n 65536, m 8192 with Adam: 2^31 + 2^17 floats of optimizer state, past what the kernels' 32-bit indices
+    /// address. Refused by name and limit before any device is opened (so cuda refuses it here, without a driver too).
+    /// </summary>
+    [Theory]
+    [InlineData(BackendKind.Cuda)]
+    [InlineData(BackendKind.OpenCl)]
+    [InlineData(BackendKind.IlgpuCpu)]
+    public void A_buffer_past_the_kernels_32_bit_indices_is_refused_naming_the_limit(BackendKind kind)
+    {
+        var config = AutoencoderConfig.Create(65536, 8192, 0.001, 1e-3, batch: 1);
+        var error = Assert.Throws<ConfigException>(() => BackendFactory.Create(kind, config));
+        Assert.Equal("n, m, batch, instances", error.Field);
+        Assert.Contains($"optimizer state {2 * config.Layout.Total} elements", error.Message);
+        Assert.Contains($"at most {GpuBackend.MaxBufferElements} (2^31 - 2^16) elements per buffer on {BackendFactory.Name(kind)}", error.Message);
+        // One instance fewer float in every buffer is allowed: the check is on the largest buffer, not on the model.
+        GpuBackend.CheckSizes(AutoencoderConfig.Create(65536, 8192, 0.001, 1e-3, batch: 1, optimizer: new OptimizerSettings { Kind = OptimizerKind.Sgd }), "ilgpu-cpu");
+    }
+
+    [Fact]
+    public void A_device_that_cannot_hold_the_buffers_refuses_the_run_with_the_figures()
+    {
+        var config = AutoencoderConfig.Create(512, 64, 0.01, 1e-3, batch: 256);
+        var estimate = new MemoryEstimate(GpuBackend.Memory(config, GpuKind.OpenCl));
+        Assert.All(estimate.Parts.Where(p => p.Name != "staging of parameter transfers"), p => Assert.Equal(MemoryPlace.Device, p.Place));
+        Assert.All(GpuBackend.Memory(config, GpuKind.CpuAccelerator), p => Assert.Equal(MemoryPlace.Host, p.Place)); // its device is this process
+        long parameters = config.Layout.Total * 4L;
+        Assert.Equal(2 * parameters, estimate.Parts.Single(p => p.Name == "parameters and gradients").Bytes);
+        Assert.Equal(2 * parameters, estimate.Parts.Single(p => p.Name == "optimizer state").Bytes);
+
+        MemoryCheck.RequireDevice(estimate, estimate.Device, "a device", "the run");
+        var error = Assert.Throws<MemoryRefusedException>(() => MemoryCheck.RequireDevice(estimate, estimate.Device - 1, "a small device", "n 512, m 64"));
+        Assert.StartsWith($"n 512, m 64 needs {MemoryEstimate.Format(estimate.Device)} (", error.Message);
+        Assert.EndsWith($"of device memory, but a small device has {MemoryEstimate.Format(estimate.Device - 1)}", error.Message);
+        Assert.Null(error.Available);
+    }
+
+    /// <summary>
+    /// A run whose device buffers (30 GB: x, z, g_z and their lists at batch 16384) are more than the OpenCL device has
+    /// is refused, exit 2 from Train, before anything is allocated on it.
+    /// </summary>
+    [SkippableFact]
+    public void Opencl_refuses_a_run_its_device_cannot_hold()
+    {
+        Skip.If(OpenClTestDevice.SkipReason is not null, OpenClTestDevice.SkipReason);
+        var config = AutoencoderConfig.Create(65536, 256, 0.001, 1e-3, batch: 16384);
+        var error = Assert.Throws<MemoryRefusedException>(() => BackendFactory.Create(BackendKind.OpenCl, config, new BackendOptions(Device: OpenClTestDevice.Index)));
+        Assert.Contains("of device memory, but ", error.Message);
+        Assert.Contains("nonzero lists", error.Message);
+        var result = SampleProcess.Run("train", ["--backend", "opencl", "--device", OpenClTestDevice.Index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--n", "65536", "--m", "256", "--batch", "16384", "--steps", "1", "--out", Path.Combine(_folder, "run")]);
+        Assert.True(result.ExitCode == 2, $"exit {result.ExitCode}: {result.Error}");
+        string line = Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.Contains("of device memory, but ", line);
+        Assert.False(Directory.Exists(Path.Combine(_folder, "run")) && Directory.EnumerateFiles(Path.Combine(_folder, "run")).Any(), "a refused run wrote files");
     }
 }

@@ -13,7 +13,7 @@ public sealed class ReferenceBackend : Backend
     private readonly InstanceConstants _constants;
     private readonly float[] _parameters;   // ParameterLayout
     private readonly float[] _gradients;    // ParameterLayout
-    private readonly float[] _state;        // StateSlots x ParameterLayout
+    private readonly float[][] _state;      // per slot, ParameterLayout
     private readonly float[] _x, _z, _gz;   // [k][B][n]
     private readonly float[] _h, _gh;       // [k][B][m]
     private readonly float[] _rowLoss;      // [k][B]
@@ -22,34 +22,104 @@ public sealed class ReferenceBackend : Backend
 
     internal ReferenceBackend(AutoencoderConfig config) : base(config)
     {
+        CheckSizes(config);
         int k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M;
         _constants = new InstanceConstants(config);
-        _parameters = new float[Layout.Total];
-        _gradients = new float[Layout.Total];
-        _state = new float[OptimizerStateLength];
-        _x = new float[k * b * n];
-        _z = new float[k * b * n];
-        _gz = new float[k * b * n];
-        _h = new float[k * b * m];
-        _gh = new float[k * b * m];
+        _parameters = Zeroed(Layout.Total);
+        _gradients = Zeroed(Layout.Total);
+        _state = new float[config.Optimizer.StateSlots][];
+        for (int slot = 0; slot < _state.Length; slot++) _state[slot] = Zeroed(Layout.Total);
+        _x = Zeroed((long)k * b * n);
+        _z = Zeroed((long)k * b * n);
+        _gz = Zeroed((long)k * b * n);
+        _h = Zeroed((long)k * b * m);
+        _gh = Zeroed((long)k * b * m);
         _rowLoss = new float[k * b];
         _tiedDecoderGradient = config.Tied ? new float[n * m] : [];
         _firstNonFinite = new long[k];
         Array.Fill(_firstNonFinite, -1L);
     }
 
+    /// <summary>
+    /// A new array, all +0. The .NET 10 GC (runtime 10.0.12, workstation, measured in a program of a few lines that
+    /// does nothing else) leaves a stray 0x00000001 (the smallest subnormal) in a new float array of more than 2^32
+    /// bytes allocated after another such array, at data offset (size mod 2^32) + 32: just past the array's end with
+    /// its size cut to 32 bits. <c>new float[2^30 + 2^16]</c> three times put it at element 65544 of the second;
+    /// <c>new float[2^30 + 2^17]</c> at element 131080. Untied n 65536, m 8192 has arrays that size, and an optimizer
+    /// state that does not start at +0 is not the reference's; such arrays are cleared again (a few seconds, at that size).
+    /// </summary>
+    private static float[] Zeroed(long length)
+    {
+        var array = new float[length];
+        if (length * sizeof(float) >= (1L << 32) - 1024) Array.Clear(array);
+        return array;
+    }
+
+    /// <summary>
+    /// The plain loops index arrays with 32-bit ints: every buffer (parameters, one optimizer slot, one
+    /// activation of all instances) must hold at most <see cref="Array.MaxLength"/> floats. Larger models run on
+    /// the simd backend, which addresses its buffers with 64-bit offsets.
+    /// </summary>
+    public static void CheckSizes(AutoencoderConfig config)
+    {
+        long total = config.Layout.Total, activations = (long)config.InstanceCount * config.Batch * Math.Max(config.N, config.M);
+        string accepted = $"at most {Array.MaxLength} floats per buffer on the reference backend (the simd backend has no such limit)";
+        if (total > Array.MaxLength)
+            throw new ConfigException("n, m, instances", $"{config.N}, {config.M}, {config.InstanceCount} ({total} parameters)", accepted);
+        if (activations > Array.MaxLength)
+            throw new ConfigException("batch, n, m, instances", $"{config.Batch}, {config.N}, {config.M}, {config.InstanceCount} ({activations} floats of activations)", accepted);
+    }
+
+    /// <summary>Its buffers, managed arrays written whole every step (<see cref="Memory.MemoryEstimate"/>).</summary>
+    public static IEnumerable<Memory.MemoryPart> Memory(AutoencoderConfig config)
+    {
+        long k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M, total = config.Layout.Total;
+        yield return new("parameters and gradients", 2 * 4 * total);
+        yield return new("optimizer state", 4 * config.OptimizerStateLength());
+        yield return new("activations x, z, g_z, h, g_h, row losses", 4 * k * b * (3 * n + 2 * m + 1));
+        if (config.Tied) yield return new("tied gW_out", 4 * n * m);
+        yield return new("importance and gradient scale", 2 * 4 * k * n);
+    }
+
     public override string Name => "reference";
     public override string Description => "scalar reference, 1 thread";
 
-    protected override void SetParametersCore(ReadOnlySpan<float> parameters)
+    protected override void WriteParametersCore(long start, ReadOnlySpan<float> source)
     {
-        parameters.CopyTo(_parameters);
+        source.CopyTo(_parameters.AsSpan((int)start));
         Array.Fill(_firstNonFinite, -1L);
     }
 
-    protected override void GetParametersCore(Span<float> parameters) => _parameters.CopyTo(parameters);
-    protected override void SetOptimizerStateCore(ReadOnlySpan<float> state) => state.CopyTo(_state);
-    protected override void GetOptimizerStateCore(Span<float> state) => _state.CopyTo(state);
+    protected override void ReadParametersCore(long start, Span<float> destination) => _parameters.AsSpan((int)start, destination.Length).CopyTo(destination);
+
+    // A range of the state may cross from one slot into the next.
+    protected override void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source)
+    {
+        while (!source.IsEmpty)
+        {
+            var (slot, at, count) = SlotPiece(start, source.Length);
+            source[..count].CopyTo(_state[slot].AsSpan(at));
+            source = source[count..];
+            start += count;
+        }
+    }
+
+    protected override void ReadOptimizerStateCore(long start, Span<float> destination)
+    {
+        while (!destination.IsEmpty)
+        {
+            var (slot, at, count) = SlotPiece(start, destination.Length);
+            _state[slot].AsSpan(at, count).CopyTo(destination);
+            destination = destination[count..];
+            start += count;
+        }
+    }
+
+    private (int Slot, int At, int Count) SlotPiece(long start, int length)
+    {
+        int slot = (int)(start / Layout.Total), at = (int)(start % Layout.Total);
+        return (slot, at, (int)Math.Min(length, Layout.Total - at));
+    }
 
     protected override void GenerateBatchCore(long step) => Generate((uint)step, 0, Config.Batch, evaluation: false);
 
@@ -112,12 +182,12 @@ public sealed class ReferenceBackend : Backend
 
     protected override void UpdateCore(OptimizerStep scalars)
     {
-        int total = Layout.Total, slots = Config.Optimizer.StateSlots;
+        int slots = Config.Optimizer.StateSlots;
         for (int s = 0; s < Instances; s++)
         {
-            int offset = s * Layout.PerInstance, length = Layout.PerInstance;
-            var first = slots >= 1 ? _state.AsSpan(offset, length) : Span<float>.Empty;
-            var second = slots >= 2 ? _state.AsSpan(total + offset, length) : Span<float>.Empty;
+            int length = (int)Layout.PerInstance, offset = s * length;
+            var first = slots >= 1 ? _state[0].AsSpan(offset, length) : Span<float>.Empty;
+            var second = slots >= 2 ? _state[1].AsSpan(offset, length) : Span<float>.Empty;
             bool finite = Optimizer.Update(scalars, s, _parameters.AsSpan(offset, length), _gradients.AsSpan(offset, length), first, second);
             if (!finite && _firstNonFinite[s] < 0) _firstNonFinite[s] = scalars.Step;
         }

@@ -27,10 +27,14 @@ internal sealed unsafe class NativeBuffer : IDisposable
         bool huge = hugePages && bytes >= HugePage && OperatingSystem.IsLinux();
         long alignment = huge ? HugePage : Alignment;
         _raw = NativeMemory.AllocZeroed((nuint)(bytes + alignment));
+        RequestedOnThisThread += bytes;
         Pointer = (byte*)(((nuint)_raw + (nuint)alignment - 1) & ~(nuint)(alignment - 1));
         Bytes = bytes;
         if (huge) AdviseHugePages(Pointer, (nuint)(bytes + HugePage - 1) & ~(nuint)(HugePage - 1));
     }
+
+    /// <summary>Bytes requested by this thread so far (the memory estimate's test holds backends to their estimate with it).</summary>
+    [ThreadStatic] internal static long RequestedOnThisThread;
 
     /// <summary>Whether libc's madvise can be called here; cleared on the first failure to bind it.</summary>
     private static bool _canAdvise = true;

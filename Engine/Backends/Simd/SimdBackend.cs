@@ -69,6 +69,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     private bool _trainingBatch;      // x is the training batch of the last GenerateBatch (not evaluation rows)
     private bool _trainingForward;    // h and z belong to that batch
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
+    private bool _scanDecoder = true; // parameters were written since W_out's statistics were taken
 
     /// <param name="threads">Host threads; 0 for all cores.</param>
     internal SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
@@ -79,6 +80,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         if (threads < 0) throw new ConfigException("threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
             throw new ConfigException("instruction set", InstructionSets.Name(instructionSet), $"at most {InstructionSets.Name(InstructionSets.Best)} on this machine");
+        SimdMemory.CheckSizes(config);
         _instructionSet = instructionSet;
         int count = threads == 0 ? Environment.ProcessorCount : threads;
         _w = new Workspace(config, new InstanceConstants(config), count);
@@ -116,11 +118,11 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     public override int Threads => _pool.Threads;
     internal InstructionSet InstructionSet => _instructionSet;
 
-    protected override void SetParametersCore(ReadOnlySpan<float> parameters)
+    protected override void WriteParametersCore(long start, ReadOnlySpan<float> source)
     {
-        CanonicalLayout.Import(_w, Layout, parameters, _w.Parameters);
+        CanonicalLayout.Import(_w, Layout, start, source, _w.Parameters);
         Array.Fill(_firstNonFinite, -1L);
-        for (int s = 0; s < Instances; s++) ScanDecoder(s);
+        _scanDecoder = true;
     }
 
     /// <summary>The smallest nonzero |W_out| and whether W_out is finite, which the exact dense paths need (updates keep them current).</summary>
@@ -140,20 +142,35 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _decoderNonFinite[s] = nonFinite;
     }
 
-    protected override void GetParametersCore(Span<float> parameters) => CanonicalLayout.Export(_w, Layout, _w.Parameters, parameters);
+    protected override void ReadParametersCore(long start, Span<float> destination) => CanonicalLayout.Export(_w, Layout, _w.Parameters, start, destination);
 
-    protected override void SetOptimizerStateCore(ReadOnlySpan<float> state)
+    protected override void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source)
     {
-        int total = Layout.Total;
-        if (_w.First != null) CanonicalLayout.Import(_w, Layout, state[..total], _w.First);
-        if (_w.Second != null) CanonicalLayout.Import(_w, Layout, state.Slice(total, total), _w.Second);
+        while (!source.IsEmpty)
+        {
+            var (slot, at, count) = SlotPiece(start, source.Length);
+            CanonicalLayout.Import(_w, Layout, at, source[..count], slot == 0 ? _w.First : _w.Second);
+            source = source[count..];
+            start += count;
+        }
     }
 
-    protected override void GetOptimizerStateCore(Span<float> state)
+    protected override void ReadOptimizerStateCore(long start, Span<float> destination)
     {
-        int total = Layout.Total;
-        if (_w.First != null) CanonicalLayout.Export(_w, Layout, _w.First, state[..total]);
-        if (_w.Second != null) CanonicalLayout.Export(_w, Layout, _w.Second, state.Slice(total, total));
+        while (!destination.IsEmpty)
+        {
+            var (slot, at, count) = SlotPiece(start, destination.Length);
+            CanonicalLayout.Export(_w, Layout, slot == 0 ? _w.First : _w.Second, at, destination[..count]);
+            destination = destination[count..];
+            start += count;
+        }
+    }
+
+    /// <summary>The part of a state range inside one slot: the slot, the offset in it, the count.</summary>
+    private (int Slot, long At, int Count) SlotPiece(long start, int length)
+    {
+        long total = Layout.Total;
+        return ((int)(start / total), start % total, (int)Math.Min(length, total - start % total));
     }
 
     protected override void GenerateBatchCore(long step)
@@ -270,6 +287,11 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     /// </summary>
     private void Backward(OptimizerStep? fused)
     {
+        if (_scanDecoder)
+        {
+            for (int s = 0; s < Instances; s++) ScanDecoder(s);
+            _scanDecoder = false;
+        }
         _rows = Config.Batch;
         _hiddenStart[0] = Instances; // the first items build x's columns, one per instance
         bool together = true; // a loop, not a lambda: the step allocates nothing
@@ -486,7 +508,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
                 if (!_gradientsCurrent)
                     throw new InvalidOperationException("a Step applies its gradients as they are computed and keeps none; call Backward to read gradients");
                 if (_w.Gradients == null) destination.Clear();
-                else CanonicalLayout.Export(_w, Layout, _w.Gradients, destination);
+                else CanonicalLayout.Export(_w, Layout, _w.Gradients, 0, destination);
                 break;
             case TensorKind.RowLoss:
                 for (int s = 0; s < Instances; s++)

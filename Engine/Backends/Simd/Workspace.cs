@@ -129,7 +129,7 @@ internal sealed unsafe class Workspace : IDisposable
     public static int RoundUp(int count, int multiple) => (count + multiple - 1) / multiple * multiple;
 
     /// <summary>A multiple of 16 floats (a cache line) that is an odd number of lines: the next one up if needed.</summary>
-    private static int OddLines(int floats) => floats / Alignment % 2 == 0 ? floats + Alignment : floats;
+    internal static int OddLines(int floats) => floats / Alignment % 2 == 0 ? floats + Alignment : floats;
 
     /// <summary>Instance s's parameter block.</summary>
     public float* Block(float* all, int s) => all + s * PerInstance;

@@ -69,7 +69,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _firstNonFinite = new long[Instances];
         Array.Fill(_firstNonFinite, -1L);
 
-        int n = config.N, m = config.M, b = config.Batch, per = Layout.PerInstance, slots = config.Optimizer.StateSlots;
+        int n = config.N, m = config.M, b = config.Batch, per = (int)Layout.PerInstance, slots = config.Optimizer.StateSlots;
         _group = new LaneGroup[_groups];
         for (int g = 0; g < _groups; g++)
         {
@@ -135,45 +135,58 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     /// <summary>Element e of instance s in a group tensor.</summary>
     private float* Element(float* tensor, nint e, int s) => tensor + e * _lanes + s % _lanes;
 
-    protected override void SetParametersCore(ReadOnlySpan<float> parameters)
+    protected override void WriteParametersCore(long start, ReadOnlySpan<float> source)
     {
-        Import(parameters, g => (nint)_group[g].Parameters);
+        Import(start, source, g => (nint)_group[g].Parameters);
         Array.Fill(_firstNonFinite, -1L);
     }
 
-    protected override void GetParametersCore(Span<float> parameters) => Export(g => (nint)_group[g].Parameters, parameters);
+    protected override void ReadParametersCore(long start, Span<float> destination) => Export(g => (nint)_group[g].Parameters, start, destination);
 
-    protected override void SetOptimizerStateCore(ReadOnlySpan<float> state)
+    protected override void WriteOptimizerStateCore(long start, ReadOnlySpan<float> source)
     {
-        int total = Layout.Total;
-        if (Config.Optimizer.StateSlots >= 1) Import(state[..total], g => (nint)_group[g].First);
-        if (Config.Optimizer.StateSlots >= 2) Import(state.Slice(total, total), g => (nint)_group[g].Second);
-    }
-
-    protected override void GetOptimizerStateCore(Span<float> state)
-    {
-        int total = Layout.Total;
-        if (Config.Optimizer.StateSlots >= 1) Export(g => (nint)_group[g].First, state[..total]);
-        if (Config.Optimizer.StateSlots >= 2) Export(g => (nint)_group[g].Second, state.Slice(total, total));
-    }
-
-    private void Import(ReadOnlySpan<float> canonical, Func<int, nint> tensor)
-    {
-        int per = Layout.PerInstance;
-        for (int s = 0; s < Instances; s++)
+        long total = Layout.Total;
+        for (int done = 0; done < source.Length;)
         {
-            float* lanes = (float*)tensor(s / _lanes);
-            for (int e = 0; e < per; e++) *Element(lanes, e, s) = canonical[s * per + e];
+            long at = (start + done) % total;
+            int count = (int)Math.Min(source.Length - done, total - at);
+            Import(at, source.Slice(done, count), (start + done) / total == 0 ? g => (nint)_group[g].First : g => (nint)_group[g].Second);
+            done += count;
         }
     }
 
-    private void Export(Func<int, nint> tensor, Span<float> canonical)
+    protected override void ReadOptimizerStateCore(long start, Span<float> destination)
     {
-        int per = Layout.PerInstance;
-        for (int s = 0; s < Instances; s++)
+        long total = Layout.Total;
+        for (int done = 0; done < destination.Length;)
         {
-            float* lanes = (float*)tensor(s / _lanes);
-            for (int e = 0; e < per; e++) canonical[s * per + e] = *Element(lanes, e, s);
+            long at = (start + done) % total;
+            int count = (int)Math.Min(destination.Length - done, total - at);
+            Export((start + done) / total == 0 ? g => (nint)_group[g].First : g => (nint)_group[g].Second, at, destination.Slice(done, count));
+            done += count;
+        }
+    }
+
+    // The lane layout is for models of at most LargestModel floats per tensor, so offsets inside a block are ints.
+    private void Import(long start, ReadOnlySpan<float> canonical, Func<int, nint> tensor)
+    {
+        long per = Layout.PerInstance;
+        for (int c = 0; c < canonical.Length; c++)
+        {
+            long position = start + c;
+            int s = (int)(position / per);
+            *Element((float*)tensor(s / _lanes), (nint)(position % per), s) = canonical[c];
+        }
+    }
+
+    private void Export(Func<int, nint> tensor, long start, Span<float> canonical)
+    {
+        long per = Layout.PerInstance;
+        for (int c = 0; c < canonical.Length; c++)
+        {
+            long position = start + c;
+            int s = (int)(position / per);
+            canonical[c] = *Element((float*)tensor(s / _lanes), (nint)(position % per), s);
         }
     }
 
@@ -333,7 +346,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             case TensorKind.Z: ExportRows(g => (nint)_group[g].Z, n, rows, destination); break;
             case TensorKind.H: ExportRows(g => (nint)_group[g].H, m, rows, destination); break;
             case TensorKind.RowLoss: ExportRows(g => (nint)_group[g].RowLoss, 1, rows, destination); break;
-            case TensorKind.Gradients: Export(g => (nint)_group[g].Gradients, destination); break;
+            case TensorKind.Gradients: Export(g => (nint)_group[g].Gradients, 0, destination); break;
         }
     }
 
