@@ -14,6 +14,10 @@ public static class Verbs
           memory [--case L | --n N --m M --batch B --p P --instances K --tied 0|1] [--backend simd] [--steps 5] [--eval-samples 8192] [--checkpoint 1]
                                                           peak RSS of training, checkpoint written and read, against the memory estimate runs are refused by
           kernels --emit ptx|opencl --out DIR             the generated code of every GPU kernel, one file each, audited
+          packs [--case S] [--k 1,4,8,16,20,32,64] [--warmup N] [--pairs 5] [--seconds 1] [--threads 0] [--backend simd]
+                                                          per-instance throughput of packed runs against one run alone, side by side
+          rug [--grid FILE] [--early 400] [--window 500] [--whole-width 0] [--whole-p-index LIST] [--widths LIST] [--threads 0]
+                                                          a grid's wall time and share of the FMA peak, from a measured subset
         """;
 
     /// <summary>The verb's exit code, or null when <paramref name="args"/> names none of them.</summary>
@@ -28,6 +32,8 @@ public static class Verbs
                 "decoder" => DecoderProduct.Run(args[1..]),
                 "memory" => PeakMemory.Run(args[1..]),
                 "kernels" => KernelsCommand.Run(args[1..]),
+                "packs" => PackScaling.Run(args[1..]),
+                "rug" => RugGridTime.Run(args[1..]),
                 _ => null,
             };
         }

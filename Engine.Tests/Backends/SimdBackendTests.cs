@@ -53,6 +53,34 @@ public sealed class SimdAlwaysSparseTests() : SimdPathTests(2.0, InstructionSets
 public sealed class SimdAlwaysSparseScalarTests() : SimdPathTests(2.0, InstructionSet.Scalar, 2);
 public sealed class SimdAlwaysSparseAvx512Tests() : SimdPathTests(2.0, InstructionSet.Avx512, 2);
 
+/// <summary>
+/// The suite with a pack's whole steps taken block by block of instances on all threads (one, or two: ragged blocks
+/// of the 3-instance cases), each block's activations in the first instances' rooms. (The suites above take the
+/// cache's choice, which for their small shapes is the whole pack in one block.)
+/// </summary>
+public abstract class SimdInstanceBlockTests(int block, int threads) : BackendSuite
+{
+    protected override IBackend Create(AutoencoderConfig config) =>
+        Initialized(new SimdBackend(config, threads) { InstanceBlock = block, InstancesPerThread = false }, config);
+}
+
+public sealed class SimdOneInstanceBlockTests() : SimdInstanceBlockTests(1, 2);
+public sealed class SimdTwoInstanceBlockTests() : SimdInstanceBlockTests(2, 3);
+
+/// <summary>
+/// The suite with a pack of at least as many instances as threads giving each thread whole instances (what a pack
+/// too large for the cache does): on 2 threads every instance of the 2- and 4-instance cases, on 3 threads 3 of the
+/// 4-instance case with the one left over (and packs smaller than the threads) taken in blocks of one.
+/// </summary>
+public abstract class SimdWholeInstanceTests(int threads) : BackendSuite
+{
+    protected override IBackend Create(AutoencoderConfig config) =>
+        Initialized(new SimdBackend(config, threads) { InstanceBlock = 1, InstancesPerThread = true }, config);
+}
+
+public sealed class SimdWholeInstanceTwoThreadTests() : SimdWholeInstanceTests(2);
+public sealed class SimdWholeInstanceThreeThreadTests() : SimdWholeInstanceTests(3);
+
 public sealed class SimdAvx2Tests() : SimdNarrowerTests(InstructionSet.Avx2, 2);
 public sealed class SimdSseTests() : SimdNarrowerTests(InstructionSet.Sse, 3);
 public sealed class SimdScalarTests() : SimdNarrowerTests(InstructionSet.Scalar, 2);

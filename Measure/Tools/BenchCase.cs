@@ -23,7 +23,8 @@ public sealed record BenchCase(string Name, int N, int M, int Batch, double P, b
         All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"case '{name}' is not one of {string.Join(", ", All.Select(c => c.Name))}");
 
-    public AutoencoderConfig Config() => AutoencoderConfig.Create(N, M, P, tied: Tied, batch: Batch);
+    /// <param name="instances">Instance s is seeded with s, as Samples/Train --instances does.</param>
+    public AutoencoderConfig Config(int instances = 1) => AutoencoderConfig.Create(N, M, P, tied: Tied, batch: Batch, instances: instances);
 
     public override string ToString() => $"{Name} (n {N}, m {M}, B {Batch}, p {P}{(Tied ? ", tied" : "")})";
 }

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using ToyModels.Backends.Simd.Kernels;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
 
 namespace ToyModels.Backends.Simd;
@@ -11,15 +12,17 @@ namespace ToyModels.Backends.Simd;
 /// kernels (AVX-512, AVX2, SSE with FMA, or scalar, chosen at run time) on a small pool of threads.
 /// </summary>
 /// <remarks>
-/// A step is a few parallel phases, each split over independent outputs (samples, features,
-/// instances), never inside a reduction: data (Philox over 8 lanes), encoder (sparse over x), decoder
+/// A step is a few parallel phases (Phases/, a type per phase), each split over independent outputs (samples,
+/// features, instances), never inside a reduction: data (Philox over 8 lanes), encoder (sparse over x), decoder
 /// (the one dense product, blocked), loss and g_z, g_h, and per feature the gradients of W_out, W_in and
 /// b, each handed to the optimizer as soon as it is finished, so a fused <see cref="IBackend.Step"/>
 /// never materialises the gradient buffer. g_h and gW_out run sparse over the nonzero g_z, or as dense
 /// products when g_z is dense enough and that provably gives the same bits (<see cref="ExactDense"/>).
-/// While g_z stays sparse, the loss and the sparse g_h walk are one phase, panel by panel (see <see cref="Backward"/>).
+/// While g_z stays sparse, the loss and the sparse g_h walk are one phase, panel by panel; which path each
+/// instance takes is a pure plan (<see cref="BackwardPlan"/>). A pack's step goes instance by instance (see
+/// <see cref="StepCore"/>), so each instance's working set stays in cache as it does for a run alone.
 /// </remarks>
-public sealed unsafe class SimdBackend : Backend, IWorkItems
+public sealed unsafe class SimdBackend : Backend
 {
     /// <summary>
     /// The g_z density from which g_h and gW_out run as dense products. Measured on 2 Zen 3 cores (AVX2): the
@@ -31,43 +34,46 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     /// <summary>The density threshold in use: tests set it to 0 or above 1 to hold both paths to the reference.</summary>
     internal double DenseDensity { get; set; } = DefaultDenseDensity;
 
-    private enum Phase { Generate, Encode, Decode, Loss, LossHidden, Hidden, TransposeHidden, Gradients, Update }
+    /// <summary>
+    /// Instances a training step or evaluation takes through all its phases at a time on all threads
+    /// (<see cref="InstanceBlocks"/>): by default as many as fit the last-level cache; tests set it to hold every
+    /// blocking to the reference.
+    /// </summary>
+    internal int InstanceBlock
+    {
+        get => _instanceBlock;
+        set => _instanceBlock = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "at least one instance per block");
+    }
+
+    /// <summary>
+    /// Whether a whole step of a pack of at least as many instances as threads gives each thread whole instances
+    /// (each through every phase on its own, with no barrier between phases) rather than taking them block by block
+    /// on all threads: null (the default) lets the cache choose (<see cref="InstanceBlocks.WholePerThread"/>); tests
+    /// set it to hold both ways to the reference.
+    /// </summary>
+    internal bool? InstancesPerThread { get; set; }
+
+    /// <summary>The cache's choice (<see cref="InstancesPerThread"/> null).</summary>
+    private readonly bool _wholePerThread;
 
     private readonly InstructionSet _instructionSet;
     private readonly Workspace _w;
-    private readonly IStepKernels _kernels;
+    private readonly StepState _state;
     private readonly WorkerPool _pool;
-    private readonly long[] _firstNonFinite;
-    private readonly int _featureBlocks;
-    private int _productBlocks => Blocking.Count(Config.N, Blocking.ProductRows);
-    private int _hiddenBlocks => Blocking.Count(Config.M, Blocking.ProductRows);
-    private int _laneGroups => Blocking.Count(_w.Panels, Blocking.LaneGroup);
-    private readonly int[] _hiddenStart;
-
-    // Per item results of the phase just run, and per instance what the next phases choose from.
-    private readonly float[] _panelSmallest;
-    private readonly bool[] _panelNonFinite;
-    private readonly int[] _panelNonzero;
-    private readonly UpdateResult[] _blockResults;
-    private readonly float[] _hSmallest, _gzSmallest, _decoderSmallest;
-    private readonly bool[] _hNonFinite, _decoderNonFinite, _denseHidden;
-    private readonly DecoderGradient[] _decoderGradient;
-    private readonly long[] _gzNonzero;
-    /// <summary>Per instance, the g_z density of the last Backward: the guess that chooses the fused sparse g_h walk before g_z exists.</summary>
-    private readonly double[] _lastDensity;
-
-    // The phase being run and its arguments.
-    private Phase _phase;
-    private int _rows;
-    private uint _step;
-    private long _firstSample;
-    private bool _evaluation;
-    private bool _withGradients;
-    private OptimizerStep? _scalars;
+    private int _instanceBlock;
+    /// <summary>The phases run on all threads, and per thread those it runs inline when it takes whole instances.</summary>
+    private readonly StepPhases _phases;
+    private readonly StepPhases[] _threadPhases;
+    private readonly InlineItems[] _inline;
+    private readonly InstanceSet[] _threadInstance;
+    private readonly InstancePerThread _perThread;
+    // Every instance; the block in progress.
+    private readonly InstanceSet _all, _block;
 
     // What the buffers hold.
     private bool _trainingBatch;      // x is the training batch of the last GenerateBatch (not evaluation rows)
     private bool _trainingForward;    // h and z belong to that batch
+    private bool _activationsKept = true; // x, h and z of every instance are in its own room (not after a step that shared rooms)
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
     private bool _scanDecoder = true; // parameters were written since W_out's statistics were taken
 
@@ -84,34 +90,36 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         _instructionSet = instructionSet;
         int count = threads == 0 ? Environment.ProcessorCount : threads;
         _w = new Workspace(config, new InstanceConstants(config), count);
-        _kernels = instructionSet switch
+        IStepKernels kernels = instructionSet switch
         {
             InstructionSet.Avx512 => new StepKernels<Vector512<float>, Vector512<ulong>, Vector512Lanes>(),
             InstructionSet.Avx2 => new StepKernels<Vector256<float>, Vector256<ulong>, Vector256Lanes>(),
             InstructionSet.Sse => new StepKernels<Vector128<float>, Vector128<ulong>, Vector128Lanes>(),
             _ => new StepKernels<float, ulong, ScalarLanes>(),
         };
+        _state = new StepState(_w, kernels);
         _pool = new WorkerPool(count);
         int k = Instances;
-        _firstNonFinite = new long[k];
-        Array.Fill(_firstNonFinite, -1L);
-        _featureBlocks = Blocking.Count(config.N, Blocking.Features);
-        _hiddenStart = new int[k + 1];
-        _panelSmallest = new float[k * _w.Panels];
-        _panelNonFinite = new bool[k * _w.Panels];
-        _panelNonzero = new int[k * _w.Panels];
-        _blockResults = new UpdateResult[k * _featureBlocks];
-        _hSmallest = new float[k];
-        _gzSmallest = new float[k];
-        _decoderSmallest = new float[k];
-        _hNonFinite = new bool[k];
-        _decoderNonFinite = new bool[k];
-        _denseHidden = new bool[k];
-        _decoderGradient = new DecoderGradient[k];
-        _gzNonzero = new long[k];
-        _lastDensity = new double[k];
-        Array.Fill(_lastDensity, 1.0);
+        long cache = InstanceBlocks.LastLevelCache();
+        _instanceBlock = InstanceBlocks.Size(config.EstimatedBytes / k, cache, k);
+        long state = sizeof(float) * (long)_w.PerInstance * (1 + config.Optimizer.StateSlots);
+        long activations = sizeof(float) * (long)config.Batch * (3L * config.N + 2L * config.M);
+        _wholePerThread = InstanceBlocks.WholePerThread(k, count, state, activations, cache);
+        _phases = new StepPhases(_state);
+        _threadPhases = new StepPhases[count];
+        _inline = new InlineItems[count];
+        _threadInstance = new InstanceSet[count];
+        for (int t = 0; t < count; t++) (_threadPhases[t], _inline[t], _threadInstance[t]) = (new(_state), new(t), new(k));
+        _perThread = new InstancePerThread(this);
+        (_all, _block) = (new(k), new(k));
+        _all.SetRange(0, k);
     }
+
+    /// <summary>The paths instance s's last Backward took (for tests).</summary>
+    internal BackwardPaths PathsOf(int s) => _state.Records[s].Paths;
+
+    /// <summary>The g_z density of instance s's last Backward (for benchmarks).</summary>
+    internal double GzDensityOf(int s) => _state.Records[s].LastDensity;
 
     public override string Name => "simd";
     public override string Description => $"{InstructionSets.Name(_instructionSet)}, {_pool.Threads} thread{(_pool.Threads == 1 ? "" : "s")}";
@@ -121,8 +129,16 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
     protected override void WriteParametersCore(long start, ReadOnlySpan<float> source)
     {
         CanonicalLayout.Import(_w, Layout, start, source, _w.Parameters);
-        Array.Fill(_firstNonFinite, -1L);
+        Array.Fill(_state.FirstNonFinite, -1L);
         _scanDecoder = true;
+    }
+
+    /// <summary>W_out's statistics of every instance, once parameters were written (in pieces, so not per piece).</summary>
+    private void ScanDecodersIfWritten()
+    {
+        if (!_scanDecoder) return;
+        for (int s = 0; s < Instances; s++) ScanDecoder(s);
+        _scanDecoder = false;
     }
 
     /// <summary>The smallest nonzero |W_out| and whether W_out is finite, which the exact dense paths need (updates keep them current).</summary>
@@ -138,8 +154,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
                 nonFinite |= !float.IsFinite(v);
                 if (v != 0f && float.IsFinite(v)) smallest = MathF.Min(smallest, MathF.Abs(v));
             }
-        _decoderSmallest[s] = smallest;
-        _decoderNonFinite[s] = nonFinite;
+        _state.Records[s].DecoderSmallest = smallest;
+        _state.Records[s].DecoderNonFinite = nonFinite;
     }
 
     protected override void ReadParametersCore(long start, Span<float> destination) => CanonicalLayout.Export(_w, Layout, _w.Parameters, start, destination);
@@ -173,15 +189,21 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         return ((int)(start / total), start % total, (int)Math.Min(length, total - start % total));
     }
 
+    // The separate operations run each phase over every instance; a whole step and an evaluation go instance by
+    // instance, or block by block of instances.
+
     protected override void GenerateBatchCore(long step)
     {
-        Generate(step, 0, Config.Batch, evaluation: false);
+        _phases.Generate(_pool, _all, Config.Batch, step, 0, evaluation: false);
+        _trainingBatch = _activationsKept = true;
         _trainingForward = false;
     }
 
     protected override void ForwardCore()
     {
-        Forward(Rows);
+        if (!_activationsKept)
+            throw new InvalidOperationException("Forward needs GenerateBatch or Evaluate first: a Step of a pack keeps no x");
+        _phases.Forward(_pool, _all, Rows);
         _trainingForward = _trainingBatch;
     }
 
@@ -190,7 +212,8 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         if (!_trainingForward)
             throw new InvalidOperationException("Backward needs GenerateBatch and Forward of a training batch first (an Evaluate in between replaces x, h and z)");
         _w.EnsureGradients();
-        Backward(fused: null);
+        ScanDecodersIfWritten();
+        _phases.Backward(_pool, _all, fused: null, DenseDensity);
         _gradientsCurrent = true;
     }
 
@@ -199,284 +222,80 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         if (!_gradientsCurrent)
             throw new InvalidOperationException("Update applies the gradients of the last Backward; a Step since then applied its own without keeping them");
         _w.EnsureGradients();
-        _scalars = scalars;
-        RunPhase(Phase.Update, Instances * _featureBlocks);
-        RecordUpdate(scalars.Step);
+        _phases.Update(_pool, _all, scalars);
     }
 
+    /// <summary>
+    /// A pack of at least as many instances as threads whose state does not fit the cache (see
+    /// <see cref="InstanceBlocks.WholePerThread"/>): each thread takes whole instances through every phase, in
+    /// the activation room of its own; what is left over (fewer than the threads), or every instance of a pack that
+    /// fits, goes block by block on all threads, each block in the first rooms. Either way the few rooms in use stay in cache from instance to instance, and a
+    /// pack touches per instance little more than its parameters and optimizer state. When rooms were shared, x, h and
+    /// z are not kept. One instance, or a pack that fits one block, runs as before: every phase on all threads.
+    /// </summary>
     protected override void StepCore(OptimizerStep scalars)
     {
-        Generate(scalars.Step, 0, Config.Batch, evaluation: false);
-        Forward(Config.Batch);
-        _trainingForward = true;
-        Backward(scalars);
+        int k = Instances, threads = _pool.Threads;
+        int whole = (InstancesPerThread ?? _wholePerThread) && threads > 1 && k >= threads ? k / threads * threads : 0;
+        bool shared = whole > 0 || _instanceBlock < k;
+        ScanDecodersIfWritten();
+        _perThread.Run(_pool, whole, scalars);
+        for (int first = whole; first < k; first += _instanceBlock)
+        {
+            _block.SetRange(first, Math.Min(first + _instanceBlock, k));
+            if (shared)
+                for (int i = 0; i < _block.Count; i++) _w.ActivationSlot[_block[i]] = i;
+            _phases.Train(_pool, _block, scalars, DenseDensity);
+        }
+        _w.OwnSlots();
+        _activationsKept = !shared;
+        _trainingBatch = _trainingForward = !shared;
         _gradientsCurrent = false;
+    }
+
+    /// <summary>Instances 0 .. count - 1 of a step, each whole on whichever thread takes it, in that thread's activation room.</summary>
+    private sealed class InstancePerThread(SimdBackend backend) : IWorkItems
+    {
+        private OptimizerStep _scalars = null!;
+
+        public void Run(WorkerPool pool, int count, OptimizerStep scalars)
+        {
+            _scalars = scalars;
+            pool.Run(this, count);
+        }
+
+        void IWorkItems.Run(int s, int thread)
+        {
+            backend._w.ActivationSlot[s] = thread;
+            var one = backend._threadInstance[thread];
+            one.SetRange(s, s + 1);
+            backend._threadPhases[thread].Train(backend._inline[thread], one, _scalars, backend.DenseDensity);
+        }
     }
 
     protected override void EvaluateCore(long firstSample, int count, Span<float> rowLoss)
     {
-        Generate(0, firstSample, count, evaluation: true);
-        Forward(count);
-        _trainingForward = false;
-        Loss(count, gradients: false);
+        for (int first = 0; first < Instances; first += _instanceBlock)
+        {
+            _block.SetRange(first, Math.Min(first + _instanceBlock, Instances));
+            _phases.Generate(_pool, _block, count, 0, firstSample, evaluation: true);
+            _phases.Forward(_pool, _block, count);
+            _phases.Loss(_pool, _block, count);
+        }
+        _trainingBatch = _trainingForward = false;
+        _activationsKept = true;
         for (int s = 0; s < Instances; s++)
             new ReadOnlySpan<float>(_w.RowLoss + (nint)s * _w.Ldb, count).CopyTo(rowLoss.Slice(s * count, count));
     }
 
-    private void Generate(long step, long firstSample, int rows, bool evaluation)
-    {
-        _step = (uint)step;
-        _firstSample = firstSample;
-        _evaluation = evaluation;
-        _rows = rows;
-        RunPhase(Phase.Generate, Instances * Panels(rows));
-        _trainingBatch = !evaluation;
-    }
-
-    private void Forward(int rows)
-    {
-        _rows = rows;
-        int panels = Panels(rows);
-        RunPhase(Phase.Encode, Instances * panels);
-        for (int s = 0; s < Instances; s++)
-        {
-            _hSmallest[s] = float.PositiveInfinity;
-            _hNonFinite[s] = false;
-            for (int p = 0; p < panels; p++)
-            {
-                _hSmallest[s] = MathF.Min(_hSmallest[s], _panelSmallest[s * _w.Panels + p]);
-                _hNonFinite[s] |= _panelNonFinite[s * _w.Panels + p];
-            }
-        }
-        RunPhase(Phase.Decode, Instances * _productBlocks * LaneGroups(rows));
-    }
-
-    private static int LaneGroups(int rows) => Blocking.Count(Panels(rows), Blocking.LaneGroup);
-
     /// <summary>The decoder product alone (z from the h of the last Forward), for benchmarks.</summary>
-    internal void Decode() => RunPhase(Phase.Decode, Instances * _productBlocks * LaneGroups(_rows));
-
-    private void Loss(int rows, bool gradients)
-    {
-        _rows = rows;
-        _withGradients = gradients;
-        RunPhase(Phase.Loss, Instances * Panels(rows));
-        if (gradients) SummarizeGradient(rows);
-    }
-
-    /// <summary>Per instance, g_z's nonzero count and smallest nonzero magnitude from the panels' results.</summary>
-    private void SummarizeGradient(int rows)
-    {
-        for (int s = 0; s < Instances; s++)
-        {
-            _gzSmallest[s] = float.PositiveInfinity;
-            _gzNonzero[s] = 0;
-            for (int p = 0; p < Panels(rows); p++)
-            {
-                _gzSmallest[s] = MathF.Min(_gzSmallest[s], _panelSmallest[s * _w.Panels + p]);
-                _gzNonzero[s] += _panelNonzero[s * _w.Panels + p];
-            }
-        }
-    }
-
-    /// <summary>
-    /// Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused).
-    /// When the last step's g_z was sparse in every instance, the loss and the sparse g_h walk run together per
-    /// panel (g_z is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's
-    /// path. Both give the same bits: the guess only chooses how fast.
-    /// </summary>
-    private void Backward(OptimizerStep? fused)
-    {
-        if (_scanDecoder)
-        {
-            for (int s = 0; s < Instances; s++) ScanDecoder(s);
-            _scanDecoder = false;
-        }
-        _rows = Config.Batch;
-        _hiddenStart[0] = Instances; // the first items build x's columns, one per instance
-        bool together = true; // a loop, not a lambda: the step allocates nothing
-        for (int s = 0; s < Instances; s++) together &= _lastDensity[s] < DenseDensity;
-        if (together)
-        {
-            _withGradients = true;
-            Array.Fill(_denseHidden, false);
-            RunPhase(Phase.LossHidden, Instances + Instances * _w.Panels);
-            SummarizeGradient(Config.Batch);
-        }
-        else
-            Loss(Config.Batch, gradients: true);
-        for (int s = 0; s < Instances; s++)
-        {
-            double density = (double)_gzNonzero[s] / ((double)Config.N * Config.Batch);
-            _lastDensity[s] = density;
-            bool dense = density >= DenseDensity;
-            if (!together)
-                _denseHidden[s] = dense && !_decoderNonFinite[s] && ExactDense.SkipsAreExact(_decoderSmallest[s], _gzSmallest[s]);
-            // The fused walk leaves g_z only as lists, so gW_out runs sparse from them (exact at any density).
-            _decoderGradient[s] = together ? DecoderGradient.SparseFromLists
-                : dense && !_hNonFinite[s] && ExactDense.SkipsAreExact(_hSmallest[s], _gzSmallest[s]) ? DecoderGradient.Dense
-                : DecoderGradient.SparseFromPanels;
-            _hiddenStart[s + 1] = _hiddenStart[s] + (_denseHidden[s] ? _hiddenBlocks * _laneGroups : _w.Panels);
-        }
-        if (!together)
-        {
-            RunPhase(Phase.Hidden, _hiddenStart[Instances]);
-            if (Array.IndexOf(_denseHidden, true) >= 0) RunPhase(Phase.TransposeHidden, Instances * _w.Panels);
-        }
-        _scalars = fused;
-        RunPhase(Phase.Gradients, Instances * _featureBlocks);
-        if (fused is not null) RecordUpdate(fused.Step);
-    }
-
-    private static int Panels(int rows) => Blocking.Count(rows, Workspace.Tile);
-
-    private void RunPhase(Phase phase, int items)
-    {
-        _phase = phase;
-        _pool.Run(this, items);
-    }
-
-    void IWorkItems.Run(int item, int thread)
-    {
-        switch (_phase)
-        {
-            case Phase.Generate:
-            {
-                int panels = Panels(_rows);
-                _kernels.Generate(_w, item / panels, item % panels, _rows, _step, _firstSample, _evaluation);
-                break;
-            }
-            case Phase.Encode:
-            {
-                int panels = Panels(_rows), s = item / panels, p = item % panels;
-                (_panelSmallest[s * _w.Panels + p], _panelNonFinite[s * _w.Panels + p]) = _kernels.Encode(_w, s, p, _rows);
-                break;
-            }
-            case Phase.Decode:
-            {
-                int groups = LaneGroups(_rows), s = item / (_productBlocks * groups), block = item % (_productBlocks * groups);
-                int i0 = block / groups * Blocking.ProductRows, l0 = block % groups * Blocking.LaneGroup * Workspace.Tile;
-                _kernels.Decode(_w, s, i0, Math.Min(i0 + Blocking.ProductRows, Config.N), l0,
-                    Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, Workspace.RoundUp(_rows, Workspace.Tile)), _w.Scratch[thread]);
-                break;
-            }
-            case Phase.Loss:
-            {
-                int panels = Panels(_rows), s = item / panels, p = item % panels;
-                (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.Loss(_w, s, p, _rows, _withGradients);
-                break;
-            }
-            case Phase.LossHidden:
-            {
-                if (item < Instances)
-                {
-                    BuildColumns(item);
-                    break;
-                }
-                int s = (item - Instances) / _w.Panels, p = (item - Instances) % _w.Panels;
-                (_panelNonzero[s * _w.Panels + p], _panelSmallest[s * _w.Panels + p]) = _kernels.LossAndHiddenGradient(_w, s, p, _w.Scratch[thread]);
-                break;
-            }
-            case Phase.Hidden:
-            {
-                if (item < Instances)
-                {
-                    BuildColumns(item);
-                    break;
-                }
-                int s = 0;
-                while (item >= _hiddenStart[s + 1]) s++;
-                int block = item - _hiddenStart[s];
-                if (!_denseHidden[s])
-                {
-                    _kernels.HiddenGradientSparse(_w, s, block, _w.Scratch[thread]);
-                    break;
-                }
-                int j0 = block / _laneGroups * Blocking.ProductRows, l0 = block % _laneGroups * Blocking.LaneGroup * Workspace.Tile;
-                _kernels.HiddenGradientDense(_w, s, j0, Math.Min(j0 + Blocking.ProductRows, Config.M), l0,
-                    Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, _w.Ldb), _w.Scratch[thread]);
-                break;
-            }
-            case Phase.TransposeHidden:
-            {
-                int s = item / _w.Panels;
-                if (_denseHidden[s]) _kernels.TransposeHiddenGradient(_w, s, item % _w.Panels);
-                break;
-            }
-            case Phase.Gradients:
-            {
-                var (s, i0, i1) = FeatureItem(item);
-                _blockResults[item] = _kernels.Gradients(_w, s, i0, i1, _w.Scratch[thread], _scalars, _decoderGradient[s]);
-                break;
-            }
-            case Phase.Update:
-            {
-                var (s, i0, i1) = FeatureItem(item);
-                _blockResults[item] = _kernels.Update(_w, s, i0, i1, _scalars!);
-                break;
-            }
-        }
-    }
-
-    private (int Instance, int First, int End) FeatureItem(int item)
-    {
-        int s = item / _featureBlocks, i0 = item % _featureBlocks * Blocking.Features;
-        return (s, i0, Math.Min(i0 + Blocking.Features, Config.N));
-    }
-
-    /// <summary>x of instance s as columns: per feature, its nonzero (sample, value) in ascending sample order (a counting sort).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BuildColumns(int s)
-    {
-        int n = Config.N, batch = Config.Batch;
-        int* start = _w.XColumnStart + (nint)s * (n + 1);
-        new Span<int>(start, n + 1).Clear();
-        for (int b = 0; b < batch; b++)
-        {
-            SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
-            int count = _w.XCount[(nint)s * batch + b];
-            for (int e = 0; e < count; e++) start[row[e].Index + 1]++;
-        }
-        for (int i = 0; i < n; i++) start[i + 1] += start[i];
-        SparseEntry* columns = _w.XColumns + (nint)s * batch * n;
-        for (int b = 0; b < batch; b++)
-        {
-            SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
-            int count = _w.XCount[(nint)s * batch + b];
-            for (int e = 0; e < count; e++)
-            {
-                SparseEntry* entry = columns + start[row[e].Index]++;
-                entry->Index = b;
-                entry->Value = row[e].Value;
-            }
-        }
-        // The fill advanced each start to the next feature's; shift back.
-        for (int i = n; i > 0; i--) start[i] = start[i - 1];
-        start[0] = 0;
-    }
-
-    /// <summary>After an update: the first non-finite step per instance, and W_out's statistics for the next step's choice of paths.</summary>
-    private void RecordUpdate(long step)
-    {
-        for (int s = 0; s < Instances; s++)
-        {
-            bool nonFinite = false;
-            float smallest = float.PositiveInfinity;
-            for (int block = 0; block < _featureBlocks; block++)
-            {
-                var result = _blockResults[s * _featureBlocks + block];
-                nonFinite |= result.NonFinite;
-                smallest = MathF.Min(smallest, result.DecoderSmallest);
-            }
-            if (nonFinite && _firstNonFinite[s] < 0) _firstNonFinite[s] = step;
-            _decoderNonFinite[s] = nonFinite; // any parameter: conservative for W_out
-            _decoderSmallest[s] = smallest;
-        }
-    }
+    internal void Decode() => _phases.Decode(_pool, _all, Rows);
 
     protected override void ReadCore(TensorKind tensor, Span<float> destination)
     {
         int rows = Rows, n = Config.N, m = Config.M;
+        if (!_activationsKept && tensor is TensorKind.X or TensorKind.H or TensorKind.Z)
+            throw new InvalidOperationException($"{tensor} is not kept by a Step of a pack (its instances share activation rooms); run GenerateBatch and Forward to read it");
         switch (tensor)
         {
             case TensorKind.X:
@@ -486,7 +305,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
                     {
                         SparseEntry* row = _w.XRows + _w.SparseRow(s, b);
                         var x = destination.Slice((s * rows + b) * n, n);
-                        for (int e = 0; e < _w.XCount[(nint)s * Config.Batch + b]; e++) x[row[e].Index] = row[e].Value;
+                        for (int e = 0; e < _w.XCountOf(s)[b]; e++) x[row[e].Index] = row[e].Value;
                     }
                 break;
             case TensorKind.H:
@@ -517,7 +336,7 @@ public sealed unsafe class SimdBackend : Backend, IWorkItems
         }
     }
 
-    protected override void ReadFirstNonFiniteStepCore(Span<long> firstStep) => _firstNonFinite.CopyTo(firstStep);
+    protected override void ReadFirstNonFiniteStepCore(Span<long> firstStep) => _state.FirstNonFinite.CopyTo(firstStep);
 
     protected override void Dispose(bool disposing)
     {

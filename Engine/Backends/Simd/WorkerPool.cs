@@ -9,13 +9,28 @@ internal interface IWorkItems
     void Run(int item, int thread);
 }
 
+/// <summary>Runs the items of a phase: on every thread of a pool, or inline on one thread.</summary>
+internal interface IItemRunner
+{
+    void Run(IWorkItems work, int count);
+}
+
+/// <summary>Every item in order on the calling thread, which uses thread <paramref name="thread"/>'s scratch memory.</summary>
+internal sealed class InlineItems(int thread) : IItemRunner
+{
+    public void Run(IWorkItems work, int count)
+    {
+        for (int item = 0; item < count; item++) work.Run(item, thread);
+    }
+}
+
 /// <summary>
 /// A small persistent pool: Threads - 1 worker threads plus the calling thread take the items of one
 /// phase at a time from a shared counter. Items write disjoint outputs and never split a reduction,
 /// so results do not depend on which thread runs what. Nothing is allocated per phase; workers spin
 /// briefly between phases (a training step is a few short phases) and then sleep.
 /// </summary>
-internal sealed class WorkerPool : IDisposable
+internal sealed class WorkerPool : IItemRunner, IDisposable
 {
     /// <summary>How long an idle worker spins before it sleeps: longer than the gaps between phases of a step.</summary>
     private static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms

@@ -83,6 +83,8 @@ internal sealed unsafe class Workspace : IDisposable
         PerInstance = BiasOffset + BiasLength;
 
         int k = Instances, slots = config.Optimizer.StateSlots;
+        ActivationSlot = new int[k];
+        OwnSlots();
         Parameters = Floats(k * PerInstance);
         First = slots >= 1 ? Floats(k * PerInstance) : null;
         Second = slots >= 2 ? Floats(k * PerInstance) : null;
@@ -134,20 +136,43 @@ internal sealed unsafe class Workspace : IDisposable
     /// <summary>Instance s's parameter block.</summary>
     public float* Block(float* all, int s) => all + s * PerInstance;
 
-    /// <summary>Panel p of instance s in an n-feature panel buffer (x^T, z^T, g_z^T).</summary>
-    public float* FeaturePanelOf(float* buffer, int s, int p) => buffer + ((nint)s * Panels + p) * FeaturePanel;
+    /// <summary>
+    /// Per instance, whose room in the activation buffers it uses: its own (s), except during a whole step of a pack,
+    /// whose instances share the first few rooms (one per thread, or per instance of a block) so that the same
+    /// few megabytes stay in cache from instance to instance. Row losses always stay in the instance's own room.
+    /// </summary>
+    public readonly int[] ActivationSlot;
 
-    public SparseEntry* GzListOf(int s, int p) => GzEntries + ((nint)s * Panels + p) * PanelEntries;
-    public int* GzStartOf(int s, int p) => GzStart + ((nint)s * Panels + p) * (N + 1);
+    /// <summary>Where instance s's activations are.</summary>
+    public int Slot(int s) => ActivationSlot[s];
+
+    /// <summary>Every instance in its own room again.</summary>
+    public void OwnSlots()
+    {
+        for (int s = 0; s < Instances; s++) ActivationSlot[s] = s;
+    }
+
+    /// <summary>Panel p of instance s in an n-feature panel buffer (x^T, z^T, g_z^T).</summary>
+    public float* FeaturePanelOf(float* buffer, int s, int p) => buffer + ((nint)Slot(s) * Panels + p) * FeaturePanel;
+
+    public SparseEntry* GzListOf(int s, int p) => GzEntries + ((nint)Slot(s) * Panels + p) * PanelEntries;
+    public int* GzStartOf(int s, int p) => GzStart + ((nint)Slot(s) * Panels + p) * (N + 1);
 
     /// <summary>Panel p of instance s in h^T or g_h^T.</summary>
-    public float* HiddenPanelOf(float* buffer, int s, int p) => buffer + ((nint)s * Panels + p) * HiddenPanel;
+    public float* HiddenPanelOf(float* buffer, int s, int p) => buffer + ((nint)Slot(s) * Panels + p) * HiddenPanel;
 
     /// <summary>Instance s's h or g_h (its first tile).</summary>
-    public float* Tiles(float* buffer, int s) => buffer + (nint)s * HiddenTiles * HiddenTile;
+    public float* Tiles(float* buffer, int s) => buffer + (nint)Slot(s) * HiddenTiles * HiddenTile;
 
     /// <summary>Sample b's sparse row of x in instance s.</summary>
-    public nint SparseRow(int s, int b) => ((nint)s * Batch + b) * RowCapacity;
+    public nint SparseRow(int s, int b) => ((nint)Slot(s) * Batch + b) * RowCapacity;
+
+    /// <summary>The entries of each sparse row of x of instance s, by sample.</summary>
+    public int* XCountOf(int s) => XCount + (nint)Slot(s) * Batch;
+
+    /// <summary>x of instance s as columns: where each feature's entries start (n + 1 of them), and the entries.</summary>
+    public int* XColumnStartOf(int s) => XColumnStart + (nint)Slot(s) * (N + 1);
+    public SparseEntry* XColumnsOf(int s) => XColumns + (nint)Slot(s) * Batch * N;
 
     /// <summary>Gradients in the parameter layout, allocated by the first Backward that is not fused into a Step.</summary>
     public float* Gradients => _gradients is null ? null : (float*)_gradients.Pointer;

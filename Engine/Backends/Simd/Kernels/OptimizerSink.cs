@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
 
 namespace ToyModels.Backends.Simd.Kernels;

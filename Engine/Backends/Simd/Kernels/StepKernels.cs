@@ -1,14 +1,12 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Backends.Simd.Phases;
 
 namespace ToyModels.Backends.Simd.Kernels;
 
 /// <summary>What the update of a block of parameters saw: a non-finite result, and the smallest nonzero |W_out|.</summary>
 internal readonly record struct UpdateResult(bool NonFinite, float DecoderSmallest);
-
-/// <summary>How the gradient phase gets gW_out: a dense product over the g_z^T panels, or per feature over its nonzero g_z, listed from the panels or from the fused walk's lists.</summary>
-internal enum DecoderGradient { Dense, SparseFromPanels, SparseFromLists }
 
 /// <summary>The work items of a training step, one method per phase; implemented once, generic over the lanes.</summary>
 internal unsafe interface IStepKernels
@@ -48,30 +46,6 @@ internal unsafe interface IStepKernels
     UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars);
 }
 
-internal static class ExactDense
-{
-    /// <summary>
-    /// Whether a serial-k chain of fma(a_k, g_k, acc) that skips the terms with g_k = 0 (the reference) gives
-    /// the same bits as the chain that keeps them (a dense product), given every a_k is finite, the smallest
-    /// nonzero |a_k| and the smallest nonzero |g_k|.
-    /// </summary>
-    /// <remarks>
-    /// A kept term with g = 0 adds a * g = +-0 (a finite), which leaves acc unchanged unless acc is -0. acc starts
-    /// at +0; an exact zero sum rounds to +0, so acc can become -0 only when a nonzero exact sum underflows to zero.
-    /// Every float is a multiple of 2^(E - 23), E its exponent (-126 for subnormals), so a * g is a multiple of
-    /// 2^(E_a + E_g - 46) and acc of 2^-149: when E_a + E_g - 46 &gt;= -149 every nonzero sum is at least 2^-149 in
-    /// magnitude and never rounds to zero. The smallest magnitudes bound every pair's exponents.
-    /// </remarks>
-    public static bool SkipsAreExact(float smallestA, float smallestG) =>
-        float.IsPositiveInfinity(smallestA) || float.IsPositiveInfinity(smallestG) || Exponent(smallestA) + Exponent(smallestG) >= -103;
-
-    private static int Exponent(float magnitude)
-    {
-        int biased = (BitConverter.SingleToInt32Bits(magnitude) >> 23) & 0xFF;
-        return biased == 0 ? -126 : biased - 127;
-    }
-}
-
 internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     where TVec : unmanaged where TWords : unmanaged where TLanes : ILanes<TVec>, IWordLanes<TWords>
 {
@@ -85,7 +59,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         for (int b = b0; b < b1; b++)
         {
             SparseEntry* row = w.XRows + w.SparseRow(s, b);
-            int* count = w.XCount + (nint)s * w.Batch + b;
+            int* count = w.XCountOf(s) + b;
             int lane = b - b0;
             for (int e = 0; e < *count; e++) xT[row[e].Index * Tile + lane] = 0f;
             uint sample = evaluation ? (uint)(firstSample + b) : (uint)b;
@@ -107,7 +81,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         {
             sink.Start((nint)b * Tile, w.M);
             RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, w.XRows + w.SparseRow(s, b),
-                w.XCount[(nint)s * w.Batch + b], w.Ldm, null, ref sink);
+                w.XCountOf(s)[b], w.Ldm, null, ref sink);
             for (int j = 0; j < w.M; j += TLanes.Count)
             {
                 TVec v = TLanes.Load(h + (j >> 6) * w.HiddenTile + (nint)b * Tile + (j & 63));
@@ -218,7 +192,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         for (int l = 0; l < live; l++)
         {
             SparseEntry* row = w.XRows + w.SparseRow(s, first + l);
-            int count = w.XCount[(nint)s * w.Batch + first + l], e = cursor[l];
+            int count = w.XCountOf(s)[first + l], e = cursor[l];
             for (; e < count && row[e].Index < i1; e++) x[(nint)row[e].Index * Tile + l] = clear ? 0f : row[e].Value;
             if (clear) cursor[l] = e;
         }
@@ -425,8 +399,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 for (int j2 = 0; j2 < ldm; j2 += width) sink.Put(j2, TLanes.Load(row + j2));
             }
         }
-        int* columnStart = w.XColumnStart + (nint)s * (w.N + 1);
-        SparseEntry* columns = w.XColumns + (nint)s * batch * w.N;
+        int* columnStart = w.XColumnStartOf(s);
+        SparseEntry* columns = w.XColumnsOf(s);
         for (int i = i0; i < i1; i++)
         {
             int start = columnStart[i];

@@ -1,0 +1,45 @@
+namespace ToyModels.Backends.Simd.Phases;
+
+/// <summary>
+/// g_h after the loss, for instances that did not fuse it: per instance sparse (an item per panel) or dense (an
+/// item per block of <see cref="Blocking.ProductRows"/> hidden units and <see cref="Blocking.LaneGroup"/> panels,
+/// into g_h^T, transposed after by <see cref="TransposeHiddenPhase"/>), as its paths say. The first items build
+/// x's columns, one per instance.
+/// </summary>
+internal sealed class HiddenPhase(StepState state) : Phase(state)
+{
+    private InstanceSet _instances = null!;
+    /// <summary>The first item of each instance of the set (after the column items), and one past the last.</summary>
+    private readonly int[] _start = new int[state.W.Instances + 1];
+    private readonly int _groups = Blocking.Count(state.W.Panels, Blocking.LaneGroup);
+
+    public void Run(IItemRunner runner, InstanceSet instances)
+    {
+        _instances = instances;
+        int dense = Blocking.Count(W.M, Blocking.ProductRows) * _groups;
+        _start[0] = instances.Count;
+        for (int i = 0; i < instances.Count; i++)
+            _start[i + 1] = _start[i] + (State.Records[instances[i]].Paths.Hidden == HiddenGradient.Dense ? dense : W.Panels);
+        runner.Run(this, _start[instances.Count]);
+    }
+
+    protected override void RunItem(int item, int thread)
+    {
+        if (item < _instances.Count)
+        {
+            InputColumns.Build(W, _instances[item]);
+            return;
+        }
+        int i = 0;
+        while (item >= _start[i + 1]) i++;
+        int s = _instances[i], block = item - _start[i];
+        if (State.Records[s].Paths.Hidden != HiddenGradient.Dense)
+        {
+            State.Kernels.HiddenGradientSparse(W, s, block, W.Scratch[thread]);
+            return;
+        }
+        int j0 = block / _groups * Blocking.ProductRows, l0 = block % _groups * Blocking.LaneGroup * Workspace.Tile;
+        State.Kernels.HiddenGradientDense(W, s, j0, Math.Min(j0 + Blocking.ProductRows, W.M), l0,
+            Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, W.Ldb), W.Scratch[thread]);
+    }
+}
