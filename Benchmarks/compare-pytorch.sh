@@ -9,10 +9,10 @@
 #   Benchmarks/compare-pytorch.sh --cases M --rounds 3  # engine and torch alternately 3 times; medians
 #   options: --backend NAME (default simd) --threads T (default: all cores) --rounds R (default 1) --no-build
 #
-# Cases (n, m, batch, p; default warm-up + timed steps):
-#   S  512   128  1024 0.045  300 + 300
-#   M  4096  512  1024 0.01   300 + 100   (the target: engine >= 3x torch, past the first few hundred steps)
-#   L  16384 2048  256 0.001   20 + 20
+# Cases (shapes from the engine's table of standard cases, Samples/Train --case; default warm-up + timed steps):
+#   S  300 + 300
+#   M  300 + 100   (the target: engine >= 3x torch, past the first few hundred steps)
+#   L   20 + 20
 # On a shared machine wrap it in the CPU lock: flock /tmp/toymodels-cpu.lock Benchmarks/compare-pytorch.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -57,19 +57,21 @@ device=""
 IFS=',' read -r -a chosen <<< "$cases"
 for case in "${chosen[@]}"; do
   case "$case" in
-    S) n=512;   m=128;  batch=1024; p=0.045; w=300; t=300 ;;
-    M) n=4096;  m=512;  batch=1024; p=0.01;  w=300; t=100 ;;
-    L) n=16384; m=2048; batch=256;  p=0.001; w=20;  t=20 ;;
+    S) w=300; t=300 ;;
+    M) w=300; t=100 ;;
+    L) w=20;  t=20 ;;
     *) echo "compare-pytorch.sh: unknown case '$case' (accepted: S, M, L)" >&2; exit 2 ;;
   esac
   w="${warmup:-$w}" t="${steps:-$t}"
-  echo "case $case: n $n, m $m, batch $batch, p $p, untied, Adam; $w warm-up + $t timed steps" >&2
+  echo "case $case: $w warm-up + $t timed steps" >&2
   # Engine and torch alternate, so that a change in the machine's load reaches both sides alike; with R rounds
   # each side's figure is the median of its R runs (and the spread is printed).
   es=() rs=()
   for ((round = 1; round <= rounds; round++)); do
-    engine=$(dotnet "$train" --n $n --m $m --batch $batch --p $p --steps $((w + t)) --warmup-steps "$w" \
+    engine=$(dotnet "$train" --case "$case" --steps $((w + t)) --warmup-steps "$w" \
       --backend "$backend" --threads "$threads" --eval-samples 0 --quiet --json --out "$work/train-$case" | tail -n 1)
+    # The engine's shape of the case, for the peer.
+    n=$(field "$engine" n) m=$(field "$engine" m) batch=$(field "$engine" batch) p=$(field "$engine" p)
     torch=$("$python" "$root/Benchmarks/peers/torch_toy.py" --n $n --m $m --batch $batch --p $p \
       --warmup "$w" --steps "$t" --threads "$threads" | tail -n 1)
     es+=("$(field "$engine" steps_per_s)") rs+=("$(field "$torch" steps_per_s)")

@@ -125,6 +125,42 @@ public abstract class BackendSuite
         CompareState(separate, fused, "after 6 steps");
     }
 
+    /// <summary>
+    /// Issue: reading the gradients after a Step threw on simd only (and x, h, z on instance lanes only). Every
+    /// tensor reads the same way on every backend after a Step: the row losses as the reference's bits; x, h, z
+    /// and the gradients, and an Update that would apply them, refused with InvalidOperationException until the
+    /// operation that makes them again.
+    /// </summary>
+    [SkippableFact]
+    public void After_a_Step_every_backend_keeps_the_row_losses_and_refuses_the_rest_alike()
+    {
+        SkipIfUnavailable();
+        var config = ParityCases.Make(37, 9, 21, false, true, 0.2, Importance.Uniform, 2);
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        var scalars = new OptimizerStep(config);
+        StepBoth(expected, actual, scalars, 2, "two steps");
+        Compare(expected, actual, TensorKind.RowLoss, "after a Step");
+        foreach (var backend in new[] { expected, actual })
+        {
+            foreach (var (tensor, until) in new[] { (TensorKind.X, "GenerateBatch"), (TensorKind.H, "Forward"), (TensorKind.Z, "Forward"), (TensorKind.Gradients, "Backward") })
+            {
+                var buffer = new float[((Backend)backend).ElementCount(tensor)];
+                var read = Assert.Throws<InvalidOperationException>(() => backend.Read(tensor, buffer));
+                Assert.Contains(until, read.Message);
+            }
+            Assert.Throws<InvalidOperationException>(() => backend.Update(scalars.Set(2)));
+        }
+        foreach (var backend in new[] { expected, actual }) backend.GenerateBatch(2);
+        Compare(expected, actual, TensorKind.X, "GenerateBatch after a Step");
+        foreach (var backend in new[] { expected, actual }) { backend.Forward(); backend.Backward(); }
+        foreach (var tensor in new[] { TensorKind.H, TensorKind.Z, TensorKind.RowLoss, TensorKind.Gradients })
+            Compare(expected, actual, tensor, "Forward and Backward after a Step");
+        var rows = new float[config.InstanceCount * 5];
+        foreach (var backend in new[] { expected, actual }) { backend.Step(scalars.Set(2)); backend.Evaluate(0, 5, rows); }
+        Compare(expected, actual, TensorKind.Z, "Evaluate after a Step");
+    }
+
     [SkippableFact]
     public void Instances_trained_together_get_the_bits_each_gets_alone()
     {
@@ -376,4 +412,25 @@ public abstract class BackendSuite
 public sealed class ReferenceBackendTests : BackendSuite
 {
     protected override IBackend Create(AutoencoderConfig config) => BackendFactory.Create(BackendKind.Reference, config);
+}
+
+/// <summary>Issue: <c>new SimdBackend(config)</c> left the weights at zero; only the factory initialised them.</summary>
+public sealed class BackendConstructionTests
+{
+    [Fact]
+    public void Only_the_factory_makes_backends_so_none_is_seen_with_uninitialised_weights()
+    {
+        var assemblies = new[] { typeof(IBackend).Assembly, typeof(ToyModels.Gpu.GpuBackendProvider).Assembly };
+        var backends = assemblies.SelectMany(a => a.GetTypes()).Where(t => typeof(IBackend).IsAssignableFrom(t) && !t.IsAbstract && !t.IsInterface).ToList();
+        Assert.Contains(typeof(ToyModels.Backends.Simd.SimdBackend), backends);
+        // An internal type is out of an embedder's reach whatever its constructors; a public one must have none public.
+        var constructible = backends.Where(t => t.IsPublic && t.GetConstructors().Length > 0).Select(t => t.FullName).ToList();
+        Assert.True(constructible.Count == 0, $"public backends with a public constructor: {string.Join(", ", constructible)}");
+
+        var config = ParityCases.Make(9, 4, 3, false, true, 0.5, Importance.Uniform, 1);
+        using var backend = BackendFactory.Create(BackendKind.Simd, config);
+        var parameters = new float[config.Layout.Total];
+        backend.GetParameters(parameters);
+        Assert.Equal(WeightsHash.Of(Initialization.Create(config)), WeightsHash.Of(parameters));
+    }
 }

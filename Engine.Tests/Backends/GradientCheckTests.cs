@@ -6,7 +6,7 @@ namespace ToyModels.Tests.Backends;
 
 /// <summary>
 /// The reference's hand-written gradients against central finite differences of the loss, all in
-/// double (DESIGN section 2, rule 6), and the reference's float gradients against the same formulas
+/// double (numerics.md rule 7), and the reference's float gradients against the same formulas
 /// evaluated in double.
 /// </summary>
 public class GradientCheckTests
@@ -62,7 +62,7 @@ public class GradientCheckTests
         Assert.True(Math.Abs(loss[0] - exact) <= 1e-6 * exact, $"{name}: engine loss {loss[0]:R}, double {exact:R}");
     }
 
-    /// <summary>DESIGN section 1 in double: the model, its loss and its gradients, written plainly.</summary>
+    /// <summary>numerics.md rule 0 in double: the model, its loss and its gradients, written plainly.</summary>
     private sealed class DoubleModel(AutoencoderConfig config, float[] x)
     {
         private readonly int _n = config.N, _m = config.M, _b = config.Batch;

@@ -17,7 +17,7 @@ public class OptimizerTests
         // p = 0.5 - 0.1 * 0.02 / (0.2 + 1e-8) = 0.49000000049999998.
         // Step 2: m = 0.9 * 0.02 - 0.01 = 0.008, v = 0.999 * 4e-5 + 0.001 * 0.01 = 4.996e-5,
         // step_size = 0.01 / 0.19, denom = sqrt(4.996e-5) / sqrt(1 - 0.999^2) + 1e-8, p = p1 - step_size * m / denom.
-        var config = One(new OptimizerSettings(), 0.01);
+        var config = One(new OptimizerSettings { Eps = 1e-8 }, 0.01);
         var o = new OptimizerStep(config);
         float[] p = [0.5f], m = [0f], v = [0f];
 

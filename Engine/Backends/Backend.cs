@@ -10,6 +10,15 @@ public abstract class Backend : IBackend
 {
     private bool _disposed;
 
+    // What a fused Step may leave behind differs by backend (the SIMD backend keeps x, h and z but no gradients;
+    // instance lanes keep gradients but no activations), so after a Step every backend refuses all but the row
+    // losses, the same way, whether or not it happens to have kept them: x until GenerateBatch or Evaluate, h and
+    // z until Forward or Evaluate, the gradients (and an Update that would apply them) until Backward.
+    private bool _xKept = true, _activationsKept = true, _gradientsKept = true;
+
+    private static InvalidOperationException NotKept(string what, string until) =>
+        new($"{what}: a Step keeps only the row losses; call {until} first");
+
     protected Backend(AutoencoderConfig config)
     {
         Config = config ?? throw new ArgumentNullException(nameof(config));
@@ -71,14 +80,26 @@ public abstract class Backend : IBackend
         CheckStep(step);
         Rows = Config.Batch;
         GenerateBatchCore(step);
+        _xKept = true;
     }
 
-    public void Forward() { ThrowIfDisposed(); ForwardCore(); }
-    public void Backward() { ThrowIfDisposed(); BackwardCore(); }
+    public void Forward()
+    {
+        ThrowIfDisposed();
+        ForwardCore();
+        _activationsKept = true;
+    }
+    public void Backward()
+    {
+        ThrowIfDisposed();
+        BackwardCore();
+        _gradientsKept = true;
+    }
 
     public void Update(OptimizerStep scalars)
     {
         CheckScalars(scalars);
+        if (!_gradientsKept) throw NotKept("Update applies the gradients of the last Backward", "Backward");
         UpdateCore(scalars);
     }
 
@@ -86,6 +107,7 @@ public abstract class Backend : IBackend
     {
         CheckScalars(scalars);
         Rows = Config.Batch;
+        _xKept = _activationsKept = _gradientsKept = false;
         StepCore(scalars);
     }
 
@@ -99,12 +121,19 @@ public abstract class Backend : IBackend
         Check(rowLoss.Length, (long)Instances * count, nameof(rowLoss));
         Rows = count;
         EvaluateCore(firstSample, count, rowLoss);
+        _xKept = _activationsKept = true;
     }
 
     public void Read(TensorKind tensor, Span<float> destination)
     {
         ThrowIfDisposed();
         Check(destination.Length, ElementCount(tensor), nameof(destination));
+        switch (tensor)
+        {
+            case TensorKind.X when !_xKept: throw NotKept("x", "GenerateBatch");
+            case TensorKind.H or TensorKind.Z when !_activationsKept: throw NotKept(tensor == TensorKind.H ? "h" : "z", "GenerateBatch and Forward");
+            case TensorKind.Gradients when !_gradientsKept: throw NotKept("the gradients", "Backward");
+        }
         ReadCore(tensor, destination);
     }
 

@@ -45,7 +45,10 @@ public sealed record BackendOptions(int Threads = 0, int Device = 0)
 /// <summary>A backend that cannot run here (no runtime, no device, a device that fails the parity rules).</summary>
 public sealed class BackendUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>Makes backends by kind; every backend starts from the host's initial parameters.</summary>
+/// <summary>
+/// Makes backends by kind; every backend starts from the host's initial parameters. It is the only way to make
+/// one (the backends' constructors are internal), so no backend is ever seen with uninitialised weights.
+/// </summary>
 public static class BackendFactory
 {
     public static string Names => "auto, reference, simd, cuda, opencl, ilgpu-cpu";

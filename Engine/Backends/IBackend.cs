@@ -11,7 +11,7 @@ public enum TensorKind
     H,
     /// <summary>z = W_out h + b (before the ReLU): [instances][rows][n].</summary>
     Z,
-    /// <summary>Gradients of the last <see cref="IBackend.Backward"/>, in <see cref="ParameterLayout"/>.</summary>
+    /// <summary>Gradients of the last <see cref="IBackend.Backward"/>, in <see cref="ParameterLayout"/> (zeros before any).</summary>
     Gradients,
     /// <summary>Per-row loss sums R32_i(I_i (y_i - x_i)^2) of the last Backward, Step or Evaluate: [instances][rows].</summary>
     RowLoss,
@@ -23,7 +23,7 @@ public enum TensorKind
 /// its device and the host reads back only what it asks for.
 /// </summary>
 /// <remarks>
-/// Every backend produces the bits of the reference backend (DESIGN section 2) in every buffer after
+/// Every backend produces the bits of the reference backend (numerics.md rule 7) in every buffer after
 /// every operation. Parameters and optimizer state cross in pieces (<see cref="IModelState"/>); whole-buffer
 /// reads and writes of small models are the extensions of <see cref="ModelStateExtensions"/>. A step is <see cref="GenerateBatch"/>, <see cref="Forward"/>, <see cref="Backward"/>,
 /// <see cref="Update"/>; <see cref="Step"/> does all four and may fuse them (the gradient buffer
@@ -44,7 +44,7 @@ public interface IBackend : IModelState, IDisposable
     void Forward();
     /// <summary>Row losses, g_z and every gradient.</summary>
     void Backward();
-    /// <summary>The optimizer applied to the gradients of the last Backward.</summary>
+    /// <summary>The optimizer applied to the gradients of the last Backward (<see cref="InvalidOperationException"/> after a Step).</summary>
     void Update(OptimizerStep scalars);
     /// <summary>One whole training step: GenerateBatch(scalars.Step), Forward, Backward, Update.</summary>
     void Step(OptimizerStep scalars);
@@ -55,7 +55,12 @@ public interface IBackend : IModelState, IDisposable
     /// </summary>
     void Evaluate(long firstSample, int count, Span<float> rowLoss);
 
-    /// <summary>Copies a buffer out (see <see cref="TensorKind"/> for shapes; rows = the last batch or evaluation count).</summary>
+    /// <summary>
+    /// Copies a buffer out (see <see cref="TensorKind"/> for shapes; rows = the last batch or evaluation count).
+    /// A <see cref="Step"/> may fuse its operations and keep only the row losses, so after a Step every backend
+    /// refuses x (until GenerateBatch or Evaluate), h and z (until Forward or Evaluate) and the gradients (until
+    /// Backward) with <see cref="InvalidOperationException"/>.
+    /// </summary>
     void Read(TensorKind tensor, Span<float> destination);
 
     /// <summary>

@@ -5,7 +5,7 @@ namespace ToyModels.Backends;
 
 /// <summary>
 /// Per-instance constants every backend receives from the host, computed in double and rounded once
-/// to float (DESIGN section 2, rule 1): importance I, the output-gradient scale 2 I / (B n),
+/// to float (numerics.md rule 1): importance I, the output-gradient scale 2 I / (B n),
 /// the data-stream threshold and seed.
 /// </summary>
 public sealed class InstanceConstants

@@ -5,7 +5,7 @@ namespace ToyModels.Backends;
 
 /// <summary>
 /// The scalars of one optimizer step, computed on the host in double and rounded once to float
-/// (DESIGN section 2, rule 1), then handed to the backend. One object is reused across steps.
+/// (numerics.md rule 1), then handed to the backend. One object is reused across steps.
 /// </summary>
 /// <remarks>
 /// Per element, in float, with fma the fused multiply-add (the exact sequence every backend repeats):

@@ -1,7 +1,7 @@
 namespace ToyModels.Data;
 
 /// <summary>
-/// Data stream v1 (DESIGN section 4): the sparse inputs x of every training step and of the
+/// Data stream v1 (numerics.md rule 11): the sparse inputs x of every training step and of the
 /// evaluation set, a pure function of (seed, p, step, sample). Every backend reproduces it bit for bit.
 /// </summary>
 /// <remarks>

@@ -4,7 +4,7 @@ namespace ToyModels.Data;
 
 /// <summary>
 /// Philox4x32-10, the counter-based generator of Salmon, Moraes, Dror and Shaw,
-/// "Parallel Random Numbers: As Easy as 1, 2, 3" (SC 2011), as fixed by DESIGN section 4.
+/// "Parallel Random Numbers: As Easy as 1, 2, 3" (SC 2011), as fixed by numerics.md rule 11.
 /// </summary>
 /// <remarks>
 /// One round, with (hi, lo) the 64-bit products: (hi0, lo0) = M0 * c0, (hi1, lo1) = M1 * c2;

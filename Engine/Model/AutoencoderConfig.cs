@@ -9,7 +9,7 @@ public enum InitKind
 }
 
 /// <summary>
-/// One training run of the toy model of superposition (DESIGN section 1): shapes, tying, bias,
+/// One training run of the toy model of superposition (numerics.md rule 0): shapes, tying, bias,
 /// batch, initialisation, optimizer, and the instances packed side by side. Validated on
 /// construction: every bad value throws <see cref="ConfigException"/> naming the field, the value
 /// and the accepted range, before anything is allocated.
@@ -62,17 +62,19 @@ public sealed class AutoencoderConfig
 
     /// <summary>
     /// The usual way to make a run: k instances that share p, lr and importance, instance s seeded
-    /// with seed + s (so each gets exactly what it would get trained alone with that seed).
+    /// with seed + s (so each gets exactly what it would get trained alone with that seed). What is left
+    /// out comes from <see cref="Defaults"/> (lr: <see cref="Defaults.LearningRate"/> of n).
     /// </summary>
-    public static AutoencoderConfig Create(int n, int m, double p, double lr, bool tied = false, bool bias = true,
-        int batch = 1024, int instances = 1, ulong seed = 0, Importance? importance = null,
+    public static AutoencoderConfig Create(int n, int m, double p, double? lr = null, bool tied = false, bool bias = true,
+        int batch = Defaults.Batch, int instances = 1, ulong seed = 0, Importance? importance = null,
         OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)
     {
+        if (n < 1) throw new ConfigException("n", n, "an integer >= 1");
         if (instances < 1) throw new ConfigException("instances", instances, "an integer >= 1");
         if (instances > 1 << 20) throw new ConfigException("instances", instances, "an integer in [1, 1048576]");
         var list = new InstanceSettings[instances];
         for (int s = 0; s < instances; s++)
-            list[s] = new InstanceSettings(unchecked(seed + (ulong)s), p, lr, importance ?? Importance.Uniform);
+            list[s] = new InstanceSettings(unchecked(seed + (ulong)s), p, lr ?? Defaults.LearningRate(n), importance ?? Importance.Uniform);
         return new AutoencoderConfig(n, m, tied, bias, batch, list, optimizer, init);
     }
 

@@ -5,7 +5,7 @@ namespace ToyModels.Model;
 
 /// <summary>
 /// Initial parameters, computed once on the host in double and rounded to float, so every backend
-/// starts from the same bits (DESIGN section 4).
+/// starts from the same bits (numerics.md rule 12).
 /// </summary>
 /// <remarks>
 /// The initialisation stream: for instance seed S, key = (S mod 2^32, S >> 32); element e (row-major

@@ -14,9 +14,9 @@ public enum OptimizerKind
 public sealed record OptimizerSettings
 {
     public OptimizerKind Kind { get; init; } = OptimizerKind.Adam;
-    public double Beta1 { get; init; } = 0.9;
-    public double Beta2 { get; init; } = 0.999;
-    public double Eps { get; init; } = 1e-8;
+    public double Beta1 { get; init; } = Defaults.Beta1;
+    public double Beta2 { get; init; } = Defaults.Beta2;
+    public double Eps { get; init; } = Defaults.AdamEps;
     public double WeightDecay { get; init; }
     public double Momentum { get; init; }
 

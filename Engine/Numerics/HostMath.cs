@@ -7,7 +7,7 @@ namespace ToyModels.Numerics;
 /// </summary>
 /// <remarks>
 /// Accuracy is a few ulp of double; that is far below the float rounding that follows
-/// (DESIGN section 2, rule 1: such constants are computed in double and rounded once to float).
+/// (numerics.md rule 1: such constants are computed in double and rounded once to float).
 /// </remarks>
 public static class HostMath
 {

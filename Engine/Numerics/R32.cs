@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace ToyModels.Numerics;
 
 /// <summary>
-/// The R32 scalar-sum order of DESIGN section 2, rule 4: 32 virtual lanes, lane j accumulating
+/// The R32 scalar-sum order of numerics.md rule 4: 32 virtual lanes, lane j accumulating
 /// elements j, j+32, j+64, ... in ascending order, then the fixed halving tree
 /// h = 16, 8, 4, 2, 1 with lane[j] += lane[j+h] for j &lt; h.
 /// </summary>

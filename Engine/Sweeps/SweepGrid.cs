@@ -20,7 +20,7 @@ namespace ToyModels.Sweeps;
 ///   "p": {"from": 0.001, "to": 0.5, "count": 20, "scale": "log"},   number, list or range
 ///   "importance": "uniform",                 uniform | decay:R | power:K, or a list
 ///   "tied": false, "bias": true,             or lists [false, true]
-///   "lr": 0.0001,                            number, list or range; default 3e-3 / sqrt(n)
+///   "lr": 0.0001,                            number, list or range; default Defaults.LearningRate(n)
 ///   "steps": 10000, "seed": [0, 1],          integers or lists
 ///   "batch": 1024, "init": "uniform", "eval_samples": 8192,
 ///   "optimizer": {"kind": "adam", "eps": 1e-7, "beta1": 0.9, "beta2": 0.999, "weight_decay": 0, "momentum": 0}
@@ -28,7 +28,8 @@ namespace ToyModels.Sweeps;
 /// </code>
 /// Runs are listed with p varying fastest, then seed, steps, lr, importance, bias, tied, m (or ratio), n.
 /// A range is {"from", "to", "count", "scale": "linear" (default) or "log"}, ends included.
-/// Defaults are Samples/Train's: n 512, m 128, p 0.045, untied with bias, batch 1024, 2000 steps, Adam eps 1e-7.
+/// What a grid leaves out comes from <see cref="Defaults"/> (n, m, p, batch, evaluation samples, the learning rate
+/// and Adam's settings, <see cref="Defaults.ShortSteps"/> steps), untied with bias, uniform importance and init.
 /// </remarks>
 public sealed class SweepGrid
 {
@@ -107,20 +108,20 @@ public sealed class SweepGrid
             string name = root.TryGetProperty("name", out var nameElement)
                 ? (nameElement.ValueKind == JsonValueKind.String ? nameElement.GetString()! : throw reader.Error("name", "a string"))
                 : source;
-            var ns = reader.Integers(root, "n", [512], 1, int.MaxValue);
+            var ns = reader.Integers(root, "n", [Defaults.N], 1, int.MaxValue);
             bool byRatio = root.TryGetProperty("ratio", out _);
             if (byRatio && root.TryGetProperty("m", out _)) throw reader.Error("m", "give either m or ratio, not both");
-            var ms = byRatio ? null : reader.Integers(root, "m", [128], 1, int.MaxValue);
+            var ms = byRatio ? null : reader.Integers(root, "m", [Defaults.M], 1, int.MaxValue);
             var ratios = byRatio ? reader.Numbers(root, "ratio", [], v => v > 0 && double.IsFinite(v), "a number > 0") : null;
-            var ps = reader.Numbers(root, "p", [0.045], v => v >= 0 && v <= 1, "a number in [0, 1]");
+            var ps = reader.Numbers(root, "p", [Defaults.P], v => v >= 0 && v <= 1, "a number in [0, 1]");
             var importances = reader.Strings(root, "importance", ["uniform"]).Select((t, k) => reader.Importance(t.Value, t.Field)).ToList();
             var tieds = reader.Booleans(root, "tied", [false]);
             var biases = reader.Booleans(root, "bias", [true]);
             var lrs = root.TryGetProperty("lr", out _) ? reader.Numbers(root, "lr", [], v => v > 0 && double.IsFinite(v), "a finite number > 0") : null;
-            var stepsList = reader.Integers(root, "steps", [2000], 1, AutoencoderConfig.MaxSteps);
+            var stepsList = reader.Integers(root, "steps", [Defaults.ShortSteps], 1, AutoencoderConfig.MaxSteps);
             var seeds = reader.Seeds(root, "seed");
-            long batch = reader.Single(reader.Integers(root, "batch", [1024], 1, int.MaxValue), "batch");
-            long evalSamples = reader.Single(reader.Integers(root, "eval_samples", [8192], 0, int.MaxValue), "eval_samples");
+            long batch = reader.Single(reader.Integers(root, "batch", [Defaults.Batch], 1, int.MaxValue), "batch");
+            long evalSamples = reader.Single(reader.Integers(root, "eval_samples", [Defaults.EvalSamples], 0, int.MaxValue), "eval_samples");
             string initText = reader.Single(reader.Strings(root, "init", ["uniform"]).Select(t => t.Value).ToList(), "init");
             var init = initText switch { "uniform" => InitKind.Uniform, "xavier" => InitKind.XavierNormal, _ => throw reader.Error("init", $"'{initText}' is invalid; accepted: uniform or xavier") };
             var optimizer = reader.Optimizer(root);
@@ -141,7 +142,7 @@ public sealed class SweepGrid
                     foreach (bool tied in tieds)
                         foreach (bool bias in biases)
                             foreach (var importance in importances)
-                                foreach (double lr in lrs ?? [3e-3 / Math.Sqrt(n)])
+                                foreach (double lr in lrs ?? [Defaults.LearningRate((int)n)])
                                     foreach (long steps in stepsList)
                                         foreach (ulong seed in seeds)
                                             foreach (double p in ps)
@@ -298,7 +299,7 @@ public sealed class SweepGrid
 
         public OptimizerSettings Optimizer(JsonElement root)
         {
-            var settings = new OptimizerSettings { Eps = 1e-7 };
+            var settings = new OptimizerSettings();
             if (!root.TryGetProperty("optimizer", out var o)) return settings;
             if (o.ValueKind != JsonValueKind.Object) throw Error("optimizer", "an object such as {\"kind\": \"adam\", \"eps\": 1e-7}");
             foreach (var property in o.EnumerateObject())

@@ -42,7 +42,7 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
             LogEvery = Math.Max(1, pack.Steps / 100),
         });
         var result = trainer.Run(pack.Steps,
-            progress is null ? null : new Relay(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
+            progress is null ? null : new SyncProgress<TrainingProgress>(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
         if (result.Cancelled) return null;
 
         var layout = config.Layout;
@@ -102,9 +102,4 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
 
     /// <summary>The peak memory of training <paramref name="pack"/> (to refuse a grid at once, before any pack trains).</summary>
     public MemoryEstimate EstimateMemory(Pack pack) => BackendFactory.EstimateMemory(kind, pack.Config, Options(pack));
-
-    private sealed class Relay(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
 }

@@ -11,7 +11,7 @@ public enum DivergencePolicy
 public sealed record TrainerOptions
 {
     /// <summary>Evaluation samples (data stream v1's evaluation streams); 0 turns evaluation off.</summary>
-    public int EvalSamples { get; init; } = 8192;
+    public int EvalSamples { get; init; } = Model.Defaults.EvalSamples;
     /// <summary>Read the loss and report every this many steps; 0 picks about 100 reports per run.</summary>
     public long LogEvery { get; init; }
     /// <summary>Evaluate every this many steps; 0 evaluates at the end only.</summary>

@@ -98,7 +98,7 @@ internal static class CaseRunner
         }
         double seconds = clock.Elapsed.TotalSeconds;
 
-        var (nonzeroX, nonzeroGz) = Nonzeros(backend, config);
+        var (nonzeroX, nonzeroGz) = Nonzeros(backend, config, c.Steps - 1);
         string hash = WeightsHash.Of(backend);
         var want = expected?.For(c);
         string status = want is null ? CaseStatus.Unrecorded : want.WeightsSha256 == hash ? CaseStatus.Ok : CaseStatus.Mismatch;
@@ -121,9 +121,14 @@ internal static class CaseRunner
         return $"{e.GetType().Name}: {e.Message}{(frame is null ? "" : $" ({frame})")}";
     }
 
-    /// <summary>Nonzero x and outputs with z &gt; 0 in the last batch (see <see cref="FlopCount"/>).</summary>
-    private static (double X, double Gz) Nonzeros(IBackend backend, AutoencoderConfig config)
+    /// <summary>
+    /// Nonzero x and outputs with z &gt; 0 in the batch of <paramref name="lastStep"/> (see <see cref="FlopCount"/>). A Step
+    /// keeps only the row losses, so the batch is generated and run forward again (the parameters are not touched).
+    /// </summary>
+    private static (double X, double Gz) Nonzeros(IBackend backend, AutoencoderConfig config, long lastStep)
     {
+        backend.GenerateBatch(lastStep);
+        backend.Forward();
         var values = new float[(long)config.Batch * config.N];
         backend.Read(TensorKind.X, values);
         long x = 0;

@@ -18,7 +18,7 @@ namespace ToyModels.Measure.Hardware;
 ///   Adam      13 per parameter           (m: 3, v: 4, denom: 3, update: 3)
 /// </code>
 /// <para>so 10 B n m for the five products, the figure people compare across machines.</para>
-/// <para>Executed: the terms the engine computes. It skips exact zeros (DESIGN section 2): the
+/// <para>Executed: the terms the engine computes. It skips exact zeros (numerics.md rule 5): the
 /// encoder and gW_in cost 2 m per nonzero x, gW_out and g_h 2 m per nonzero g_z, g_b one add per
 /// nonzero g_z; the decoder product, the element-wise work and Adam are dense. The nonzero counts are
 /// measured on the last timed batch: x from a read of X, g_z as the outputs with z &gt; 0 from a read

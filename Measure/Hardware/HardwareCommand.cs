@@ -52,7 +52,7 @@ internal static class HardwareCommand
         var started = DateTime.UtcNow;
         var wall = Stopwatch.StartNew();
         var expected = ExpectedHashes.Read(options.ExpectedFile);
-        var cases = options.CaseList.Select(StandardCases.Get).ToList();
+        var cases = options.CaseList.Select(HardwareCases.Get).ToList();
         var progress = new ProgressDisplay();
 
         var machine = MachineDescription.Discover();
@@ -120,7 +120,7 @@ internal static class HardwareCommand
     {
         var last = done.LastOrDefault(r => r.StepsPerSecond is not null);
         if (last is null) return null;
-        var previous = StandardCases.Get(last.Case);
+        var previous = HardwareCases.Get(last.Case);
         return (FlopCount.DenseEquivalent(next) / FlopCount.DenseEquivalent(previous) / last.StepsPerSecond!.Value, last.Case);
     }
 
@@ -135,9 +135,9 @@ internal static class HardwareCommand
         var progress = new ProgressDisplay();
         var recorded = new List<ExpectedHash>();
         int wanted = 0;
-        foreach (var c in names.Select(StandardCases.Get))
+        foreach (var c in names.Select(HardwareCases.Get))
         {
-            var variants = StandardCases.Variants(c).ToList();
+            var variants = HardwareCases.Variants(c).ToList();
             wanted += variants.Count;
             try
             {

@@ -37,7 +37,7 @@ internal sealed record HardwareOptions
         exit codes: 0 all hashes match, 1 a device produced a wrong hash or failed, 2 bad arguments
         """;
 
-    public static readonly string[] CaseNames = ["Q", "S", "M", "L", "XL", "XL-untied"];
+    public static readonly string[] CaseNames = [.. HardwareCases.All.Select(c => c.Name)];
     public static readonly string[] BackendNames = ["simd", "opencl", "cuda"];
 
     /// <summary>Parses the arguments after the verb.</summary>

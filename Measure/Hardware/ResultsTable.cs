@@ -1,3 +1,5 @@
+using ToyModels.Model;
+
 namespace ToyModels.Measure.Hardware;
 
 /// <summary>The human-readable report: the machine, each device's peaks, then one row per device and case.</summary>
@@ -33,10 +35,10 @@ internal static class ResultsTable
                     TextTable.Number(c.ExecutedGflops), TextTable.Number(c.DenseGflops), TextTable.Number(c.PercentOfPeak),
                     c.WeightsSha256 is null ? "-" : c.WeightsSha256[..16], Check(c));
         table.Write(w);
-        w.WriteLine("Cases (untied, bias, Adam lr 3e-3/sqrt(n) eps 1e-7, uniform importance, seed 0; steps = warm-up + timed):");
+        w.WriteLine($"Cases (untied unless tied, bias, Adam lr {Defaults.LearningRateFormula} eps {Defaults.AdamEps}, uniform importance, seed 0; steps = warm-up + timed):");
         foreach (string name in devices.SelectMany(d => d.Cases.Select(c => c.Case)).Distinct())
         {
-            var c = StandardCases.Get(name);
+            var c = HardwareCases.Get(name);
             w.WriteLine($"  {c.Name,-2} {c.Shape}, {c.WarmupSteps}+{c.TimedSteps} steps (short run {c.WarmupSteps}+{c.ShortTimedSteps}){(c.Note is null ? "" : $"; {c.Note}")}");
         }
         var notes = devices.SelectMany(d => d.Cases.Where(c => c.Reason is not null).Select(c => $"  {d.Id} {c.Case}: {c.Status}: {c.Reason}")).ToList();

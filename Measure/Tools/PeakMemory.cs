@@ -67,8 +67,8 @@ internal static class PeakMemory
         var preset = BenchCase.Parse(options.String("--case", "L"));
         int n = options.Int("--n", preset.N, 1), m = options.Int("--m", preset.M, 1), batch = options.Int("--batch", preset.Batch, 1);
         double p = double.Parse(options.String("--p", preset.P.ToString("R", CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
-        return AutoencoderConfig.Create(n, m, p, 3e-3 / Math.Sqrt(n), tied: options.Int("--tied", 0, 0) != 0, batch: batch,
-            instances: options.Int("--instances", 1, 1), optimizer: new OptimizerSettings { Eps = 1e-7 });
+        return AutoencoderConfig.Create(n, m, p, tied: options.Int("--tied", 0, 0) != 0, batch: batch,
+            instances: options.Int("--instances", 1, 1));
     }
 
     private static void Report(AutoencoderConfig config, string device, MemoryEstimate estimate, List<(string Stage, long Peak)> peaks, double seconds)

@@ -15,21 +15,21 @@ return ProgramErrors.Run(() => PersianRugProgram.Run(args));
 
 internal static class PersianRugProgram
 {
-    private const string Help = """
+    private static readonly string Help = $$"""
         Samples/PersianRug: train the toy model, build and fit the Persian rug, evaluate the theory.
 
-          --n N              features, a power of two (default 512)
-          --m M              hidden dimensions (default 128)
-          --p P              probability that a feature is active (default 0.045)
-          --steps N          training steps of the ordinary model (default 2000)
-          --batch B          samples per step, for training and for the rug fit (default 1024)
-          --lr LR            learning rate of the ordinary model (default 3e-3 / sqrt(n)); Adam, eps 1e-7
+          --n N              features, a power of two (default {{Defaults.N}})
+          --m M              hidden dimensions (default {{Defaults.M}})
+          --p P              probability that a feature is active (default {{Defaults.P}})
+          --steps N          training steps of the ordinary model (default {{Defaults.ShortSteps}})
+          --batch B          samples per step, for training and for the rug fit (default {{Defaults.Batch}})
+          --lr LR            learning rate of the ordinary model (default {{Defaults.LearningRateFormula}}); Adam, eps {{Defaults.AdamEps}}
           --seed S           data stream and initialisation seed (default 0)
           --model FILE       use this checkpoint (e.g. from Samples/Train) instead of training; n, m, p, seed come from it
           --rug-seed S       seed of the rug's Hadamard row shuffle (default 0)
           --fit-steps N      Adam steps fitting the rug's a and b (default 400)
           --fit-lr LR        peak learning rate of that fit (default 0.02)
-          --eval-samples E   evaluation samples for every loss in the table (default 8192)
+          --eval-samples E   evaluation samples for every loss in the table (default {{Defaults.EvalSamples}})
           --backend NAME     {BACKENDS} (default auto)
           --threads T        host threads, 0 for all cores (default 0)
           --out DIR          persian-rug.svg, rug.png, trained.png, summary.json, checkpoints (default runs/persian-rug-TIME)
@@ -57,17 +57,17 @@ internal static class PersianRugProgram
         if (model is not null)
             foreach (string option in new[] { "--n", "--m", "--p", "--seed", "--steps", "--lr" })
                 if (args.Has(option)) throw new UsageException(option, args.String(option), "leave it out with --model (the checkpoint's value is used)");
-        int n = model?.Config.N ?? args.Int("--n", 512, 1);
-        int m = model?.Config.M ?? args.Int("--m", 128, 1);
-        double p = model?.Config.Instances[0].P ?? args.Double("--p", 0.045, v => v >= 0 && v <= 1, "a number in [0, 1]");
+        int n = model?.Config.N ?? args.Int("--n", Defaults.N, 1);
+        int m = model?.Config.M ?? args.Int("--m", Defaults.M, 1);
+        double p = model?.Config.Instances[0].P ?? args.Double("--p", Defaults.P, v => v >= 0 && v <= 1, "a number in [0, 1]");
         ulong seed = model?.Config.Instances[0].Seed ?? args.ULong("--seed", 0);
-        long steps = args.Long("--steps", 2000, 0, AutoencoderConfig.MaxSteps);
-        int batch = args.Int("--batch", model?.Config.Batch ?? 1024, 1);
-        double lr = args.Double("--lr", 3e-3 / Math.Sqrt(n), v => v > 0 && double.IsFinite(v), "a finite number > 0");
+        long steps = args.Long("--steps", Defaults.ShortSteps, 0, AutoencoderConfig.MaxSteps);
+        int batch = args.Int("--batch", model?.Config.Batch ?? Defaults.Batch, 1);
+        double lr = args.Double("--lr", Defaults.LearningRate(n), v => v > 0 && double.IsFinite(v), "a finite number > 0");
         ulong rugSeed = args.ULong("--rug-seed", 0);
         int fitSteps = args.Int("--fit-steps", 400, 0);
         double fitLr = args.Double("--fit-lr", 0.02, v => v > 0 && double.IsFinite(v), "a finite number > 0");
-        int evalSamples = args.Int("--eval-samples", 8192, 1);
+        int evalSamples = args.Int("--eval-samples", Defaults.EvalSamples, 1);
         var backendKind = args.Choice("--backend", BackendKind.Auto, BackendFactory.Parse, BackendFactory.Names);
         var backendOptions = new BackendOptions(args.Int("--threads", 0, 0, 4096));
         string outDir = args.Path("--out") ?? Path.Combine("runs", "persian-rug-" + DateTime.Now.ToString("yyyyMMdd-HHmmss-fff", CultureInfo.InvariantCulture));
@@ -77,7 +77,7 @@ internal static class PersianRugProgram
         if (!Hadamard.IsPowerOfTwo(n)) throw new UsageException("--n", n.ToString(CultureInfo.InvariantCulture), "a power of two (the rug uses rows of the Sylvester Hadamard matrix)");
         if (m > n) throw new UsageException("--m", m.ToString(CultureInfo.InvariantCulture), $"an integer in [1, n = {n}]");
 
-        var optimizer = model?.Config.Optimizer ?? new OptimizerSettings { Eps = 1e-7 };
+        var optimizer = model?.Config.Optimizer ?? new OptimizerSettings();
         var config = model?.Config.Single(0) ?? AutoencoderConfig.Create(n, m, p, lr, tied: false, bias: true, batch, 1, seed, optimizer: optimizer);
         OutputPaths.Folder("--out", outDir);
         var line = quiet ? null : new ProgressLine();
@@ -215,10 +215,4 @@ internal static class PersianRugProgram
     }
 
     private static string Fmt(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-}
-
-/// <summary>IProgress that reports on the calling thread.</summary>
-internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

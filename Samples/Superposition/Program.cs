@@ -13,12 +13,12 @@ return ProgramErrors.Run(() => SuperpositionProgram.Run(args));
 
 internal static class SuperpositionProgram
 {
-    private const string Help = """
+    private static readonly string Help = $$"""
         Samples/Superposition: the 2-D feature directions of n 5, m 2 toy models across sparsity (Elhage et al. 2022, figure 1).
 
           --sparsities K     models, with p = 20^(-k/(K-1)), k = 0 .. K-1: from dense (p 1) to p 0.05 (default 8)
           --steps N          training steps (default 10000)
-          --batch B          samples per step (default 1024)
+          --batch B          samples per step (default {{Defaults.Batch}})
           --lr LR            Adam learning rate (default 1e-3)
           --seed S           instance k is seeded S + k (default 0)
           --backend NAME     {BACKENDS} (default auto)
@@ -41,7 +41,7 @@ internal static class SuperpositionProgram
         var args = new Arguments(argv);
         int count = args.Int("--sparsities", 8, 2, 64);
         long steps = args.Long("--steps", 10_000, 1, AutoencoderConfig.MaxSteps);
-        int batch = args.Int("--batch", 1024, 1);
+        int batch = args.Int("--batch", Defaults.Batch, 1);
         double lr = args.Double("--lr", 1e-3, v => v > 0 && double.IsFinite(v), "a finite number > 0");
         ulong seed = args.ULong("--seed", 0);
         var backendKind = args.Choice("--backend", BackendKind.Auto, BackendFactory.Parse, BackendFactory.Names);
@@ -56,9 +56,9 @@ internal static class SuperpositionProgram
         var config = new AutoencoderConfig(N, M, tied: true, bias: true, batch, instances, new OptimizerSettings(), InitKind.XavierNormal);
         using var backend = BackendFactory.Create(backendKind, config, notice: notice => Console.Error.WriteLine(notice));
         Console.Error.WriteLine($"training {count} models (n {N}, m {M}, tied, importance 0.9^i) side by side for {steps} steps on {backend.Description}");
-        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 8192 });
+        var trainer = new Trainer(backend, new TrainerOptions());
         var line = quiet ? null : new ProgressLine();
-        var result = trainer.Run(steps, new Relay<TrainingProgress>(p => line?.Update((double)p.Step / steps,
+        var result = trainer.Run(steps, new SyncProgress<TrainingProgress>(p => line?.Update((double)p.Step / steps,
             $"step {p.Step}/{steps}  mean loss {p.MeanLoss:G4}  {p.StepsPerSecond:F0} steps/s", p.Step == steps)));
         line?.Done();
 
@@ -141,10 +141,4 @@ internal static class SuperpositionProgram
         ColorBar.Draw(svg, lx, top + cell + 44, 14, cell * 0.8 * N / (N + 1.5), ColorMap.Diverging, -limit, limit, "W^T W and b");
         return svg;
     }
-}
-
-/// <summary>IProgress that reports on the calling thread.</summary>
-internal sealed class Relay<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

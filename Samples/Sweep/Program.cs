@@ -5,6 +5,7 @@ using ToyModels.IO;
 using ToyModels.Memory;
 using ToyModels.Samples;
 using ToyModels.Sweeps;
+using ToyModels.Training;
 
 // Samples/Sweep: trains every run of a grid (packed: runs of one shape train together as instances),
 // one row per run in results.csv, resumable, shardable, with an HTML report. Run with --help for the options.
@@ -146,7 +147,7 @@ internal static class SweepProgram
                 ], force);
             }
             Draw(0, double.NaN, 0, true);
-            var outcomes = runner.Train(pack, new Relay<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token);
+            var outcomes = runner.Train(pack, new SyncProgress<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token);
             if (outcomes is null) break;
             foreach (var outcome in outcomes)
             {
@@ -245,10 +246,4 @@ internal static class SweepProgram
         < 3600 => string.Create(CultureInfo.InvariantCulture, $"{(int)(seconds / 60)}m {(int)(seconds % 60):D2}s"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{(long)(seconds / 3600)}h {(int)(seconds % 3600 / 60):D2}m"),
     };
-}
-
-/// <summary>IProgress that reports on the calling thread.</summary>
-internal sealed class Relay<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
 }

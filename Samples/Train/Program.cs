@@ -14,32 +14,31 @@ return ProgramErrors.Run(() => TrainProgram.Run(args));
 
 internal static class TrainProgram
 {
-    // About a minute on 2 cores with the SIMD backend (about 150 steps/s for this shape on Zen 3, AVX2).
-    private const long DefaultSteps = 8000;
-
-    private const string Help = """
+    private static readonly string Help = $$"""
         Samples/Train: train the toy model of superposition (Elhage et al. 2022; Cowsik et al. 2024).
 
         Model
-          --n N                  features (default 512)
-          --m M                  hidden dimensions (default 128)
-          --p P                  probability that a feature is active, in [0, 1] (default 0.045)
+          --case NAME            a benchmark case's shape as the defaults of --n --m --batch --p (and
+                                 tied where the case is): {{string.Join(",\n" + new string(' ', 25), StandardCases.All.Select(c => $"{c.Name} ({c.Shape})"))}}
+          --n N                  features (default {{Defaults.N}})
+          --m M                  hidden dimensions (default {{Defaults.M}})
+          --p P                  probability that a feature is active, in [0, 1] (default {{Defaults.P}})
           --tied                 W_out = W_in^T (default untied)
           --no-bias              no output bias b
           --importance SPEC      uniform | decay:R (I_i = R^i) | power:K (I_i = (i+1)^(-K/2)) (default uniform)
           --init KIND            uniform (PyTorch nn.Linear) | xavier (default uniform)
           --instances K          models trained side by side, instance s seeded with seed + s (default 1)
         Training
-          --batch B              samples per step (default 1024)
-          --steps N              total optimizer steps (default 8000)
-          --lr LR                learning rate (default 3e-3 / sqrt(n))
+          --batch B              samples per step (default {{Defaults.Batch}})
+          --steps N              total optimizer steps (default {{Defaults.Steps}})
+          --lr LR                learning rate (default {{Defaults.LearningRateFormula}})
           --optimizer NAME       adam | adamw | sgd (default adam)
-          --adam-eps EPS         Adam's epsilon (default 1e-7)
-          --beta1 B1, --beta2 B2 Adam's betas (default 0.9, 0.999)
+          --adam-eps EPS         Adam's epsilon (default {{Defaults.AdamEps}})
+          --beta1 B1, --beta2 B2 Adam's betas (default {{Defaults.Beta1}}, {{Defaults.Beta2}})
           --weight-decay WD      L2 for adam and sgd, decoupled for adamw (default 0)
           --momentum MU          SGD momentum (default 0)
           --seed S               run seed (default 0)
-          --eval-samples E       evaluation samples, 0 for none (default 8192)
+          --eval-samples E       evaluation samples, 0 for none (default {{Defaults.EvalSamples}})
           --log-every N          read the loss every N steps (default: 100 reports per run)
           --eval-every N         evaluate every N steps (default: at the end)
           --warmup-steps N       leave the first N steps of this run out of steps/s (they train as
@@ -77,10 +76,10 @@ internal static class TrainProgram
         using var openCheckpoint = checkpoint;
         var config = checkpoint is null ? ConfigFromArguments(args) : CheckAgainst(args, checkpoint.Config);
 
-        long steps = args.Long("--steps", DefaultSteps, 0, AutoencoderConfig.MaxSteps);
+        long steps = args.Long("--steps", Defaults.Steps, 0, AutoencoderConfig.MaxSteps);
         var backendKind = args.Choice("--backend", BackendKind.Auto, BackendFactory.Parse, BackendFactory.Names);
         var backendOptions = new BackendOptions(args.Int("--threads", 0, 0, 4096), args.Int("--device", 0, 0, 4096));
-        int evalSamples = args.Int("--eval-samples", 8192, 0);
+        int evalSamples = args.Int("--eval-samples", Defaults.EvalSamples, 0);
         long logEvery = args.Long("--log-every", 0, 1, long.MaxValue);
         long evalEvery = args.Long("--eval-every", 0, 1, long.MaxValue);
         long checkpointEvery = args.Long("--checkpoint-every", 0, 1, long.MaxValue);
@@ -136,7 +135,7 @@ internal static class TrainProgram
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         long firstStep = trainer.Step;
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<TrainingProgress>(p =>
         {
             metrics.Append(p);
             double fraction = steps > firstStep ? (double)(p.Step - firstStep) / (steps - firstStep) : 1;
@@ -166,18 +165,19 @@ internal static class TrainProgram
 
     private static AutoencoderConfig ConfigFromArguments(Arguments args)
     {
-        int n = args.Int("--n", 512, 1);
-        int m = args.Int("--m", 128, 1);
-        double p = args.Double("--p", 0.045, v => v >= 0 && v <= 1, "a number in [0, 1]");
-        bool tied = args.Flag("--tied");
+        var shape = args.Choice("--case", StandardCases.S, StandardCases.Get, StandardCases.Names);
+        int n = args.Int("--n", shape.N, 1);
+        int m = args.Int("--m", shape.M, 1);
+        double p = args.Double("--p", shape.P, v => v >= 0 && v <= 1, "a number in [0, 1]");
+        bool tied = args.Flag("--tied") || shape.Tied;
         bool bias = !args.Flag("--no-bias");
         var importance = args.Choice("--importance", Importance.Uniform, t => Importance.Parse(t), Importance.Accepted);
         var init = args.Choice("--init", InitKind.Uniform, ConfigJson.ParseInit, "uniform or xavier");
         int instances = args.Int("--instances", 1, 1, 1 << 20);
-        int batch = args.Int("--batch", 1024, 1);
-        double lr = args.Double("--lr", 3e-3 / Math.Sqrt(n), v => v > 0 && double.IsFinite(v), "a finite number > 0");
+        int batch = args.Int("--batch", shape.Batch, 1);
+        double lr = args.Double("--lr", Defaults.LearningRate(n), v => v > 0 && double.IsFinite(v), "a finite number > 0");
         ulong seed = args.ULong("--seed", 0);
-        var optimizer = Optimizer(args, new OptimizerSettings { Eps = 1e-7 });
+        var optimizer = Optimizer(args, new OptimizerSettings());
         return AutoencoderConfig.Create(n, m, p, lr, tied, bias, batch, instances, seed, importance, optimizer, init);
     }
 
@@ -194,6 +194,8 @@ internal static class TrainProgram
     /// <summary>With --resume the stored config rules; an option that says otherwise is an error.</summary>
     private static AutoencoderConfig CheckAgainst(Arguments args, AutoencoderConfig stored)
     {
+        if (args.Has("--case"))
+            throw new UsageException("--case", args.String("--case"), "no --case with --resume (the checkpoint holds the shape; leave the option out)");
         var first = stored.Instances[0];
         void Same(string option, string given, string storedValue)
         {
@@ -310,12 +312,6 @@ internal static class TrainProgram
         o.WriteLine($"  memory         peak {MemoryEstimate.Format(peak)} resident (estimated {MemoryEstimate.Format(memory.Host)}{(memory.Device > 0 ? $", and {MemoryEstimate.Format(memory.Device)} on the device" : "")})");
         o.WriteLine($"  outputs        {Path.Combine(outDir, "model.safetensors")}, metrics.csv, summary.json");
     }
-}
-
-/// <summary>IProgress that reports on the training thread (Progress&lt;T&gt; would post to a thread pool).</summary>
-internal sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-{
-    public void Report(TrainingProgress value) => report(value);
 }
 
 /// <summary>metrics.csv: step, instance, loss, eval_loss, steps_per_s; one row per instance per report.</summary>

@@ -1,7 +1,7 @@
 namespace ToyModels.Backends.Reference;
 
 /// <summary>
-/// The decoder z = W_out h + b and its gradients, in the serial-k order (DESIGN section 2, rule 4).
+/// The decoder z = W_out h + b and its gradients, in the serial-k order (numerics.md rule 4).
 /// W_out[i][j] is wOut[i * m + j] untied, or W[j][i] = wOut[j * n + i] when tied (W_out = W^T).
 /// Where a gradient keeps its accumulators in the output buffer, the batch index r is the outer loop,
 /// so every element still sees its terms in ascending r, from +0.

@@ -1,6 +1,6 @@
 namespace ToyModels.Backends.Reference;
 
-/// <summary>The encoder h = W_in x and its weight gradient, in the serial-k order (DESIGN section 2, rule 4).</summary>
+/// <summary>The encoder h = W_in x and its weight gradient, in the serial-k order (numerics.md rule 4).</summary>
 internal static class Encoder
 {
     /// <summary>

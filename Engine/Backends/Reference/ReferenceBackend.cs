@@ -5,7 +5,7 @@ namespace ToyModels.Backends.Reference;
 
 /// <summary>
 /// The scalar reference backend: the executable specification of every number the engine
-/// produces (DESIGN section 2, rule 6). Plain loops, one thread, no intrinsics; every other backend
+/// produces (numerics.md rule 7). Plain loops, one thread, no intrinsics; every other backend
 /// is tested against it bit for bit.
 /// </summary>
 public sealed class ReferenceBackend : Backend
@@ -20,7 +20,7 @@ public sealed class ReferenceBackend : Backend
     private readonly float[] _tiedDecoderGradient; // n x m, tied models only
     private readonly long[] _firstNonFinite;
 
-    public ReferenceBackend(AutoencoderConfig config) : base(config)
+    internal ReferenceBackend(AutoencoderConfig config) : base(config)
     {
         CheckSizes(config);
         int k = config.InstanceCount, b = config.Batch, n = config.N, m = config.M;

@@ -78,7 +78,7 @@ public sealed unsafe class SimdBackend : Backend
     private bool _scanDecoder = true; // parameters were written since W_out's statistics were taken
 
     /// <param name="threads">Host threads; 0 for all cores.</param>
-    public SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
+    internal SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
 
     /// <param name="instructionSet">The widest vectors to use; narrower than <see cref="InstructionSets.Best"/> only for tests and benchmarks.</param>
     internal SimdBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)

@@ -18,7 +18,7 @@ public enum InstructionSet
 public static class InstructionSets
 {
     /// <summary>
-    /// The widest set this process may use. The vector paths need FMA (DESIGN rule 3: the fused
+    /// The widest set this process may use. The vector paths need FMA (numerics.md rule 3: the fused
     /// multiply-add must be exact and fast); without it the scalar path runs, with the same bits.
     /// </summary>
     /// <remarks>
