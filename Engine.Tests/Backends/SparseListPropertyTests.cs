@@ -12,7 +12,8 @@ namespace ToyModels.Tests.Backends;
 /// <summary>
 /// The sparse list builders against the plain loop (keep v != 0, in order, with its index) on drawn inputs: values
 /// from <see cref="Properties.SparseFloats"/> (+0 and -0 dropped; NaN, infinities and subnormals kept), ragged
-/// lengths and blocks, and nothing written past the room the callers reserve.
+/// lengths and blocks, and nothing written past the room the callers reserve. (They replace the fixed-case
+/// SampleListsTests and SparseAppendTests, whose cases these draws cover.)
 /// </summary>
 public sealed unsafe class SparseListPropertyTests
 {
@@ -87,7 +88,7 @@ public sealed unsafe class SparseListPropertyTests
     {
         const int Tile = Workspace.Tile;
         var blocks =
-            from n in Gen.Frequency((3, Gen.Choose(1, 2 * Blocking.HiddenFeatures + 3)), (1, Gen.Choose(1, 20)))
+            from n in Gen.Frequency((3, Gen.Choose(1, 2 * Blocking.HiddenFeatures + 3)), (1, Gen.Choose(1, 20)), (1, Gen.Choose(1, 5000)))
             from i0 in Gen.Choose(0, n - 1)
             from length in Gen.Choose(0, Math.Min(n - i0, Math.Min(Blocking.HiddenFeatures, n)))
             from values in Gen.ArrayOf(Properties.SparseFloats, length * Tile)
