@@ -94,6 +94,7 @@ public class PersianRugTests
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void The_fit_lowers_the_loss_to_a_local_minimum_on_the_evaluation_set()
     {
         int n = 64, m = 16;

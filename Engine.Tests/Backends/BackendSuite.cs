@@ -19,7 +19,7 @@ public abstract class BackendSuite
     /// <summary>Why this backend cannot run here (the tests are then skipped, saying so), or null.</summary>
     protected virtual string? SkipReason => null;
 
-    protected static IBackend Reference(AutoencoderConfig config) => BackendFactory.Create(BackendKind.Reference, config);
+    protected internal static IBackend Reference(AutoencoderConfig config) => BackendFactory.Create(BackendKind.Reference, config);
 
     protected void SkipIfUnavailable() => Skip.If(SkipReason is not null, SkipReason);
 
@@ -28,7 +28,7 @@ public abstract class BackendSuite
         set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
 
     /// <summary><paramref name="backend"/> holding the initial parameters of <paramref name="config"/>.</summary>
-    protected static IBackend Initialized(IBackend backend, AutoencoderConfig config)
+    protected internal static IBackend Initialized(IBackend backend, AutoencoderConfig config)
     {
         backend.SetParameters(Initialization.Create(config));
         return backend;

@@ -89,6 +89,7 @@ public sealed class SimdScalarTests() : SimdNarrowerTests(InstructionSet.Scalar,
 /// The runtime's own switches, in child processes: each must lower the SIMD backend's instruction set
 /// (asserted in the child, where the runtime read them) and the backend must still give the reference's bits.
 /// </summary>
+[Trait("Category", "Slow")]
 public sealed class SimdInstructionSetForcingTests
 {
     public static TheoryData<string> Switches => new() { "", "DOTNET_EnableAVX512", "DOTNET_EnableAVX2", "DOTNET_EnableHWIntrinsic" };

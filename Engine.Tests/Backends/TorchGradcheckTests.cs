@@ -7,6 +7,7 @@ using ToyModels.Tests.Support;
 namespace ToyModels.Tests.Backends;
 
 /// <summary>The engine's gradients against PyTorch autograd (scripts/torch_gradcheck.py), where Debian's python3 has torch.</summary>
+[Trait("Category", "Slow")]
 public class TorchGradcheckTests : IDisposable
 {
     private const string Python = "/usr/bin/python3";

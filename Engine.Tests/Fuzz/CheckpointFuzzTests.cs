@@ -320,6 +320,7 @@ public sealed class CheckpointFuzzTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Mutated_checkpoints_are_refused_with_one_line_or_load_soundly()
     {
         int count = FuzzSettings.Count(300), seed = FuzzSettings.Seed, refused = 0;

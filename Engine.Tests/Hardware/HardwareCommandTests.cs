@@ -21,6 +21,7 @@ public sealed class QuickHardwareRun : IDisposable
 /// hash on every device, a tampered expected hash is marked and fails the run, compare prints ratios,
 /// and bad arguments exit with 2 and say what is wrong.
 /// </summary>
+[Trait("Category", "Slow")]
 public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickHardwareRun>
 {
     private static string ExpectedFile => Path.Combine(AppContext.BaseDirectory, "Hardware", "expected-hashes.json");
@@ -129,7 +130,6 @@ public class HardwareCommandTests(QuickHardwareRun quick) : IClassFixture<QuickH
 
     /// <summary>Issue: an unwritable --json-out was found only after the whole benchmark, with an unhandled IOException (exit 134).</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void An_unwritable_output_is_refused_before_anything_is_measured()
     {
         string file = Path.Combine(quick.Folder, "a-file");

@@ -214,6 +214,7 @@ public class CheckpointValidationTests : IDisposable
     }
 
     [Fact]
+    [Trait("Category", "Slow")]
     public void Train_refuses_to_resume_from_a_bad_file_with_one_line_that_says_what_is_wrong()
     {
         string path = Crafted((_, t) => t["optimizer.exp_avg_sq.W_in"].Data[3] = float.NaN);

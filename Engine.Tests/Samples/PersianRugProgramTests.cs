@@ -5,6 +5,7 @@ using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Samples;
 
+[Trait("Category", "Slow")]
 public class PersianRugProgramTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-rug-").FullName;
@@ -60,7 +61,6 @@ public class PersianRugProgramTests : IDisposable
 
     /// <summary>Issue: a diverging rug fit crashed the metrics serializer with Infinity (a stack trace, exit 1).</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void A_diverging_rug_fit_exits_3_with_one_line_and_keeps_the_trained_model()
     {
         string outDir = Path.Combine(_folder, "rug");

@@ -3,6 +3,7 @@ using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Samples;
 
+[Trait("Category", "Slow")]
 public class SuperpositionProgramTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-superposition-").FullName;
@@ -26,7 +27,6 @@ public class SuperpositionProgramTests : IDisposable
 
     /// <summary>Issue: --out '' failed with a stack trace after the whole training.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void An_empty_out_or_a_repeated_flag_exits_2_before_training()
     {
         var empty = SampleProcess.Run("superposition", ["--steps", "100000", "--out", "", "--backend", "reference", "--quiet"]);

@@ -5,6 +5,7 @@ using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Samples;
 
+[Trait("Category", "Slow")]
 public class SweepProgramTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-sweep-").FullName;
@@ -158,7 +159,6 @@ public class SweepProgramTests : IDisposable
 
     /// <summary>Issue: Infinity crashed the metrics serializer, results.csv kept only its header, and a re-run crashed the same way.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void A_diverged_run_gets_its_row_its_pack_mates_finish_and_a_rerun_completes()
     {
         string grid = GridFile("""{"n":16,"m":4,"p":[0.05,0.1],"lr":[0.01,200],"optimizer":{"kind":"sgd"},"steps":200,"batch":16,"eval_samples":64}""");
@@ -187,7 +187,6 @@ public class SweepProgramTests : IDisposable
 
     /// <summary>Issue: a corrupt or missing metrics/RUN.json crashed the report (JsonReaderException, KeyNotFoundException).</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void A_missing_or_corrupt_metrics_file_is_recomputed_from_the_checkpoint_or_the_run_trains_again()
     {
         // Three sparsities: the middle one's runs are not featured, so they keep no checkpoint. (Non-uniform importance
@@ -222,7 +221,6 @@ public class SweepProgramTests : IDisposable
 
     /// <summary>Issue: a grid of 10^10 runs made --plan run for minutes at 2 GB.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void A_grid_over_the_run_limit_is_refused_at_once_with_its_run_count()
     {
         string grid = GridFile("""{"n": 16, "m": 4, "p": {"from": 0.01, "to": 0.5, "count": 100000}, "lr": {"from": 0.001, "to": 0.1, "count": 100000}}""",
@@ -239,7 +237,6 @@ public class SweepProgramTests : IDisposable
     }
 
     [Fact]
-    [Trait("Category", "Slow")]
     public void Repeated_options_and_an_empty_out_exit_2_naming_the_option()
     {
         var repeated = Sweep("--plan", "--quiet");

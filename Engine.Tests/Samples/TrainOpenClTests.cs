@@ -4,6 +4,7 @@ using ToyModels.Tests.Support;
 namespace ToyModels.Tests.Samples;
 
 /// <summary>Samples/Train with --backend opencl and auto: same weights as the reference, clear failures without a runtime.</summary>
+[Trait("Category", "Slow")]
 public class TrainOpenClTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-train-opencl-").FullName;

@@ -4,6 +4,7 @@ using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Samples;
 
+[Trait("Category", "Slow")]
 public class TrainProgramTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-train-").FullName;
@@ -41,7 +42,6 @@ public class TrainProgramTests : IDisposable
 
     /// <summary>Issue: repeated flags were accepted; an empty path or a folder as a file gave a stack trace or an error without the option.</summary>
     [Theory]
-    [Trait("Category", "Slow")]
     [InlineData("--tied", "--tied --tied", "given more than once")]
     [InlineData("--json", "--json --json", "given more than once")]
     [InlineData("--out", "--out=", "'' is invalid; accepted: a path (this one is empty)")]
@@ -59,7 +59,6 @@ public class TrainProgramTests : IDisposable
 
     /// <summary>Issue: after a kill and a resume, metrics.csv held the steps past the checkpoint twice.</summary>
     [Fact]
-    [Trait("Category", "Slow")]
     public void Resume_drops_the_metrics_rows_past_the_checkpoint()
     {
         string outDir = Path.Combine(_folder, "killed");

@@ -11,6 +11,7 @@ namespace ToyModels.Tests.Sweeps;
 /// the page is drawn, the charts' colours are there, and the heatmap cells have the colours of their values.
 /// Skipped, saying so, where chromium is not installed.
 /// </summary>
+[Trait("Category", "Slow")]
 public class ReportRenderTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("toymodels-report-").FullName;

@@ -56,6 +56,7 @@ public class GpuHostTests : IDisposable
     }
 
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public void Train_with_backend_cuda_exits_1_with_the_reason()
     {
         Skip.If(CudaProblem() is null, "a CUDA device is present here");
@@ -107,6 +108,7 @@ public class GpuHostTests : IDisposable
     /// is refused, exit 2 from Train, before anything is allocated on it.
     /// </summary>
     [SkippableFact]
+    [Trait("Category", "Slow")]
     public void Opencl_refuses_a_run_its_device_cannot_hold()
     {
         Skip.If(OpenClTestDevice.SkipReason is not null, OpenClTestDevice.SkipReason);
