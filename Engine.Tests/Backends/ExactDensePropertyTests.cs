@@ -1,6 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Phases;
 using ToyModels.Tests.Support;
 
 namespace ToyModels.Tests.Backends;
