@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using ToyModels.Analysis;
 using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Memory;
@@ -229,12 +230,9 @@ internal static class TrainProgram
 
     private static string Fmt(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    /// <summary>The loss of the all-zero output, p/3 times the mean importance (E[u^2] = 1/3 for u ~ U[0, 1)).</summary>
-    private static double ZeroBaseline(AutoencoderConfig c) => c.Instances[0].P / 3 * c.Instances[0].Importance.Compute(c.N).Average(v => (double)v);
+    private static double ZeroBaseline(AutoencoderConfig c) => Baselines.Zero(c.N, c.Instances[0].P, c.Instances[0].Importance);
 
-    /// <summary>The best linear model's loss, (n - m - 1) p / (3 n), for uniform importance; null otherwise.</summary>
-    private static double? LinearBaseline(AutoencoderConfig c) =>
-        c.Instances[0].Importance.Kind == ImportanceKind.Uniform ? Math.Max(0, c.N - c.M - 1) * c.Instances[0].P / (3.0 * c.N) : null;
+    private static double? LinearBaseline(AutoencoderConfig c) => Baselines.Linear(c.N, c.M, c.Instances[0].P, c.Instances[0].Importance);
 
     private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir,
         MemoryEstimate memory, long peak)
