@@ -139,6 +139,7 @@ internal readonly struct RestOffsets
     public readonly nint O0, O1, O2, O3, O4, O5, O6;
 
     /// <param name="vectors">Vectors in the rest, 1 .. 7.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RestOffsets(int j, int vectors, int width, nint tileStride)
     {
         O0 = Of(j, 0, vectors, width, tileStride); O1 = Of(j, 1, vectors, width, tileStride); O2 = Of(j, 2, vectors, width, tileStride);
@@ -146,6 +147,7 @@ internal readonly struct RestOffsets
         O6 = Of(j, 6, vectors, width, tileStride);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static nint Of(int j, int k, int vectors, int width, nint tileStride)
     {
         int lane = j + Math.Min(k, vectors - 1) * width;
