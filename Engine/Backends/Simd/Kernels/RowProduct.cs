@@ -24,6 +24,19 @@ internal static unsafe class RowProduct
     /// <summary>How many entries ahead the rows are prefetched.</summary>
     private const int Lookahead = 4;
 
+    /// <summary>A whole output row of <paramref name="width"/> lanes (a multiple of 16): its pieces, then the rest.</summary>
+    /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
+    /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Combine<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int width,
+        float* addend, ref TSink sink)
+        where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
+    {
+        int j = 0, span = RowPieces.Span(TLanes.Count);
+        for (; j + span <= width; j += span) Piece<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, addend, ref sink);
+        if (j < width) Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, width, addend, ref sink);
+    }
+
     /// <summary>
     /// Lanes [j, j + <see cref="RowPieces.Span"/>) of one output row (j a multiple of the span): callers that
     /// combine many lists over the same rows take the pieces outermost, so one piece of the rows stays in cache
