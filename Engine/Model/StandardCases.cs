@@ -43,5 +43,5 @@ public static class StandardCases
     /// <summary>The case of that name (case-insensitive); <see cref="ConfigException"/> naming the accepted ones otherwise.</summary>
     public static StandardCase Get(string name) =>
         All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ConfigException("case", name, Names);
+        ?? throw new ConfigException("StandardCases.Get(name)", name, Names);
 }

@@ -131,7 +131,7 @@ public sealed class SweepGrid
                 * (lrs?.Count ?? 1) * stepsList.Count * seeds.Count * ps.Count;
             if (count > maxRuns)
                 throw reader.Error("(grid)", string.Create(CultureInfo.InvariantCulture,
-                    $"{count:0.###############} runs, more than the limit of {maxRuns}; split the grid, or raise the limit (Samples/Sweep: --max-runs)"));
+                    $"{count:0.###############} runs, more than the limit of {maxRuns}; split the grid, or raise the limit (SweepGrid.Load(maxRuns))"));
 
             var runs = new List<SweepRun>();
             var seen = new Dictionary<string, SweepRun>();

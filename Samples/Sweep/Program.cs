@@ -60,7 +60,7 @@ internal static class SweepProgram
 
     private static int BadInput(string message)
     {
-        ProgramErrors.Error($"error: {message}");
+        ProgramErrors.Error($"error: {OptionNames.Translate(message)}");
         return ProgramErrors.BadInput;
     }
 
@@ -147,8 +147,9 @@ internal static class SweepProgram
                 ], force);
             }
             Draw(0, double.NaN, 0, true);
-            var outcomes = runner.Train(pack, new SyncProgress<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token);
-            if (outcomes is null) break;
+            IReadOnlyList<RunOutcome> outcomes;
+            try { outcomes = runner.Train(pack, new SyncProgress<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token); }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested) { break; } // the pack in flight is lost, the others are recorded
             foreach (var outcome in outcomes)
             {
                 // The metrics file and checkpoint first, the row last: a row means the run is complete. A diverged
