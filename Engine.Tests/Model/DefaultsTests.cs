@@ -79,7 +79,7 @@ public sealed class DefaultsTests : IDisposable
         // Config() validates the shape; XL (2^29 parameters) is refused here only for the memory it needs.
         foreach (var c in StandardCases.All.Where(c => (long)c.N * c.M < 1L << 25)) Assert.Equal(c.N, c.Config().N);
         var e = Assert.Throws<ConfigException>(() => StandardCases.Get("XXL"));
-        Assert.Equal("case", e.Field);
+        Assert.Equal("StandardCases.Get(name)", e.Field);
         Assert.Contains("Q, S, M, L, XL, XL-untied", e.Message);
         Assert.Same(StandardCases.M, StandardCases.Get("m"));
     }
