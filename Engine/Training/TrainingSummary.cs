@@ -13,9 +13,9 @@ namespace ToyModels.Training;
 /// </summary>
 /// <remarks>
 /// The fields, in order: n, m, p, tied, bias, batch, steps, instances, importance, optimizer, lr, backend, device, threads, seed,
-/// final_loss, eval_loss (means over instances; null when unknown or not finite), zero_loss, linear_loss (null when the formula
+/// final_loss, eval_loss (means over instances; null when unknown or not finite: JSON has no NaN), zero_loss, linear_loss (null when the formula
 /// does not apply), steps_per_s, warmup_steps, elapsed_s, weights_sha256, memory_estimate_bytes, peak_rss_bytes, completed,
-/// instance_final_loss and instance_eval_loss (with several instances only), out.
+/// instance_final_loss and instance_eval_loss (with several instances only; null for a value not finite), out.
 /// </remarks>
 public sealed record TrainingSummary
 {
@@ -98,12 +98,8 @@ public sealed record TrainingSummary
             json.WriteBoolean("completed", Completed);
             if (config.InstanceCount > 1)
             {
-                json.WriteStartArray("instance_final_loss");
-                foreach (float l in Result.FinalLoss) json.WriteNumberValue(l);
-                json.WriteEndArray();
-                json.WriteStartArray("instance_eval_loss");
-                foreach (float l in Result.EvalLoss ?? []) json.WriteNumberValue(l);
-                json.WriteEndArray();
+                WriteEach(json, "instance_final_loss", Result.FinalLoss);
+                WriteEach(json, "instance_eval_loss", Result.EvalLoss ?? []);
             }
             json.WriteString("out", Out);
             json.WriteEndObject();
@@ -113,6 +109,18 @@ public sealed record TrainingSummary
 
     /// <summary>Writes <see cref="ToJson"/> and a newline to <paramref name="path"/>, atomically (<see cref="AtomicFile"/>): the old file or the whole new one.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
+
+    /// <summary>Each instance's value; null for one that is not finite (JSON has no NaN; a cancelled run may hold a diverged instance's).</summary>
+    private static void WriteEach(Utf8JsonWriter json, string name, float[] values)
+    {
+        json.WriteStartArray(name);
+        foreach (float v in values)
+        {
+            if (float.IsFinite(v)) json.WriteNumberValue(v);
+            else json.WriteNullValue();
+        }
+        json.WriteEndArray();
+    }
 
     /// <summary>The mean over instances (the value itself for one instance); null when unknown or not finite.</summary>
     private static void WriteMean(Utf8JsonWriter json, string name, float[]? values)
