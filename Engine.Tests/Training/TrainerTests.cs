@@ -95,6 +95,8 @@ public class TrainerTests : IDisposable
         var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, CheckpointPath = path, CheckpointEvery = 1, LogEvery = 1 });
         var error = Assert.Throws<DivergenceException>(() => trainer.Run(1000));
         Assert.Equal(0, error.Instance);
+        Assert.Equal("InstanceSettings.LearningRate", error.Setting);
+        Assert.EndsWith("; a smaller InstanceSettings.LearningRate may help", error.Message);
         var kept = Checkpoint.Load(path);
         Assert.Equal(error.Step, kept.Step); // the state before the diverging step
         Assert.All(kept.Parameters, v => Assert.True(float.IsFinite(v)));
