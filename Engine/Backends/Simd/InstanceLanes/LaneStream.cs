@@ -81,7 +81,8 @@ internal static unsafe class LaneStream<TWords, TLanes> where TWords : unmanaged
 
     /// <summary>
     /// The active bits of rows first .. first + rows - 1 for every lane at once, into masks[row - first][q]: bit 2 Half k + l
-    /// is set iff feature 4q + k is active in lane l. Two rows at a time, so that four Philox chains are in flight.
+    /// is set iff feature 4q + k is active in lane l. One counter (both halves: two Philox chains) per iteration: more
+    /// chains would not fit AVX2's 16 registers, and out-of-order execution overlaps consecutive counters anyway.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Masks(int first, int rows, int n, long firstSample, uint step, ulong* schedule, ulong* thresholds, TWords* perBlock, ulong* masks)
@@ -91,45 +92,34 @@ internal static unsafe class LaneStream<TWords, TLanes> where TWords : unmanaged
         ulong p1 = (ulong)Philox.M1 * step;
         TWords lo1 = TLanes.Broadcast((uint)p1);
         TWords k0a = TLanes.Load(schedule), k0b = TLanes.Load(schedule + Half);
-        TWords ta = TLanes.Load(thresholds), tb = TLanes.Load(thresholds + Half);
-        for (int r = 0; r < rows; r += 2)
+        for (int r = 0; r < rows; r++)
         {
-            // An odd last row is computed twice: the second copy lands in masks[r] too.
-            int r2 = Math.Min(r + 1, rows - 1);
             TWords s = TLanes.Broadcast((uint)(p1 >> 32) ^ (uint)(firstSample + first + r));
-            TWords s2 = TLanes.Broadcast((uint)(p1 >> 32) ^ (uint)(firstSample + first + r2));
-            TWords sa = TLanes.Xor(s, k0a), sb = TLanes.Xor(s, k0b), s2a = TLanes.Xor(s2, k0a), s2b = TLanes.Xor(s2, k0b);
+            TWords sa = TLanes.Xor(s, k0a), sb = TLanes.Xor(s, k0b);
             for (int q = 0; q < blocks; q++)
             {
                 // The counter after round 0: (hi(M1 step) ^ sample ^ k0, lo(M1 step), hi(M0 q) ^ stream ^ k1, lo(M0 q)).
                 TWords a0 = sa, a1 = lo1, a2 = perBlock[3 * q], a3 = perBlock[3 * q + 2];
                 TWords b0 = sb, b1 = lo1, b2 = perBlock[3 * q + 1], b3 = a3;
-                TWords c0 = s2a, c1 = lo1, c2 = a2, c3 = a3;
-                TWords d0 = s2b, d1 = lo1, d2 = b2, d3 = a3;
                 ulong* k = schedule + 4 * Half;
-                for (int t = 1; t < Philox.Rounds; t += 3, k += 12 * Half)
-                {
+                for (int t = 1; t < Philox.Rounds; t++, k += 4 * Half)
                     Round(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, m0, m1, k);
-                    Round(ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3, m0, m1, k);
-                    Round(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, m0, m1, k + 4 * Half);
-                    Round(ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3, m0, m1, k + 4 * Half);
-                    Round(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, m0, m1, k + 8 * Half);
-                    Round(ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3, m0, m1, k + 8 * Half);
-                }
                 ulong keep = 4 * q + 4 > n ? (1UL << (n - 4 * q) * 2 * Half) - 1 : ulong.MaxValue;
-                masks[r * blocks + q] = Active(a0, a1, a2, a3, b0, b1, b2, b3, ta, tb) & keep;
-                masks[r2 * blocks + q] = Active(c0, c1, c2, c3, d0, d1, d2, d3, ta, tb) & keep;
+                masks[r * blocks + q] = Active(a0, a1, a2, a3, b0, b1, b2, b3, thresholds) & keep;
             }
         }
     }
 
     /// <summary>Bit 2 Half k + l: word k of lane l (halves a, b) is below the lane's threshold.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Active(TWords a0, TWords a1, TWords a2, TWords a3, TWords b0, TWords b1, TWords b2, TWords b3, TWords ta, TWords tb) =>
-        (ulong)(TLanes.BelowEach(a0, ta) | TLanes.BelowEach(b0, tb) << Half)
+    private static ulong Active(TWords a0, TWords a1, TWords a2, TWords a3, TWords b0, TWords b1, TWords b2, TWords b3, ulong* thresholds)
+    {
+        TWords ta = TLanes.Load(thresholds), tb = TLanes.Load(thresholds + Half);
+        return (ulong)(TLanes.BelowEach(a0, ta) | TLanes.BelowEach(b0, tb) << Half)
         | (ulong)(TLanes.BelowEach(a1, ta) | TLanes.BelowEach(b1, tb) << Half) << 2 * Half
         | (ulong)(TLanes.BelowEach(a2, ta) | TLanes.BelowEach(b2, tb) << Half) << 4 * Half
         | (ulong)(TLanes.BelowEach(a3, ta) | TLanes.BelowEach(b3, tb) << Half) << 6 * Half;
+    }
 
     /// <summary>
     /// Each active (feature, sample) of the masks onto its lane's list. A pass of its own: the exit of the loop
@@ -168,7 +158,7 @@ internal static unsafe class LaneStream<TWords, TLanes> where TWords : unmanaged
         }
     }
 
-    /// <summary>Value words of lane <paramref name="lane"/>'s active features, 4 Half per step (two Philox calls in flight), written into x.</summary>
+    /// <summary>Value words of lane <paramref name="lane"/>'s active features, 2 Half per step (two Philox chains), written into x.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Values(float* x, int lane, uint step, bool evaluation, ulong seed, StreamScratch scratch)
     {
@@ -186,27 +176,18 @@ internal static unsafe class LaneStream<TWords, TLanes> where TWords : unmanaged
         TWords stream = TLanes.Broadcast(evaluation ? DataStream.EvalValue : DataStream.TrainValue);
         ulong* feature = scratch.Feature + lane * scratch.Capacity, sample = scratch.Sample + lane * scratch.Capacity;
         nint* offset = scratch.Offset + lane * scratch.Capacity;
-        ulong* words = stackalloc ulong[4 * Half];
-        for (int e0 = 0; e0 < count; e0 += 4 * Half)
+        ulong* words = stackalloc ulong[2 * Half];
+        for (int e0 = 0; e0 < count; e0 += 2 * Half)
         {
-            // Past count the lists hold junk (they have 4 Half entries of slack): computed, never stored.
+            // Past count the lists hold junk (they have slack): computed, never stored.
             TWords a0 = TLanes.Load(feature + e0), a1 = TLanes.Load(sample + e0), a2 = stepWord, a3 = stream;
             TWords b0 = TLanes.Load(feature + e0 + Half), b1 = TLanes.Load(sample + e0 + Half), b2 = stepWord, b3 = stream;
-            TWords c0 = TLanes.Load(feature + e0 + 2 * Half), c1 = TLanes.Load(sample + e0 + 2 * Half), c2 = stepWord, c3 = stream;
-            TWords d0 = TLanes.Load(feature + e0 + 3 * Half), d1 = TLanes.Load(sample + e0 + 3 * Half), d2 = stepWord, d3 = stream;
             ulong* k = (ulong*)keys;
-            for (int t = 0; t < Philox.Rounds; t += 2, k += 8 * Half)
-            {
+            for (int t = 0; t < Philox.Rounds; t++, k += 4 * Half)
                 Round(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, m0, m1, k);
-                Round(ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3, m0, m1, k);
-                Round(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, m0, m1, k + 4 * Half);
-                Round(ref c0, ref c1, ref c2, ref c3, ref d0, ref d1, ref d2, ref d3, m0, m1, k + 4 * Half);
-            }
             *(TWords*)words = a0;
             *(TWords*)(words + Half) = b0;
-            *(TWords*)(words + 2 * Half) = c0;
-            *(TWords*)(words + 3 * Half) = d0;
-            int here = Math.Min(4 * Half, count - e0);
+            int here = Math.Min(2 * Half, count - e0);
             for (int t = 0; t < here; t++) x[offset[e0 + t]] = DataStream.Value((uint)words[t]);
         }
     }

@@ -21,7 +21,7 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WherePositive(Vector128<float> z, Vector128<float> value) =>
-        Vector128.ConditionalSelect(Vector128.GreaterThan(z, Vector128<float>.Zero), value, Vector128<float>.Zero);
+        value & Vector128.GreaterThan(z, Vector128<float>.Zero); // a select with zero: one and, where the JIT's select takes three
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> KeepFirst(Vector128<float> value, int lanes) =>
         Vector128.ConditionalSelect(Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(lanes)).AsSingle(), value, Vector128<float>.Zero);

@@ -21,7 +21,7 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WherePositive(Vector256<float> z, Vector256<float> value) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), value, Vector256<float>.Zero);
+        value & Vector256.GreaterThan(z, Vector256<float>.Zero); // a select with zero: one and, where the JIT's select takes three
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> KeepFirst(Vector256<float> value, int lanes) =>
         Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanes)).AsSingle(), value, Vector256<float>.Zero);
