@@ -35,7 +35,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private readonly LaneGroup[] _group;
     private readonly int _blockRows;              // rows per block of a fused step: the block's activations stay in L2
     private readonly LaneGroup[] _block;          // per thread, and one more: x, h, z, g_z, g_h of one block of rows
-    private readonly StreamScratch[] _stream;     // per thread: the data stream's lists
+    private readonly StreamScratch[] _stream;     // per thread: the data stream's list
     private readonly float* _negativeStepSize;    // [groups][lanes]
     private readonly float* _decay;               // [groups][lanes]
     private readonly long[] _firstNonFinite;
@@ -119,15 +119,10 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _negativeStepSize = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _decay = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _stream = new StreamScratch[count];
-        int capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamScratch.Slack;
         for (int t = 0; t < count; t++)
             _stream[t] = new StreamScratch
             {
-                Capacity = capacity,
-                Count = (int*)Buffer(_lanes * sizeof(int)),
-                Feature = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
-                Sample = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
-                Offset = (nint*)Buffer((long)_lanes * capacity * sizeof(nint)),
+                Entries = (ulong*)Buffer(StreamScratch.Capacity(n, _lanes) * sizeof(ulong)),
                 Blocks = Buffer((long)(n + 3) / 4 * 3 * 64),
                 Masks = (ulong*)Buffer((long)StreamScratch.PassRows(n) * ((n + 3) / 4) * sizeof(ulong)),
             };
