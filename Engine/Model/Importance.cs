@@ -26,7 +26,7 @@ public readonly record struct Importance(ImportanceKind Kind, double Parameter)
     public const string Accepted = "uniform, decay:R with R in (0, 1], or power:K with K in [0, 64]";
 
     /// <summary>Parses "uniform", "decay:R" or "power:K"; throws <see cref="ConfigException"/> on anything else.</summary>
-    public static Importance Parse(string text, string field = "importance")
+    public static Importance Parse(string text, string field = "InstanceSettings.Importance")
     {
         var parts = text.Split(':', 2);
         var value = parts.Length == 2 ? parts[1] : null;
@@ -42,7 +42,7 @@ public readonly record struct Importance(ImportanceKind Kind, double Parameter)
         return result;
     }
 
-    public void Validate(string field = "importance")
+    public void Validate(string field = "InstanceSettings.Importance")
     {
         bool ok = Kind switch
         {
