@@ -96,6 +96,32 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
         throw new InvalidOperationException($"no seed has a lone feature past row {first}");
     }
 
+    /// <summary>
+    /// The data stream's list at the edges: p 0 (no entry), 1 (every feature of every row active: mask words far past the
+    /// branch-free slots), a p just above 0 and one just below 1, beside ordinary ones, in a pack of three more instances than
+    /// lanes and n 23 (a last mask block of 3 features). Training and evaluation keep the reference's bits.
+    /// </summary>
+    [SkippableFact]
+    public void Data_stream_edges_p_0_and_1_in_a_ragged_pack_match_the_reference()
+    {
+        SkipIfUnavailable();
+        int lanes = (int)set;
+        double[] p = [0, 1, 1e-9, 1 - 1e-9, 0.05, 0.5];
+        var instances = Enumerable.Range(0, lanes + 3)
+            .Select(s => new InstanceSettings(900 + (ulong)s, p[s % p.Length], 1e-3, Importance.Decay(0.9))).ToArray();
+        var config = new AutoencoderConfig(23, 4, false, true, 70, instances, new OptimizerSettings());
+        using var expected = Reference(config);
+        using var actual = Create(config);
+        StepBoth(expected, actual, new OptimizerStep(config), 2, "p 0 and 1");
+        CompareState(expected, actual, "after 2 steps");
+        int k = instances.Length;
+        var e = new float[k * 50];
+        var a = new float[k * 50];
+        expected.Evaluate(3, 50, e);
+        actual.Evaluate(3, 50, a);
+        Bits.Equal(e, a, "evaluation rows");
+    }
+
     /// <summary>More instances than lanes at every width, different p, lr and importance per instance, every optimizer.</summary>
     [SkippableTheory]
     [InlineData(OptimizerKind.Adam, false)]
