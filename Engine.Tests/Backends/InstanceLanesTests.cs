@@ -36,7 +36,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
         var config = new AutoencoderConfig(21, 6, tied, bias, 303, instances, new OptimizerSettings());
         using var expected = Reference(config);
         using var actual = Create(config);
-        StepBoth(expected, actual, new OptimizerStep(config), 3, $"{lanes + 1} instances");
+        StepBoth(expected, actual, new OptimizerScalars(config), 3, $"{lanes + 1} instances");
         CompareState(expected, actual, "after 3 steps");
     }
 
@@ -70,7 +70,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
 
         using var stepped = Create(config);
         stepped.SetParameters(parameters);
-        stepped.Step(new OptimizerStep(config).Set(0));
+        stepped.Step(new OptimizerScalars(config).Set(0));
         CompareState(expected, stepped, "off the grid, a whole step");
     }
 
@@ -110,7 +110,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
         var config = new AutoencoderConfig(20, 5, tied, true, 67, instances, optimizer);
         using var expected = Reference(config);
         using var actual = Create(config);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         StepBoth(expected, actual, scalars, 7, "37 instances");
         CompareState(expected, actual, "after 7 steps");
         foreach (var backend in new[] { expected, actual })

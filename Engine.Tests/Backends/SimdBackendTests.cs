@@ -140,7 +140,7 @@ public sealed class SimdStepAllocationTests
         var config = ParityCases.Make(256, 32, 128, false, true, 0.05, Importance.Uniform, 2);
         using var backend = new SimdBackend(config, threads: 2) { DenseDensity = denseDensity };
         backend.SetParameters(Initialization.Create(config));
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         for (long step = 0; step < 40; step++) backend.Step(scalars.Set(step));
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (long step = 40; step < 50; step++) backend.Step(scalars.Set(step));

@@ -114,7 +114,7 @@ public sealed class SimdBlockingParityTests
                 backend.Read(tensor, values);
                 tensors.Add(($"{at}: {tensor}", values));
             }
-            var scalars = new OptimizerStep(config);
+            var scalars = new OptimizerScalars(config);
             backend.GenerateBatch(0);
             Read(TensorKind.X, "step 0");
             backend.Forward();

@@ -34,7 +34,7 @@ public sealed class PackCalibrator(BackendKind kind, BackendOptions? options = n
         using var backend = BackendFactory.Create(_kind, config, options);
         BackendDescription = backend.Description;
         _kind = BackendFactory.Parse(backend.Name); // auto looks for devices once, not per shape
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         var rowLoss = new float[config.InstanceCount * config.Batch];
         backend.Step(scalars.Set(0));
         backend.Read(TensorKind.RowLoss, rowLoss);

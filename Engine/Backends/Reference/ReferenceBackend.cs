@@ -180,7 +180,7 @@ public sealed class ReferenceBackend : Backend
         }
     }
 
-    protected override void UpdateCore(OptimizerStep scalars)
+    protected override void UpdateCore(OptimizerScalars scalars)
     {
         int slots = Config.Optimizer.StateSlots;
         for (int s = 0; s < Instances; s++)

@@ -217,7 +217,7 @@ public sealed unsafe class SimdBackend : Backend
         _gradientsCurrent = true;
     }
 
-    protected override void UpdateCore(OptimizerStep scalars)
+    protected override void UpdateCore(OptimizerScalars scalars)
     {
         if (!_gradientsCurrent)
             throw new InvalidOperationException("Update applies the gradients of the last Backward; a Step since then applied its own without keeping them");
@@ -233,7 +233,7 @@ public sealed unsafe class SimdBackend : Backend
     /// pack touches per instance little more than its parameters and optimizer state. When rooms were shared, x, h and
     /// z are not kept. One instance, or a pack that fits one block, runs as before: every phase on all threads.
     /// </summary>
-    protected override void StepCore(OptimizerStep scalars)
+    protected override void StepCore(OptimizerScalars scalars)
     {
         int k = Instances, threads = _pool.Threads;
         int whole = (InstancesPerThread ?? _wholePerThread) && threads > 1 && k >= threads ? k / threads * threads : 0;
@@ -256,9 +256,9 @@ public sealed unsafe class SimdBackend : Backend
     /// <summary>Instances 0 .. count - 1 of a step, each whole on whichever thread takes it, in that thread's activation room.</summary>
     private sealed class InstancePerThread(SimdBackend backend) : IWorkItems
     {
-        private OptimizerStep _scalars = null!;
+        private OptimizerScalars _scalars = null!;
 
-        public void Run(WorkerPool pool, int count, OptimizerStep scalars)
+        public void Run(WorkerPool pool, int count, OptimizerScalars scalars)
         {
             _scalars = scalars;
             pool.Run(this, count);

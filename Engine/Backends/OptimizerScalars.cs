@@ -24,7 +24,7 @@ namespace ToyModels.Backends;
 /// BiasCorrection2Sqrt = sqrt(1 - beta2^(t+1)), DecayFactor = 1 - lr * weight_decay (AdamW only, else 1),
 /// L2 = weight_decay for Adam and SGD, 0 for AdamW. t is the 0-based step index.
 /// </remarks>
-public sealed class OptimizerStep
+public sealed class OptimizerScalars
 {
     public OptimizerKind Kind { get; }
     /// <summary>0-based index of the step these scalars belong to.</summary>
@@ -44,7 +44,7 @@ public sealed class OptimizerStep
 
     private readonly AutoencoderConfig _config;
 
-    public OptimizerStep(AutoencoderConfig config)
+    public OptimizerScalars(AutoencoderConfig config)
     {
         _config = config;
         var o = config.Optimizer;
@@ -62,7 +62,7 @@ public sealed class OptimizerStep
     }
 
     /// <summary>Sets the scalars of step t (0-based). Allocates nothing.</summary>
-    public OptimizerStep Set(long step)
+    public OptimizerScalars Set(long step)
     {
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "steps are >= 0");
         Step = step;
