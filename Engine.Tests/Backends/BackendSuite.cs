@@ -24,7 +24,7 @@ public abstract class BackendSuite
     protected void SkipIfUnavailable() => Skip.If(SkipReason is not null, SkipReason);
 
     /// <summary>Why a backend forced to <paramref name="set"/> cannot run on this machine, or null.</summary>
-    protected static string? Unavailable(InstructionSet set) =>
+    private protected static string? Unavailable(InstructionSet set) =>
         set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
 
     /// <summary><paramref name="backend"/> holding the initial parameters of <paramref name="config"/>.</summary>

@@ -13,8 +13,15 @@ namespace ToyModels.Tests.Backends;
 /// span several groups and threads. Steps are split over the threads or taken a group per thread as the
 /// backend chooses (few groups: split), and at 8 lanes also always a group per thread.
 /// </summary>
-public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? split = null) : BackendSuite
+public abstract class InstanceLanesSuite : BackendSuite
 {
+    private readonly InstructionSet set;
+    private readonly int threads;
+    private readonly bool? split;
+
+    // Not a primary constructor: InstructionSet is internal, so the constructor may be seen only in this assembly.
+    private protected InstanceLanesSuite(InstructionSet set, int threads, bool? split = null) => (this.set, this.threads, this.split) = (set, threads, split);
+
     protected override string? SkipReason => Unavailable(set);
 
     protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set, split), config);

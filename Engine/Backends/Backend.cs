@@ -6,7 +6,7 @@ namespace ToyModels.Backends;
 /// The checks every backend shares: public methods validate their arguments and then call the
 /// backend's <c>...Core</c> method, so each backend holds only its own computation.
 /// </summary>
-public abstract class Backend : IBackend
+internal abstract class Backend : IBackend
 {
     private bool _disposed;
 

@@ -10,7 +10,7 @@ namespace ToyModels.Data;
 /// an active feature i has value (float)(philox((i, b, t, value), key)[0] >> 8) * 2^-24.
 /// Training uses streams (mask, value) = (0, 1); evaluation uses (2, 3) with t = 0.
 /// </remarks>
-public static class DataStream
+internal static class DataStream
 {
     public const uint TrainMask = 0;
     public const uint TrainValue = 1;

@@ -22,7 +22,7 @@ namespace ToyModels.Backends.Simd;
 /// instance takes is a pure plan (<see cref="BackwardPlan"/>). A pack's step goes instance by instance (see
 /// <see cref="StepCore"/>), so each instance's working set stays in cache as it does for a run alone.
 /// </remarks>
-public sealed unsafe class SimdBackend : Backend
+internal sealed unsafe class SimdBackend : Backend
 {
     /// <summary>
     /// The g_z density from which g_h and gW_out run as dense products. Measured on 2 Zen 3 cores (AVX2): the
