@@ -26,8 +26,11 @@ public sealed class PersianRug
     /// <summary>The Philox stream (last counter word) of the row shuffle; data uses 0-3, initialisation 4.</summary>
     public const uint ShuffleStream = 5;
 
+    /// <summary>n: features, a power of two.</summary>
     public int N { get; }
+    /// <summary>m: hidden dimensions, the number of Hadamard rows, in [1, n].</summary>
     public int M { get; }
+    /// <summary>The seed of the row shuffle.</summary>
     public ulong Seed { get; }
     /// <summary>The Hadamard rows used, in order: row r of W_in is H[Rows[r]].</summary>
     public IReadOnlyList<int> Rows { get; }
@@ -37,6 +40,8 @@ public sealed class PersianRug
         N = n; M = m; Seed = seed; Rows = rows;
     }
 
+    /// <summary>The rug of n features in m dimensions whose Hadamard rows the shuffle of <paramref name="seed"/> picks.</summary>
+    /// <exception cref="ConfigException">n is not a power of two, or m is not in [1, n].</exception>
     public static PersianRug Create(int n, int m, ulong seed)
     {
         if (!Hadamard.IsPowerOfTwo(n)) throw new ConfigException("n", n, "a power of two (the Persian rug uses Hadamard rows)");

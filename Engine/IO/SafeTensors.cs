@@ -29,7 +29,9 @@ public enum FileError
 public sealed class CheckpointException(FileError error, string path, string message, Exception? inner = null)
     : Exception($"{path}: {message}", inner)
 {
+    /// <summary>What kind of problem it is.</summary>
     public FileError Error { get; } = error;
+    /// <summary>The file, as the caller named it.</summary>
     public string Path { get; } = path;
 }
 

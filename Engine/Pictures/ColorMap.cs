@@ -5,14 +5,15 @@ namespace ToyModels.Pictures;
 /// <summary>An sRGB colour.</summary>
 public readonly record struct Rgb(byte R, byte G, byte B)
 {
+    /// <summary>"#rrggbb", as SVG and HTML take it.</summary>
     public string Hex => string.Create(CultureInfo.InvariantCulture, $"#{R:x2}{G:x2}{B:x2}");
 
-    public static Rgb Parse(string hex) => new(
+    internal static Rgb Parse(string hex) => new(
         byte.Parse(hex.AsSpan(1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
         byte.Parse(hex.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
         byte.Parse(hex.AsSpan(5, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
 
-    public static Rgb Mix(Rgb a, Rgb b, double t) => new(
+    internal static Rgb Mix(Rgb a, Rgb b, double t) => new(
         (byte)Math.Round(a.R + (b.R - a.R) * t), (byte)Math.Round(a.G + (b.G - a.G) * t), (byte)Math.Round(a.B + (b.B - a.B) * t));
 }
 

@@ -1,6 +1,7 @@
 namespace ToyModels.Sweeps;
 
 /// <summary>What a short calibration measured on a pack of <see cref="Instances"/> runs of one shape.</summary>
+/// <param name="Instances">Instances of the calibration pack.</param>
 /// <param name="StepSeconds">Seconds per training step of that pack.</param>
 /// <param name="EvaluationSeconds">Seconds per evaluation call of up to a batch of rows per instance (0 when the runs evaluate nothing).</param>
 public sealed record Calibration(int Instances, double StepSeconds, double EvaluationSeconds);

@@ -24,15 +24,22 @@ public sealed record MergeSummary(int GridRuns, int Found, IReadOnlyList<string>
 /// </summary>
 public sealed class SweepFolder(string path)
 {
+    /// <summary>The folder, as given.</summary>
     public string Path { get; } = path;
+    /// <summary>grid.json: the grid this folder's results belong to.</summary>
     public string GridFile => System.IO.Path.Combine(Path, "grid.json");
+    /// <summary>report.html.</summary>
     public string ReportFile => System.IO.Path.Combine(Path, "report.html");
+    /// <summary>results.csv: an unsharded sweep's rows, or the merge of every shard's.</summary>
     public string MergedResults => System.IO.Path.Combine(Path, "results.csv");
 
+    /// <summary>The results file of shard <paramref name="shard"/> of <paramref name="count"/>; results.csv when there is one shard.</summary>
     public string ResultsFile(int shard, int count) =>
         count == 1 ? MergedResults : System.IO.Path.Combine(Path, $"results.shard-{shard}-of-{count}.csv");
 
+    /// <summary>metrics/RUN_ID.json: the run's per-feature metrics.</summary>
     public string MetricsFile(string runId) => System.IO.Path.Combine(Path, "metrics", runId + ".json");
+    /// <summary>checkpoints/RUN_ID.safetensors: the run's final state.</summary>
     public string CheckpointFile(string runId) => System.IO.Path.Combine(Path, "checkpoints", runId + ".safetensors");
 
     /// <summary>Every results file in the folder: results.csv first, then the shards in name order.</summary>

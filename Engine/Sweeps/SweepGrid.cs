@@ -37,6 +37,7 @@ public sealed class SweepGrid
     public IReadOnlyList<SweepRun> Runs { get; }
     /// <summary>Where the grid came from (a file name, or "built-in default grid").</summary>
     public string Source { get; }
+    /// <summary>The grid's "name" field, or its source when it has none.</summary>
     public string Name { get; }
     /// <summary>The grid file's JSON text, as given.</summary>
     public string Json { get; }
@@ -65,6 +66,7 @@ public sealed class SweepGrid
         }
         """;
 
+    /// <summary>The grid of <see cref="DefaultJson"/>: 12 runs.</summary>
     public static SweepGrid Default => Parse(DefaultJson, "built-in default grid");
 
     /// <summary>
@@ -73,7 +75,10 @@ public sealed class SweepGrid
     /// </summary>
     public const long DefaultMaxRuns = 100_000;
 
+    /// <summary>Reads and expands the grid file at <paramref name="path"/>.</summary>
+    /// <param name="path">The grid file (JSON; comments and trailing commas allowed).</param>
     /// <param name="maxRuns">A grid of more runs is refused, naming its run count, before any run is expanded.</param>
+    /// <exception cref="GridException">The file cannot be read, is not valid JSON, or holds a field or value out of range.</exception>
     public static SweepGrid Load(string path, long maxRuns = DefaultMaxRuns)
     {
         string text;
@@ -89,7 +94,11 @@ public sealed class SweepGrid
         "batch", "init", "eval_samples", "optimizer"];
     private static readonly HashSet<string> OptimizerFields = ["kind", "eps", "beta1", "beta2", "weight_decay", "momentum"];
 
+    /// <summary>Expands a grid given as JSON text.</summary>
+    /// <param name="json">The grid (comments and trailing commas allowed).</param>
+    /// <param name="source">Where it came from, for <see cref="Source"/> and error messages.</param>
     /// <param name="maxRuns">A grid of more runs is refused, naming its run count, before any run is expanded.</param>
+    /// <exception cref="GridException">Not valid JSON, or a field or value out of range.</exception>
     public static SweepGrid Parse(string json, string source, long maxRuns = DefaultMaxRuns)
     {
         JsonDocument document;

@@ -93,7 +93,7 @@ public static class SweepReport
         AtomicFile.WriteAllText(folder.ReportFile, Html(grid, rows, Metrics, Matrix, note));
     }
 
-    public static string Html(SweepGrid grid, IReadOnlyList<SweepResult> rows, Func<SweepRun, SuperpositionMetrics?> metrics,
+    internal static string Html(SweepGrid grid, IReadOnlyList<SweepResult> rows, Func<SweepRun, SuperpositionMetrics?> metrics,
         Func<SweepRun, double[]?> matrix, string note)
     {
         var byId = rows.ToDictionary(r => r.RunId);

@@ -9,30 +9,53 @@ namespace ToyModels.Sweeps;
 /// </summary>
 public sealed record SweepResult
 {
+    /// <summary>The run's <see cref="SweepRun.Id"/>: 16 hex digits.</summary>
     public required string RunId { get; init; }
+    /// <summary>n: features.</summary>
     public int N { get; init; }
+    /// <summary>m: hidden dimensions.</summary>
     public int M { get; init; }
+    /// <summary>The probability that a feature is active, in [0, 1].</summary>
     public double P { get; init; }
+    /// <summary>The importance as <see cref="Model.Importance.ToString"/> writes it.</summary>
     public string Importance { get; init; } = "uniform";
+    /// <summary>Whether W_out = W_in^T.</summary>
     public bool Tied { get; init; }
+    /// <summary>Whether the model has an output bias.</summary>
     public bool Bias { get; init; }
+    /// <summary>Samples per step.</summary>
     public int Batch { get; init; }
+    /// <summary>Learning rate.</summary>
     public double Lr { get; init; }
+    /// <summary>Optimizer steps trained.</summary>
     public long Steps { get; init; }
+    /// <summary>The run's seed (data stream and initialisation).</summary>
     public ulong Seed { get; init; }
+    /// <summary>adam, adamw or sgd (<see cref="OptimizerSettings.Name"/>).</summary>
     public string Optimizer { get; init; } = "adam";
+    /// <summary>uniform or xavier.</summary>
     public string Init { get; init; } = "uniform";
+    /// <summary>Evaluation samples (0: no evaluation, and <see cref="EvalLoss"/> is NaN).</summary>
     public int EvalSamples { get; init; }
+    /// <summary>Batch loss of the last step; NaN when diverged.</summary>
     public double TrainLoss { get; init; } = double.NaN;
+    /// <summary>Evaluation loss at the end; NaN without evaluation or when diverged.</summary>
     public double EvalLoss { get; init; } = double.NaN;
+    /// <summary>The loss of the all-zero output, p/3 x mean importance (<see cref="Analysis.Baselines.Zero"/>).</summary>
     public double ZeroLoss { get; init; } = double.NaN;
+    /// <summary>The best linear model's loss (<see cref="Analysis.Baselines.Linear"/>); NaN where the formula does not apply.</summary>
     public double LinearLoss { get; init; } = double.NaN;
+    /// <summary>The Persian rug theory's optimal loss (<see cref="Analysis.PersianRugTheory"/>); NaN where it does not apply.</summary>
     public double TheoryLoss { get; init; } = double.NaN;
+    /// <summary>D* = m / ||W||_F^2 (<see cref="Analysis.SuperpositionMetrics.DStar"/>); NaN when diverged.</summary>
     public double DStar { get; init; } = double.NaN;
     /// <summary>Features with norm above the threshold; null when missing (a diverged run).</summary>
     public int? FeaturesRepresented { get; init; }
+    /// <summary>Mean feature dimensionality D_i, in [0, 1]; NaN when diverged.</summary>
     public double MeanDimensionality { get; init; } = double.NaN;
+    /// <summary>Mean interference of the represented features; NaN when none is or diverged.</summary>
     public double MeanInterference { get; init; } = double.NaN;
+    /// <summary>Mean output bias (0 without bias); NaN when diverged.</summary>
     public double MeanBias { get; init; } = double.NaN;
     /// <summary>The step at which the run diverged, or -1.</summary>
     public long DivergedStep { get; init; } = -1;
@@ -40,19 +63,23 @@ public sealed record SweepResult
     public int PackSize { get; init; } = 1;
     /// <summary>Optimizer steps per second of the pack (every instance advanced by one per step).</summary>
     public double StepsPerSecond { get; init; } = double.NaN;
+    /// <summary>The SHA-256 of the final weights (<see cref="IO.WeightsHash"/>), 64 hex digits; the same on every backend.</summary>
     public required string WeightsSha256 { get; init; }
 
+    /// <summary>m / n.</summary>
     public double Ratio => (double)M / N;
 
-    public static readonly string[] Columns =
+    internal static readonly string[] Columns =
     [
         "run_id", "n", "m", "ratio", "p", "importance", "tied", "bias", "batch", "lr", "steps", "seed", "optimizer", "init", "eval_samples",
         "train_loss", "eval_loss", "zero_loss", "linear_loss", "theory_loss", "dstar", "features_represented", "mean_dimensionality",
         "mean_interference", "mean_bias", "diverged_step", "pack_size", "steps_per_s", "weights_sha256",
     ];
 
+    /// <summary>The header line of results.csv: the column names, comma-separated.</summary>
     public static string Header => string.Join(",", Columns);
 
+    /// <summary>This row as a line of results.csv (no line break); a missing value is an empty field.</summary>
     public string ToCsv()
     {
         var c = CultureInfo.InvariantCulture;

@@ -77,9 +77,12 @@ internal sealed unsafe class SimdBackend : Backend
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
     private bool _scanDecoder = true; // parameters were written since W_out's statistics were taken
 
+    /// <param name="config">The run.</param>
     /// <param name="threads">Host threads; 0 for all cores.</param>
     internal SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
 
+    /// <param name="config">The run.</param>
+    /// <param name="threads">Host threads; 0 for all cores.</param>
     /// <param name="instructionSet">The widest vectors to use; narrower than <see cref="InstructionSets.Best"/> only for tests and benchmarks.</param>
     internal SimdBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)
     {
