@@ -69,7 +69,7 @@ public sealed class PersianRug
     }
 
     /// <summary>W_in: m x n, row-major, entries +-1.</summary>
-    public float[] Encoder()
+    internal float[] Encoder()
     {
         var w = new float[M * N];
         for (int r = 0; r < M; r++)
@@ -79,7 +79,7 @@ public sealed class PersianRug
     }
 
     /// <summary>The unscaled decoder W_in^T / m in double: n x m, row-major (the direction that a multiplies).</summary>
-    public double[] UnitDecoder()
+    internal double[] UnitDecoder()
     {
         var d = new double[N * M];
         for (int i = 0; i < N; i++)
@@ -104,7 +104,7 @@ public sealed class PersianRug
     }
 
     /// <summary>Whether the parameters <see cref="WriteParameters"/> writes for (a, b) are all finite float32 values.</summary>
-    public bool ParametersFinite(double a, double b) => float.IsFinite((float)(a / M)) && float.IsFinite((float)(a * b));
+    internal bool ParametersFinite(double a, double b) => float.IsFinite((float)(a / M)) && float.IsFinite((float)(a * b));
 
     /// <summary>W_out W_in = (1/m) H_S^T H_S in double (n x n, row-major); multiply by a for the fitted rug.</summary>
     public double[] EffectiveMatrix()

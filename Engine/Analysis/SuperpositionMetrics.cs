@@ -121,7 +121,7 @@ public sealed class SuperpositionMetrics
     }
 
     /// <summary>The metrics of an n x n matrix G (row-major) in the role described in the remarks.</summary>
-    public static SuperpositionMetrics FromMatrix(ReadOnlySpan<double> g, int n, int m, bool effective, double[] bias, double threshold = DefaultThreshold)
+    internal static SuperpositionMetrics FromMatrix(ReadOnlySpan<double> g, int n, int m, bool effective, double[] bias, double threshold = DefaultThreshold)
     {
         if (g.Length != n * n) throw new ArgumentException($"G has {g.Length} entries; {n} x {n} expected", nameof(g));
         if (!(threshold >= 0) || !double.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "a finite number >= 0");
@@ -170,7 +170,7 @@ public sealed class SuperpositionMetrics
     }
 
     /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
-    public static SuperpositionMetrics FromJson(string text, int m)
+    internal static SuperpositionMetrics FromJson(string text, int m)
     {
         using var document = JsonDocument.Parse(text);
         var root = document.RootElement;

@@ -144,7 +144,7 @@ public static class BackendFactory
     /// What running the training code adds to a process beyond its buffers: JIT-compiled code, the worker threads'
     /// stacks, the runtime's own structures (measured on Samples/Train; see the README's memory formula).
     /// </summary>
-    public const long TrainingCodeBytes = 16L << 20;
+    internal const long TrainingCodeBytes = 16L << 20;
 
     private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
     {

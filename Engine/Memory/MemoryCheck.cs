@@ -37,7 +37,7 @@ public static class MemoryCheck
     }
 
     /// <summary>Throws <see cref="MemoryRefusedException"/> when the device part of <paramref name="estimate"/> is more than the device has.</summary>
-    public static void RequireDevice(MemoryEstimate estimate, long deviceBytes, string device, string what)
+    internal static void RequireDevice(MemoryEstimate estimate, long deviceBytes, string device, string what)
     {
         if (estimate.Device > deviceBytes) throw MemoryRefusedException.OnDevice(estimate, deviceBytes, device, what);
     }

@@ -39,13 +39,13 @@ public sealed record PackEstimate(Pack Pack, Calibration Calibration)
 public static class SweepEstimate
 {
     /// <summary>A big shape's calibration pack holds at most this many runs.</summary>
-    public const int CalibrationInstances = 2;
+    internal const int CalibrationInstances = 2;
 
     /// <summary>A shape whose largest pack has at most this much n x m x batch summed over its runs calibrates on the whole pack.</summary>
-    public const long SmallWork = 1L << 26;
+    internal const long SmallWork = 1L << 26;
 
     /// <summary>The calibration pack of one shape, from all its packs: see <see cref="SweepEstimate"/>.</summary>
-    public static Pack CalibrationPack(IEnumerable<Pack> packsOfOneShape)
+    internal static Pack CalibrationPack(IEnumerable<Pack> packsOfOneShape)
     {
         var largest = packsOfOneShape.MaxBy(p => p.Runs.Count) ?? throw new ArgumentException("no packs", nameof(packsOfOneShape));
         var first = largest.Runs[0];

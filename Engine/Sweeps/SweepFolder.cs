@@ -43,7 +43,7 @@ public sealed class SweepFolder(string path)
     public string CheckpointFile(string runId) => System.IO.Path.Combine(Path, "checkpoints", runId + ".safetensors");
 
     /// <summary>Every results file in the folder: results.csv first, then the shards in name order.</summary>
-    public IReadOnlyList<string> ResultFiles()
+    internal IReadOnlyList<string> ResultFiles()
     {
         if (!Directory.Exists(Path)) return [];
         var files = new List<string>();
@@ -130,7 +130,7 @@ public sealed class SweepFolder(string path)
     }
 
     /// <summary>A run's metrics file, or null with what is wrong with it (missing, unreadable, or another run's).</summary>
-    public SuperpositionMetrics? ReadMetrics(SweepRun run, out string? problem)
+    internal SuperpositionMetrics? ReadMetrics(SweepRun run, out string? problem)
     {
         string file = MetricsFile(run.Id);
         problem = null;
@@ -155,7 +155,7 @@ public sealed class SweepFolder(string path)
     /// Recomputes a finished run's metrics from its checkpoint and writes its metrics file; null, with the reason,
     /// when the folder holds no checkpoint of that run's final state (the weights hash of its row).
     /// </summary>
-    public SuperpositionMetrics? RecomputeMetrics(SweepRun run, string weightsSha256, out string? problem)
+    internal SuperpositionMetrics? RecomputeMetrics(SweepRun run, string weightsSha256, out string? problem)
     {
         string file = CheckpointFile(run.Id);
         problem = null;
