@@ -25,8 +25,8 @@ public sealed record SweepResult
     public bool Bias { get; init; }
     /// <summary>Samples per step.</summary>
     public int Batch { get; init; }
-    /// <summary>Learning rate.</summary>
-    public double Lr { get; init; }
+    /// <summary>The run's learning rate (results.csv's lr column).</summary>
+    public double LearningRate { get; init; }
     /// <summary>Optimizer steps trained.</summary>
     public long Steps { get; init; }
     /// <summary>The run's seed (data stream and initialisation).</summary>
@@ -85,7 +85,7 @@ public sealed record SweepResult
         var c = CultureInfo.InvariantCulture;
         string D(double v) => double.IsFinite(v) ? v.ToString("R", c) : "";
         return string.Join(",", RunId, N.ToString(c), M.ToString(c), D(Ratio), D(P), Importance, Tied ? "true" : "false", Bias ? "true" : "false",
-            Batch.ToString(c), D(Lr), Steps.ToString(c), Seed.ToString(c), Optimizer, Init, EvalSamples.ToString(c), D(TrainLoss), D(EvalLoss),
+            Batch.ToString(c), D(LearningRate), Steps.ToString(c), Seed.ToString(c), Optimizer, Init, EvalSamples.ToString(c), D(TrainLoss), D(EvalLoss),
             D(ZeroLoss), D(LinearLoss), D(TheoryLoss), D(DStar), FeaturesRepresented?.ToString(c) ?? "", D(MeanDimensionality), D(MeanInterference),
             D(MeanBias), DivergedStep.ToString(c), PackSize.ToString(c), D(Math.Round(StepsPerSecond, 3)), WeightsSha256);
     }
@@ -116,7 +116,7 @@ public sealed record SweepResult
         D(); // ratio, derived
         var row = new SweepResult
         {
-            RunId = id, N = n, M = m, P = D(), Importance = S(), Tied = B(), Bias = B(), Batch = I(), Lr = D(), Steps = L(),
+            RunId = id, N = n, M = m, P = D(), Importance = S(), Tied = B(), Bias = B(), Batch = I(), LearningRate = D(), Steps = L(),
             Seed = Field(t => (ulong.TryParse(t, NumberStyles.None, c, out ulong v), v)), Optimizer = S(), Init = S(), EvalSamples = I(),
             TrainLoss = D(), EvalLoss = D(), ZeroLoss = D(), LinearLoss = D(), TheoryLoss = D(), DStar = D(), FeaturesRepresented = OptionalI(),
             MeanDimensionality = D(), MeanInterference = D(), MeanBias = D(), DivergedStep = L(), PackSize = I(), StepsPerSecond = D(),
@@ -129,7 +129,7 @@ public sealed record SweepResult
     public static SweepResult For(SweepRun run, string weightsSha256) => new()
     {
         RunId = run.Id, N = run.N, M = run.M, P = run.Instance.P, Importance = run.Instance.Importance.ToString(), Tied = run.Config.Tied,
-        Bias = run.Config.Bias, Batch = run.Config.Batch, Lr = run.Instance.LearningRate, Steps = run.Steps, Seed = run.Instance.Seed,
+        Bias = run.Config.Bias, Batch = run.Config.Batch, LearningRate = run.Instance.LearningRate, Steps = run.Steps, Seed = run.Instance.Seed,
         Optimizer = OptimizerSettings.Name(run.Config.Optimizer.Kind), Init = IO.ConfigJson.InitName(run.Config.Init), EvalSamples = run.EvalSamples,
         WeightsSha256 = weightsSha256,
     };
