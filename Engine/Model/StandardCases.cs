@@ -37,7 +37,7 @@ public static class StandardCases
     public static readonly StandardCase XLUntied = new("XL-untied", 65536, 8192, 256, 0.001,
         Note: "untied: 2^30 parameters and 2^31 floats of Adam state, about 13 GiB");
 
-    /// <summary>Every case, smallest first: Q, S, M, L, XL, XL-untied.</summary>
+    /// <summary>Every case of the table, in the order above.</summary>
     public static IReadOnlyList<StandardCase> All { get; } = [Q, S, M, L, XL, XLUntied];
 
     /// <summary>"Q, S, M, L, XL, XL-untied", for messages.</summary>
