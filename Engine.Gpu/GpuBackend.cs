@@ -110,7 +110,7 @@ internal sealed class GpuBackend : Backend
     {
         var (name, elements) = Buffers(config).MaxBy(b => b.Elements);
         if (elements > MaxBufferElements)
-            throw new ConfigException("n, m, batch, instances", $"{config.N}, {config.M}, {config.Batch}, {config.InstanceCount} ({name} {elements} elements)",
+            throw new ConfigException("AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", $"{config.N}, {config.M}, {config.Batch}, {config.InstanceCount} ({name} {elements} elements)",
                 $"at most {MaxBufferElements} (2^31 - 2^16) elements per buffer on {backend} (its kernels index with 32-bit ints; the simd backend has no such limit)");
     }
 

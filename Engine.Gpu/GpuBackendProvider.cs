@@ -36,7 +36,7 @@ internal sealed class GpuBackendProvider : IGpuBackends
     {
         BackendKind.Cuda => GpuDevices.OpenCuda(device),
         BackendKind.OpenCl => GpuDevices.OpenOpenCl(device),
-        BackendKind.IlgpuCpu => device == 0 ? GpuDevices.OpenCpuAccelerator() : throw new ConfigException("device", device, "0 (there is one CPU accelerator)"),
+        BackendKind.IlgpuCpu => device == 0 ? GpuDevices.OpenCpuAccelerator() : throw new ConfigException("BackendOptions.Device", device, "0 (there is one CPU accelerator)"),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not a GPU backend"),
     });
 

@@ -39,7 +39,7 @@ public static class Verbs
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine(e.Message);
+            Console.Error.WriteLine(Samples.OptionNames.Translate(e.Message));
             return 2;
         }
     }

@@ -79,7 +79,7 @@ internal static class GpuDevices
         var devices = Cuda(out string? problem);
         if (problem is not null) throw new BackendUnavailableException($"cuda: {problem}");
         if (ordinal >= devices.Count)
-            throw new ConfigException("device", ordinal, $"a CUDA device 0 .. {devices.Count - 1}: {string.Join("; ", devices.Select((d, k) => $"{k}: {d.Name}"))}");
+            throw new ConfigException("BackendOptions.Device", ordinal, $"a CUDA device 0 .. {devices.Count - 1}: {string.Join("; ", devices.Select((d, k) => $"{k}: {d.Name}"))}");
         return Get(GpuKind.Cuda, ordinal, () =>
         {
             var device = devices[ordinal];
@@ -95,7 +95,7 @@ internal static class GpuDevices
         var devices = OpenCl(out string? problem);
         if (problem is not null) throw new BackendUnavailableException($"opencl: {problem}");
         if (index >= devices.Count)
-            throw new ConfigException("device", index, $"an OpenCL device 0 .. {devices.Count - 1}: {string.Join("; ", devices.Select(d => $"{d.Index}: {d.Describe()}"))}");
+            throw new ConfigException("BackendOptions.Device", index, $"an OpenCL device 0 .. {devices.Count - 1}: {string.Join("; ", devices.Select(d => $"{d.Index}: {d.Describe()}"))}");
         var info = devices[index];
         if (info.ParityProblem is not null)
             throw new BackendUnavailableException($"opencl: {info.Describe()} cannot compute the engine's bits: {info.ParityProblem}");

@@ -94,6 +94,20 @@ public class PersianRugTests
     }
 
     [Fact]
+    public void A_cancelled_fit_throws_with_its_token_between_steps()
+    {
+        var config = AutoencoderConfig.Create(16, 4, 0.1, 1e-3, batch: 32, seed: 1);
+        using var backend = BackendFactory.Create(BackendKind.Reference, config);
+        var rug = PersianRug.Create(16, 4, 0);
+        using var cancel = new CancellationTokenSource();
+        var reports = new List<int>();
+        var e = Assert.ThrowsAny<OperationCanceledException>(() => PersianRugFit.Fit(backend, rug, new RugFitOptions { Steps = 100 },
+            new SyncProgress<RugFitProgress>(q => { reports.Add(q.Step); cancel.Cancel(); }), cancel.Token));
+        Assert.Equal(cancel.Token, e.CancellationToken);
+        Assert.Equal([10], reports); // stopped before step 11, after the report of step 10
+    }
+
+    [Fact]
     [Trait("Category", "Slow")]
     public void The_fit_lowers_the_loss_to_a_local_minimum_on_the_evaluation_set()
     {

@@ -6,8 +6,9 @@ using ToyModels.Tests.Support;
 namespace ToyModels.Tests.Backends;
 
 /// <summary>
-/// WorkerPool's exception path: an exception thrown by an item, on any thread, reaches the caller of Run; no item
-/// runs twice; and the same pool then runs the next phase completely, however many phases failed before.
+/// WorkerPool's exception path, the same for every thread count: the exception an item threw reaches the caller of
+/// Run itself (not wrapped), with the item's frame in its stack trace; no item runs twice; on one thread no item after
+/// the failing one starts; and the same pool then runs the next phase completely, however many phases failed before.
 /// </summary>
 public sealed class WorkerPoolPropertyTests
 {
@@ -20,7 +21,12 @@ public sealed class WorkerPoolPropertyTests
         public void Run(int item, int thread)
         {
             Interlocked.Increment(ref Runs[item]);
-            if (!throwing.Contains(item)) return;
+            if (throwing.Contains(item)) Fail(item);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        internal void Fail(int item)
+        {
             var failure = new InvalidOperationException($"item {item} failed");
             lock (Thrown) Thrown[item] = failure;
             throw failure;
@@ -54,10 +60,18 @@ public sealed class WorkerPoolPropertyTests
                 }
                 else
                 {
-                    // The item's own exception, or (from the parallel path) that exception wrapped once.
+                    // The item's own exception object, thrown again with the stack of the throw inside the item.
                     Assert.NotNull(caught);
-                    var surfaced = caught is AggregateException aggregate ? aggregate.InnerException : caught;
-                    Assert.Contains(surfaced, failing.Thrown.Values);
+                    Assert.IsType<InvalidOperationException>(caught);
+                    Assert.Contains(caught, failing.Thrown.Values);
+                    Assert.Contains(nameof(Items.Fail), caught!.StackTrace);
+                    if (phase.pool.Threads == 1)
+                    {
+                        // One thread: the items before the first failing one ran, that one threw, none after it started.
+                        int first = phase.throwing.Min();
+                        Assert.Same(failing.Thrown[first], caught);
+                        Assert.Equal(Enumerable.Range(0, phase.count).Select(i => i <= first ? 1 : 0), failing.Runs);
+                    }
                 }
                 var next = new Items(phase.next, new HashSet<int>());
                 phase.pool.Run(next, phase.next);

@@ -8,23 +8,23 @@ public class ConfigTests
 {
     public static IEnumerable<object[]> BadValues =>
     [
-        ["n", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(0, 4, 0.1, 1e-3))],
-        ["m", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, -1, 0.1, 1e-3))],
-        ["p", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 1.5, 1e-3))],
-        ["p", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, -0.1, 1e-3))],
-        ["p", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, double.NaN, 1e-3))],
-        ["lr", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 0))],
-        ["lr", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, double.PositiveInfinity))],
-        ["lr", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, double.NaN))],
-        ["batch", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, batch: 0))],
-        ["instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, instances: 0))],
-        ["adam-eps", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Eps = 0 }))],
-        ["beta1", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Beta1 = 1 }))],
-        ["weight-decay", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { WeightDecay = -1 }))],
-        ["momentum", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Momentum = 0.5 }))],
-        ["importance", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, importance: Importance.Decay(1.5)))],
-        ["n, m, batch, instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(1 << 30, 1 << 30, 0.1, 1e-3))],
-        ["n, m, batch, instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(1 << 30, 2, 0.1, 1e-3, batch: 1 << 30))],
+        ["AutoencoderConfig.N", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(0, 4, 0.1, 1e-3))],
+        ["AutoencoderConfig.M", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, -1, 0.1, 1e-3))],
+        ["InstanceSettings.P", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 1.5, 1e-3))],
+        ["InstanceSettings.P", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, -0.1, 1e-3))],
+        ["InstanceSettings.P", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, double.NaN, 1e-3))],
+        ["InstanceSettings.LearningRate", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 0))],
+        ["InstanceSettings.LearningRate", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, double.PositiveInfinity))],
+        ["InstanceSettings.LearningRate", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, double.NaN))],
+        ["AutoencoderConfig.Batch", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, batch: 0))],
+        ["AutoencoderConfig.Instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, instances: 0))],
+        ["OptimizerSettings.Eps", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Eps = 0 }))],
+        ["OptimizerSettings.Beta1", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Beta1 = 1 }))],
+        ["OptimizerSettings.WeightDecay", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { WeightDecay = -1 }))],
+        ["OptimizerSettings.Momentum", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, optimizer: new OptimizerSettings { Momentum = 0.5 }))],
+        ["InstanceSettings.Importance", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(4, 2, 0.1, 1e-3, importance: Importance.Decay(1.5)))],
+        ["AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(1 << 30, 1 << 30, 0.1, 1e-3))],
+        ["AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", (Func<AutoencoderConfig>)(() => AutoencoderConfig.Create(1 << 30, 2, 0.1, 1e-3, batch: 1 << 30))],
     ];
 
     [Theory]
@@ -35,7 +35,9 @@ public class ConfigTests
         Assert.Equal(field, error.Field);
         Assert.False(string.IsNullOrEmpty(error.Value));
         Assert.False(string.IsNullOrEmpty(error.Accepted));
-        Assert.Contains(error.Accepted, error.Message);
+        Assert.Equal($"{error.Field} = {error.Value} is invalid; accepted: {error.Accepted}", error.Message);
+        // The engine speaks of its own settings, never of a program's command line.
+        Assert.DoesNotContain("--", error.Message);
     }
 
     [Fact]
@@ -45,7 +47,7 @@ public class ConfigTests
         // backend factory's memory check (MemoryTests).
         long before = GC.GetAllocatedBytesForCurrentThread();
         var error = Assert.Throws<ConfigException>(() => AutoencoderConfig.Create(int.MaxValue, int.MaxValue, 0.1, 1e-3));
-        Assert.Equal("n, m, batch, instances", error.Field);
+        Assert.Equal("AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", error.Field);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "validation allocated the buffers");
     }
 
@@ -67,7 +69,9 @@ public class ConfigTests
     {
         var error = Assert.Throws<ConfigException>(() => new AutoencoderConfig(4, 2, false, true, 8,
             [new InstanceSettings(0, 0.1, 1e-3, Importance.Uniform), new InstanceSettings(1, 2, 1e-3, Importance.Uniform)]));
-        Assert.Equal("instances[1].p", error.Field);
+        Assert.Equal("AutoencoderConfig.Instances[1].P", error.Field);
+        Assert.Equal("2", error.Value);
+        Assert.Equal("a number in [0, 1]", error.Accepted);
     }
 
     [Theory]
@@ -82,7 +86,7 @@ public class ConfigTests
     [InlineData("decay:0")]
     [InlineData("power:-1")]
     [InlineData("zipf:1")]
-    public void Bad_importance_is_rejected(string text) => Assert.Equal("importance", Assert.Throws<ConfigException>(() => Importance.Parse(text)).Field);
+    public void Bad_importance_is_rejected(string text) => Assert.Equal("InstanceSettings.Importance", Assert.Throws<ConfigException>(() => Importance.Parse(text)).Field);
 
     [Fact]
     public void Importance_values()

@@ -75,12 +75,12 @@ public sealed class DefaultsTests : IDisposable
     [Fact]
     public void Every_standard_case_is_valid_and_a_bad_name_names_the_accepted_ones()
     {
-        Assert.Equal(["Q", "S", "M", "L", "XL", "XL-untied"], StandardCases.All.Select(c => c.Name));
+        Assert.Equal(["Q", "S", "M", "L", "XL", "XL-untied", "ragged"], StandardCases.All.Select(c => c.Name));
         // Config() validates the shape; XL (2^29 parameters) is refused here only for the memory it needs.
         foreach (var c in StandardCases.All.Where(c => (long)c.N * c.M < 1L << 25)) Assert.Equal(c.N, c.Config().N);
         var e = Assert.Throws<ConfigException>(() => StandardCases.Get("XXL"));
-        Assert.Equal("case", e.Field);
-        Assert.Contains("Q, S, M, L, XL, XL-untied", e.Message);
+        Assert.Equal("StandardCases.Get(name)", e.Field);
+        Assert.Contains("Q, S, M, L, XL, XL-untied, ragged", e.Message);
         Assert.Same(StandardCases.M, StandardCases.Get("m"));
     }
 }

@@ -29,10 +29,11 @@ public sealed partial class PublicSurfaceTests
         "ToyModels.Backends.BackendFactory", "ToyModels.Backends.BackendKind", "ToyModels.Backends.BackendOptions",
         "ToyModels.Backends.BackendUnavailableException", "ToyModels.Backends.IBackend", "ToyModels.Backends.IModelState",
         "ToyModels.Backends.ModelStateExtensions", "ToyModels.Backends.OptimizerScalars", "ToyModels.Backends.TensorKind",
-        // Training: the trainer, its options, progress and results.
-        "ToyModels.Training.DivergenceException", "ToyModels.Training.DivergencePolicy", "ToyModels.Training.SyncProgress`1",
-        "ToyModels.Training.Trainer", "ToyModels.Training.TrainerOptions", "ToyModels.Training.TrainingProgress",
-        "ToyModels.Training.TrainingResult",
+        // Training: the trainer, its options, progress, results and cancellation; a run's metrics.csv and summary.json.
+        "ToyModels.Training.DivergenceException", "ToyModels.Training.DivergencePolicy", "ToyModels.Training.MetricsFile",
+        "ToyModels.Training.SyncProgress`1", "ToyModels.Training.Trainer", "ToyModels.Training.TrainerOptions",
+        "ToyModels.Training.TrainingCanceledException", "ToyModels.Training.TrainingProgress", "ToyModels.Training.TrainingResult",
+        "ToyModels.Training.TrainingSummary",
         // Checkpoints and the files around a run.
         "ToyModels.IO.AtomicFile", "ToyModels.IO.Checkpoint", "ToyModels.IO.CheckpointException", "ToyModels.IO.CheckpointReader",
         "ToyModels.IO.ConfigJson", "ToyModels.IO.FileError", "ToyModels.IO.GradientDump", "ToyModels.IO.OneLine", "ToyModels.IO.WeightsHash",
@@ -43,10 +44,10 @@ public sealed partial class PublicSurfaceTests
         "ToyModels.Analysis.Baselines", "ToyModels.Analysis.PersianRug", "ToyModels.Analysis.PersianRugFit",
         "ToyModels.Analysis.PersianRugTheory", "ToyModels.Analysis.RugFitOptions", "ToyModels.Analysis.RugFitProgress",
         "ToyModels.Analysis.RugOptimum", "ToyModels.Analysis.SuperpositionMetrics",
-        // Sweeps: grid, plan, runner, results, folder, report.
+        // Sweeps: grid, plan, runner, the crash-safe recorder, results, folder, report.
         "ToyModels.Sweeps.Calibration", "ToyModels.Sweeps.GridException", "ToyModels.Sweeps.MergeSummary", "ToyModels.Sweeps.Pack",
         "ToyModels.Sweeps.PackCalibrator", "ToyModels.Sweeps.PackEstimate", "ToyModels.Sweeps.PackProgress", "ToyModels.Sweeps.ResultsFile",
-        "ToyModels.Sweeps.RunOutcome", "ToyModels.Sweeps.ShardException", "ToyModels.Sweeps.SweepEstimate", "ToyModels.Sweeps.SweepFolder",
+        "ToyModels.Sweeps.RunOutcome", "ToyModels.Sweeps.RunRecorder", "ToyModels.Sweeps.ShardException", "ToyModels.Sweeps.SweepEstimate", "ToyModels.Sweeps.SweepFolder",
         "ToyModels.Sweeps.SweepFolderException", "ToyModels.Sweeps.SweepGrid", "ToyModels.Sweeps.SweepPlan", "ToyModels.Sweeps.SweepReport",
         "ToyModels.Sweeps.SweepResult", "ToyModels.Sweeps.SweepRun", "ToyModels.Sweeps.SweepRunner", "ToyModels.Sweeps.SweepShard",
         // Pictures the samples draw: an SVG canvas, colour maps and bars, matrix heatmaps.

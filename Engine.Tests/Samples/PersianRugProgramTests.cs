@@ -69,7 +69,7 @@ public class PersianRugProgramTests : IDisposable
         Assert.True(result.ExitCode == 3, result.Error);
         string line = result.Error.Trim().Split('\n')[^1];
         Assert.StartsWith("diverged: the Persian rug fit diverged at fit step ", line);
-        Assert.EndsWith("(try a smaller --fit-lr)", line);
+        Assert.EndsWith("; a smaller --fit-lr may help", line); // the engine names RugFitOptions.LearningRate, the program its option
         Assert.DoesNotContain("   at ", result.Error);
         Assert.Equal(20, Checkpoint.Load(Path.Combine(outDir, "trained.safetensors")).Step);
     }

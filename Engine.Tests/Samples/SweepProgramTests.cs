@@ -228,7 +228,7 @@ public class SweepProgramTests : IDisposable
         var clock = Stopwatch.StartNew();
         var result = Sweep("--grid", grid, "--plan");
         Assert.Equal(2, result.ExitCode);
-        Assert.Equal("error: " + grid + ": (grid): 10000000000 runs, more than the limit of 100000; split the grid, or raise the limit (Samples/Sweep: --max-runs)",
+        Assert.Equal("error: " + grid + ": (grid): 10000000000 runs, more than the limit of 100000; split the grid, or raise the limit (--max-runs)",
             result.Error.Trim());
         Assert.True(clock.Elapsed.TotalSeconds < 60, $"took {clock.Elapsed.TotalSeconds:F0} s");
         var raised = Sweep("--plan", "--max-runs", "12");

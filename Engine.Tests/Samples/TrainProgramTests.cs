@@ -48,6 +48,7 @@ public class TrainProgramTests : IDisposable
     [InlineData("--dump-grads", "--dump-grads=", "'' is invalid; accepted: a path (this one is empty)")]
     [InlineData("--resume", "--resume=", "'' is invalid; accepted: a path (this one is empty)")]
     [InlineData("--dump-grads", "--dump-grads /tmp", "a folder, not a file")]
+    [InlineData("--momentum", "--momentum 0.5", "0.5 is invalid; accepted: 0 unless --optimizer is sgd")] // refused by the engine, named by the program
     public void Repeated_options_and_unusable_paths_exit_2_naming_the_option(string option, string args, string reason)
     {
         var result = Train([.. Small, "--steps", "1", .. args.Split(' ')]);

@@ -30,7 +30,7 @@ public class ReportRenderTests : IDisposable
         var featured = SweepReport.FeaturedRuns(grid).Select(r => r.Id).ToHashSet();
         using var results = ResultsFile.Open(folder.MergedResults);
         foreach (var pack in SweepPlan.Packs(grid.Runs, 64, long.MaxValue))
-            foreach (var outcome in new SweepRunner(BackendKind.Reference).Train(pack)!)
+            foreach (var outcome in new SweepRunner(BackendKind.Reference).Train(pack))
             {
                 ToyModels.IO.AtomicFile.WriteAllText(folder.MetricsFile(outcome.Run.Id), outcome.Metrics.ToJson());
                 if (featured.Contains(outcome.Run.Id)) outcome.Checkpoint.Save(folder.CheckpointFile(outcome.Run.Id));

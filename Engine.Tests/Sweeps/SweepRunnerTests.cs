@@ -33,7 +33,7 @@ public class SweepRunnerTests
         var grid = Grid();
         var pack = SweepPlan.Packs(grid.Runs, 64, long.MaxValue)[0];
         Assert.Equal(4, pack.Runs.Count);
-        var outcomes = new SweepRunner(BackendKind.Reference).Train(pack)!;
+        var outcomes = new SweepRunner(BackendKind.Reference).Train(pack);
         for (int s = 0; s < pack.Runs.Count; s++)
         {
             var run = pack.Runs[s];
@@ -53,5 +53,24 @@ public class SweepRunnerTests
             Bits.Equal(trainer.Snapshot().OptimizerState, checkpoint.OptimizerState, "optimizer state of the run");
             Assert.Contains("superposition_metrics", checkpoint.Metadata.Keys);
         }
+    }
+
+    [Fact]
+    public void A_cancelled_pack_throws_with_its_token_and_returns_nothing()
+    {
+        var pack = SweepPlan.Packs(Grid().Runs, 64, long.MaxValue)[0];
+        var runner = new SweepRunner(BackendKind.Reference);
+        using var before = new CancellationTokenSource();
+        before.Cancel();
+        var e = Assert.ThrowsAny<OperationCanceledException>(() => runner.Train(pack, cancellation: before.Token));
+        Assert.Equal(before.Token, e.CancellationToken);
+        Assert.Null(runner.BackendName); // refused before a backend was made
+
+        using var during = new CancellationTokenSource();
+        var reports = new List<long>();
+        var mid = Assert.ThrowsAny<OperationCanceledException>(() => runner.Train(pack,
+            new SyncProgress<PackProgress>(p => { reports.Add(p.Step); if (p.Step >= 5) during.Cancel(); }), during.Token));
+        Assert.Equal(during.Token, mid.CancellationToken);
+        Assert.True(reports[^1] < pack.Steps);
     }
 }

@@ -43,14 +43,14 @@ public class SweepShardTests
     public void Bad_shard_option_names_the_option_and_value(string text)
     {
         var e = Assert.Throws<ShardException>(() => SweepShard.Resolve(text, 0, Nothing));
-        Assert.Equal($"--shard: '{text}' is invalid; accepted: I/N with 0 <= I < N, e.g. 0/4", e.Message);
+        Assert.Equal($"SweepShard.Parse(text): '{text}' is invalid; accepted: I/N with 0 <= I < N, e.g. 0/4", e.Message);
     }
 
     [Fact]
     public void Shard_and_shard_count_together_are_refused()
     {
         var e = Assert.Throws<ShardException>(() => SweepShard.Resolve("1/4", 4, Nothing));
-        Assert.Equal("--shard-count", e.Variable);
+        Assert.Equal("SweepShard.Resolve(shardCount)", e.Variable);
     }
 
     /// <summary>
@@ -89,7 +89,7 @@ public class SweepShardTests
         Assert.Equal("SLURM_ARRAY_TASK_ID", e.Variable);
         Assert.Contains($"'{id}' is invalid", e.Message);
         Assert.Contains("min 1, max 5, step 1, 3 tasks", e.Message);
-        Assert.Contains("--shard-count N", e.Message);
+        Assert.Contains("SweepShard.Resolve(shardCount) N", e.Message);
     }
 
     /// <summary>--array=5, meant to re-run task 5 of an array, would be shard 0 of 1: the whole grid, into results.csv.</summary>
@@ -98,7 +98,7 @@ public class SweepShardTests
     {
         var e = Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 0, SlurmTask(5, 5, 5, 1, 1)));
         Assert.Equal("SLURM_ARRAY_TASK_COUNT", e.Variable);
-        Assert.Contains("--shard-count N", e.Message);
+        Assert.Contains("SweepShard.Resolve(shardCount) N", e.Message);
         Assert.Equal(new SweepShard(5, 8), SweepShard.Resolve(null, 8, SlurmTask(5, 5, 5, 1, 1)));
     }
 
@@ -117,7 +117,7 @@ public class SweepShardTests
         Assert.Equal(new SweepShard(4, 8), SweepShard.Resolve(null, 8, SlurmTask(4, 1, 4, 1, 2)));
         Assert.Equal(new SweepShard(6, 8), SweepShard.Resolve(null, 8, SlurmTask(6, 0, 6, 2, 4)));
         var e = Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 8, SlurmTask(8, 0, 8, 1, 9)));
-        Assert.Equal("SLURM_ARRAY_TASK_ID: '8' is invalid; accepted: a shard index below the shard count 8 (with --shard-count, the task ID is the shard index)", e.Message);
+        Assert.Equal("SLURM_ARRAY_TASK_ID: '8' is invalid; accepted: a shard index below the shard count 8 (with SweepShard.Resolve(shardCount), the task ID is the shard index)", e.Message);
     }
 
     [Theory]
@@ -151,17 +151,17 @@ public class SweepShardTests
     {
         for (int index = 0; index < 5; index++)
             Assert.Equal(new SweepShard(index, 5), SweepShard.Resolve(null, 5, Env(("JOB_COMPLETION_INDEX", index.ToString()))));
-        Assert.Equal("--shard-count", Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 0, Env(("JOB_COMPLETION_INDEX", "0")))).Variable);
+        Assert.Equal("SweepShard.Resolve(shardCount)", Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 0, Env(("JOB_COMPLETION_INDEX", "0")))).Variable);
         var beyond = Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 5, Env(("JOB_COMPLETION_INDEX", "5"))));
         Assert.Equal("JOB_COMPLETION_INDEX", beyond.Variable);
-        Assert.Contains("completions must equal --shard-count", beyond.Message);
+        Assert.Contains("completions must equal SweepShard.Resolve(shardCount)", beyond.Message);
     }
 
     [Fact]
     public void Shard_count_outside_a_scheduler_is_refused()
     {
         var e = Assert.Throws<ShardException>(() => SweepShard.Resolve(null, 4, Nothing));
-        Assert.Equal("--shard-count", e.Variable);
+        Assert.Equal("SweepShard.Resolve(shardCount)", e.Variable);
         Assert.Contains("'4' is invalid", e.Message);
     }
 }

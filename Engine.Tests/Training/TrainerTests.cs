@@ -95,6 +95,8 @@ public class TrainerTests : IDisposable
         var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, CheckpointPath = path, CheckpointEvery = 1, LogEvery = 1 });
         var error = Assert.Throws<DivergenceException>(() => trainer.Run(1000));
         Assert.Equal(0, error.Instance);
+        Assert.Equal("InstanceSettings.LearningRate", error.Setting);
+        Assert.EndsWith("; a smaller InstanceSettings.LearningRate may help", error.Message);
         var kept = Checkpoint.Load(path);
         Assert.Equal(error.Step, kept.Step); // the state before the diverging step
         Assert.All(kept.Parameters, v => Assert.True(float.IsFinite(v)));
@@ -118,19 +120,63 @@ public class TrainerTests : IDisposable
         Assert.Equal(0, withinWarmup.StepsPerSecond);
 
         var error = Assert.Throws<ConfigException>(() => new Trainer(shortBackend, new TrainerOptions { WarmupSteps = -1 }));
-        Assert.Contains("warmup-steps", error.Message);
+        Assert.Equal("TrainerOptions.WarmupSteps", error.Field);
+        Assert.Equal("TrainerOptions.WarmupSteps = -1 is invalid; accepted: an integer >= 0", error.Message);
     }
 
-    [Fact]
-    public void Cancellation_stops_after_a_whole_step()
+    [Theory]
+    [InlineData(BackendKind.Reference)]
+    [InlineData(BackendKind.Simd)]
+    public void A_token_cancelled_before_the_run_throws_and_leaves_the_initial_state(BackendKind kind)
     {
-        using var backend = BackendFactory.Create(BackendKind.Reference, Small());
+        var config = Small();
+        using var backend = BackendFactory.Create(kind, config);
+        var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0 });
+        string initial = WeightsHash.Of(trainer.Snapshot().Parameters);
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        var reports = new List<TrainingProgress>();
+        var e = Assert.Throws<TrainingCanceledException>(() => trainer.Run(10, new Collect(reports), cancel.Token));
+        Assert.IsAssignableFrom<OperationCanceledException>(e);
+        Assert.Equal(cancel.Token, e.CancellationToken);
+        Assert.Equal(0, e.Result.Steps);
+        Assert.Empty(e.Result.FinalLoss);
+        Assert.Empty(reports);
+        Assert.Equal(0, trainer.Step);
+        Assert.Equal(initial, WeightsHash.Of(trainer.Snapshot().Parameters));
+        // Nothing left to train still cancels: a cancelled token always throws, never returns as if done.
+        Assert.Throws<TrainingCanceledException>(() => trainer.Run(0, cancellation: cancel.Token));
+    }
+
+    [Theory]
+    [InlineData(BackendKind.Reference)]
+    [InlineData(BackendKind.Simd)]
+    public void Cancelled_from_a_progress_report_the_run_holds_the_bits_of_exactly_that_many_steps(BackendKind kind)
+    {
+        var config = Small(instances: 2);
+        using var backend = BackendFactory.Create(kind, config);
         using var cancel = new CancellationTokenSource();
         var trainer = new Trainer(backend, new TrainerOptions { EvalSamples = 0, LogEvery = 3 });
-        var result = trainer.Run(1000, new Collect([], _ => cancel.Cancel()), cancel.Token);
-        Assert.True(result.Cancelled);
-        Assert.Equal(3, result.Steps);
-        Assert.Equal(3, trainer.Step);
+        var e = Assert.Throws<TrainingCanceledException>(() =>
+            trainer.Run(1000, new Collect([], p => { if (p.Step == 6) cancel.Cancel(); }), cancel.Token));
+        Assert.Equal(cancel.Token, e.CancellationToken);
+        Assert.Equal(6, e.Result.Steps);
+        Assert.Equal(6, trainer.Step);
+        Assert.Equal([-1L, -1L], e.Result.FirstNonFiniteStep);
+
+        // The state, and the loss the exception reports, are those of a run of exactly 6 steps.
+        using var straightBackend = BackendFactory.Create(kind, config);
+        var straight = new Trainer(straightBackend, new TrainerOptions { EvalSamples = 0 });
+        var six = straight.Run(6);
+        var (cancelled, whole) = (trainer.Snapshot(), straight.Snapshot());
+        Bits.Equal(whole.Parameters, cancelled.Parameters, "parameters after cancellation");
+        Bits.Equal(whole.OptimizerState, cancelled.OptimizerState, "optimizer state after cancellation");
+        Bits.Equal(six.FinalLoss, e.Result.FinalLoss, "loss of the last completed step");
+
+        // The trainer is left usable: the run continues to the same bits as one that was never cancelled.
+        trainer.Run(20);
+        straight.Run(20);
+        Assert.Equal(straight.WeightsSha256(), trainer.WeightsSha256());
     }
 
     private sealed class Collect(List<TrainingProgress> into, Action<TrainingProgress>? also = null) : IProgress<TrainingProgress>

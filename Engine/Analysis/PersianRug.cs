@@ -44,8 +44,8 @@ public sealed class PersianRug
     /// <exception cref="ConfigException">n is not a power of two, or m is not in [1, n].</exception>
     public static PersianRug Create(int n, int m, ulong seed)
     {
-        if (!Hadamard.IsPowerOfTwo(n)) throw new ConfigException("n", n, "a power of two (the Persian rug uses Hadamard rows)");
-        if (m < 1 || m > n) throw new ConfigException("m", m, $"an integer in [1, n = {n}]");
+        if (!Hadamard.IsPowerOfTwo(n)) throw new ConfigException("PersianRug.Create(n)", n, "a power of two (the Persian rug uses Hadamard rows)");
+        if (m < 1 || m > n) throw new ConfigException("PersianRug.Create(m)", m, $"an integer in [1, n = {n}]");
         var (k0, k1) = Philox.Key(seed);
         var perm = new int[n];
         for (int i = 0; i < n; i++) perm[i] = i;

@@ -18,9 +18,9 @@ public sealed record RugFitOptions
 
     internal void Validate()
     {
-        if (Steps < 0) throw new Model.ConfigException("fit-steps", Steps, "an integer >= 0");
-        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new Model.ConfigException("fit-lr", LearningRate, "a finite number > 0");
-        if (!double.IsFinite(InitialA) || !double.IsFinite(InitialB)) throw new Model.ConfigException("fit-init", $"{InitialA}, {InitialB}", "finite numbers");
+        if (Steps < 0) throw new Model.ConfigException("RugFitOptions.Steps", Steps, "an integer >= 0");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new Model.ConfigException("RugFitOptions.LearningRate", LearningRate, "a finite number > 0");
+        if (!double.IsFinite(InitialA) || !double.IsFinite(InitialB)) throw new Model.ConfigException("RugFitOptions.InitialA, RugFitOptions.InitialB", $"{InitialA}, {InitialB}", "finite numbers");
     }
 }
 
@@ -79,8 +79,8 @@ public static class PersianRugFit
             a -= lr / bc1 * ma / (Math.Sqrt(va) / bc2 + eps);
             b -= lr / bc1 * mb / (Math.Sqrt(vb) / bc2 + eps);
             if (!(double.IsFinite(ga) && double.IsFinite(gb) && rug.ParametersFinite(a, b)))
-                throw DivergenceException.OfFit(t, $"the Persian rug fit diverged at fit step {t}: gradient ({ga:G4}, {gb:G4}), a {a:G4}, b {b:G4} " +
-                    "(try a smaller --fit-lr)");
+                throw DivergenceException.OfFit(t, $"the Persian rug fit diverged at fit step {t}: gradient ({ga:G4}, {gb:G4}), a {a:G4}, b {b:G4}; " +
+                    "a smaller RugFitOptions.LearningRate may help", "RugFitOptions.LearningRate");
             if (progress is not null && ((t + 1) % 10 == 0 || t + 1 == steps))
             {
                 loss = gradient.BatchLoss();

@@ -66,7 +66,7 @@ public static class BackendFactory
         "opencl" => BackendKind.OpenCl,
         "cuda" => BackendKind.Cuda,
         "ilgpu-cpu" => BackendKind.IlgpuCpu,
-        _ => throw new ConfigException("backend", text, Names),
+        _ => throw new ConfigException("BackendKind", text, Names),
     };
 
     /// <summary>The name <see cref="Parse"/> reads.</summary>
@@ -93,8 +93,8 @@ public static class BackendFactory
         Action<MemoryEstimate>? estimated = null)
     {
         options ??= new BackendOptions();
-        if (options.Threads < 0) throw new ConfigException("threads", options.Threads, "0 (all cores) or a positive integer");
-        if (options.Device < 0) throw new ConfigException("device", options.Device, "an integer >= 0");
+        if (options.Threads < 0) throw new ConfigException("BackendOptions.Threads", options.Threads, "0 (all cores) or a positive integer");
+        if (options.Device < 0) throw new ConfigException("BackendOptions.Device", options.Device, "an integer >= 0");
         IBackend backend = kind switch
         {
             BackendKind.Reference => Reference(config, options, estimated),
@@ -102,7 +102,7 @@ public static class BackendFactory
             BackendKind.OpenCl or BackendKind.Cuda or BackendKind.IlgpuCpu =>
                 Checked(kind, config, options, estimated, () => GpuBackends.Required(kind).Create(kind, config, options.Device)),
             BackendKind.Auto => Auto(config, options, notice, estimated),
-            _ => throw new ConfigException("backend", kind, Names),
+            _ => throw new ConfigException("BackendKind", kind, Names),
         };
         try { SetInitialParameters(backend, config); }
         catch

@@ -64,7 +64,7 @@ public static class ConfigJson
     {
         "uniform" => InitKind.Uniform,
         "xavier" => InitKind.XavierNormal,
-        _ => throw new ConfigException("init", text, "uniform or xavier"),
+        _ => throw new ConfigException("AutoencoderConfig.Init", text, "uniform or xavier"),
     };
 
     /// <summary>Parses and validates; a malformed document or a bad value throws <see cref="ConfigException"/>.</summary>

@@ -62,14 +62,14 @@ public sealed class AutoencoderConfig
         OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)
     {
         optimizer ??= new OptimizerSettings();
-        if (n < 1) throw new ConfigException("n", n, "an integer >= 1");
-        if (m < 1) throw new ConfigException("m", m, "an integer >= 1");
-        if (batch < 1) throw new ConfigException("batch", batch, "an integer >= 1");
-        if (instances is null || instances.Count < 1) throw new ConfigException("instances", instances?.Count ?? 0, "an integer >= 1");
-        if (!Enum.IsDefined(init)) throw new ConfigException("init", init, "uniform or xavier");
+        if (n < 1) throw new ConfigException("AutoencoderConfig.N", n, "an integer >= 1");
+        if (m < 1) throw new ConfigException("AutoencoderConfig.M", m, "an integer >= 1");
+        if (batch < 1) throw new ConfigException("AutoencoderConfig.Batch", batch, "an integer >= 1");
+        if (instances is null || instances.Count < 1) throw new ConfigException("AutoencoderConfig.Instances", instances?.Count ?? 0, "an integer >= 1");
+        if (!Enum.IsDefined(init)) throw new ConfigException("AutoencoderConfig.Init", init, "uniform or xavier");
         optimizer.Validate();
         for (int s = 0; s < instances.Count; s++)
-            instances[s].Validate(instances.Count == 1 ? "" : $"instances[{s}].");
+            instances[s].Validate(instances.Count == 1 ? "InstanceSettings." : $"AutoencoderConfig.Instances[{s}].");
         CheckSizes(n, m, tied, bias, batch, instances.Count, optimizer.StateSlots);
 
         N = n; M = m; Tied = tied; Bias = bias; Batch = batch; Init = init;
@@ -100,9 +100,9 @@ public sealed class AutoencoderConfig
         int batch = Defaults.Batch, int instances = 1, ulong seed = 0, Importance? importance = null,
         OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)
     {
-        if (n < 1) throw new ConfigException("n", n, "an integer >= 1");
-        if (instances < 1) throw new ConfigException("instances", instances, "an integer >= 1");
-        if (instances > 1 << 20) throw new ConfigException("instances", instances, "an integer in [1, 1048576]");
+        if (n < 1) throw new ConfigException("AutoencoderConfig.N", n, "an integer >= 1");
+        if (instances < 1) throw new ConfigException("AutoencoderConfig.Instances", instances, "an integer >= 1");
+        if (instances > 1 << 20) throw new ConfigException("AutoencoderConfig.Instances", instances, "an integer in [1, 1048576]");
         var list = new InstanceSettings[instances];
         for (int s = 0; s < instances; s++)
             list[s] = new InstanceSettings(unchecked(seed + (ulong)s), p, lr ?? Defaults.LearningRate(n), importance ?? Importance.Uniform);
@@ -133,7 +133,7 @@ public sealed class AutoencoderConfig
     {
         double bytes = StateBytes(n, m, tied, bias, batch, k, slots);
         if (bytes > MaxBytes)
-            throw new ConfigException("n, m, batch, instances", $"{n}, {m}, {batch}, {k} ({bytes:G3} bytes of training state)",
+            throw new ConfigException("AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", $"{n}, {m}, {batch}, {k} ({bytes:G3} bytes of training state)",
                 $"sizes whose training state is at most 2^60 bytes");
     }
 }

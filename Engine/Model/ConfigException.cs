@@ -1,16 +1,22 @@
 namespace ToyModels.Model;
 
 /// <summary>
-/// A configuration value outside what the engine accepts. <see cref="Field"/> is the user-facing
-/// name (the same as the Samples' command-line option without dashes), <see cref="Value"/> the
-/// rejected value as given, <see cref="Accepted"/> what would have been accepted.
+/// A configuration value outside what the engine accepts, named in the engine's own terms: <see cref="Field"/> is the
+/// setting (a property such as "OptimizerSettings.Eps" or "AutoencoderConfig.Instances[2].P", or a parameter such as
+/// "Trainer.Run(totalSteps)"; several separated by ", " when only their combination is refused), <see cref="Value"/>
+/// the rejected value as given, <see cref="Accepted"/> what would have been accepted. A program shows its own option
+/// names instead (the samples translate with one table, Samples/Common/OptionNames).
 /// </summary>
 public sealed class ConfigException : ArgumentException
 {
+    /// <summary>The setting refused, as "Type.Property" or "Type.Method(parameter)".</summary>
     public string Field { get; }
+    /// <summary>The value refused, formatted invariantly ("(none)" for null).</summary>
     public string Value { get; }
+    /// <summary>What the setting accepts.</summary>
     public string Accepted { get; }
 
+    /// <summary>A refusal of <paramref name="value"/> for <paramref name="field"/>; the message reads "FIELD = VALUE is invalid; accepted: ACCEPTED".</summary>
     public ConfigException(string field, object? value, string accepted)
         : base($"{field} = {Format(value)} is invalid; accepted: {accepted}")
     {

@@ -35,7 +35,7 @@ public static class Defaults
 
     /// <summary>The learning rate for n features: 3e-3 / sqrt(n).</summary>
     public static double LearningRate(int n) =>
-        n >= 1 ? 3e-3 / Math.Sqrt(n) : throw new ConfigException("n", n, "an integer >= 1");
+        n >= 1 ? 3e-3 / Math.Sqrt(n) : throw new ConfigException("AutoencoderConfig.N", n, "an integer >= 1");
 
     /// <summary>The text programs print for <see cref="LearningRate"/>.</summary>
     public const string LearningRateFormula = "3e-3 / sqrt(n)";

@@ -33,7 +33,7 @@ public readonly record struct Importance(ImportanceKind Kind, double Parameter)
     /// <summary>Parses "uniform", "decay:R" or "power:K"; throws <see cref="ConfigException"/> on anything else.</summary>
     /// <param name="text">The importance as <see cref="ToString"/> writes it.</param>
     /// <param name="field">The setting named by the exception.</param>
-    public static Importance Parse(string text, string field = "importance")
+    public static Importance Parse(string text, string field = "InstanceSettings.Importance")
     {
         var parts = text.Split(':', 2);
         var value = parts.Length == 2 ? parts[1] : null;
@@ -49,7 +49,7 @@ public readonly record struct Importance(ImportanceKind Kind, double Parameter)
         return result;
     }
 
-    internal void Validate(string field = "importance")
+    internal void Validate(string field = "InstanceSettings.Importance")
     {
         bool ok = Kind switch
         {

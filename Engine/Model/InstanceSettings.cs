@@ -8,8 +8,8 @@ public sealed record InstanceSettings(ulong Seed, double P, double LearningRate,
 {
     internal void Validate(string prefix)
     {
-        if (!(P >= 0 && P <= 1)) throw new ConfigException(prefix + "p", P, "a number in [0, 1]");
-        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ConfigException(prefix + "lr", LearningRate, "a finite number > 0");
-        Importance.Validate(prefix + "importance");
+        if (!(P >= 0 && P <= 1)) throw new ConfigException(prefix + "P", P, "a number in [0, 1]");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ConfigException(prefix + "LearningRate", LearningRate, "a finite number > 0");
+        Importance.Validate(prefix + "Importance");
     }
 }

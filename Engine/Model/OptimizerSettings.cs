@@ -48,16 +48,16 @@ public sealed record OptimizerSettings
         "adam" => OptimizerKind.Adam,
         "adamw" => OptimizerKind.AdamW,
         "sgd" => OptimizerKind.Sgd,
-        _ => throw new ConfigException("optimizer", text, "adam, adamw or sgd"),
+        _ => throw new ConfigException("OptimizerSettings.Kind", text, "adam, adamw or sgd"),
     };
 
     internal void Validate()
     {
-        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ConfigException("beta1", Beta1, "a number in [0, 1)");
-        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ConfigException("beta2", Beta2, "a number in [0, 1)");
-        if (!(Eps > 0 && double.IsFinite(Eps))) throw new ConfigException("adam-eps", Eps, "a finite number > 0");
-        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ConfigException("weight-decay", WeightDecay, "a finite number >= 0");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ConfigException("momentum", Momentum, "a number in [0, 1)");
-        if (Kind != OptimizerKind.Sgd && Momentum != 0) throw new ConfigException("momentum", Momentum, "0 unless the optimizer is sgd");
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ConfigException("OptimizerSettings.Beta1", Beta1, "a number in [0, 1)");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ConfigException("OptimizerSettings.Beta2", Beta2, "a number in [0, 1)");
+        if (!(Eps > 0 && double.IsFinite(Eps))) throw new ConfigException("OptimizerSettings.Eps", Eps, "a finite number > 0");
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ConfigException("OptimizerSettings.WeightDecay", WeightDecay, "a finite number >= 0");
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ConfigException("OptimizerSettings.Momentum", Momentum, "a number in [0, 1)");
+        if (Kind != OptimizerKind.Sgd && Momentum != 0) throw new ConfigException("OptimizerSettings.Momentum", Momentum, "0 unless OptimizerSettings.Kind is OptimizerKind.Sgd");
     }
 }

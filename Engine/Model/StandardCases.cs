@@ -37,14 +37,17 @@ public static class StandardCases
     public static readonly StandardCase XLUntied = new("XL-untied", 65536, 8192, 256, 0.001,
         Note: "untied: 2^30 parameters and 2^31 floats of Adam state, about 13 GiB");
 
-    /// <summary>Every case of the table, in the order above.</summary>
-    public static IReadOnlyList<StandardCase> All { get; } = [Q, S, M, L, XL, XLUntied];
+    /// <summary>No size a multiple of a vector or a tile: every kernel's edge paths run (kernel suites, the GPU verification's plumbing run).</summary>
+    public static readonly StandardCase Ragged = new("ragged", 509, 37, 67, 0.05, Note: "no size a multiple of a vector or a tile");
 
-    /// <summary>"Q, S, M, L, XL, XL-untied", for messages.</summary>
+    /// <summary>Every case, in the order tools list them.</summary>
+    public static IReadOnlyList<StandardCase> All { get; } = [Q, S, M, L, XL, XLUntied, Ragged];
+
+    /// <summary>"Q, S, M, L, XL, XL-untied, ragged", for messages.</summary>
     public static string Names => string.Join(", ", All.Select(c => c.Name));
 
     /// <summary>The case of that name (case-insensitive); <see cref="ConfigException"/> naming the accepted ones otherwise.</summary>
     public static StandardCase Get(string name) =>
         All.FirstOrDefault(c => string.Equals(c.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? throw new ConfigException("case", name, Names);
+        ?? throw new ConfigException("StandardCases.Get(name)", name, Names);
 }

@@ -66,7 +66,7 @@ public sealed class SweepFolder(string path)
                 var (sha, source, runs) = ReadGridHeader();
                 if (sha != grid.Sha256)
                     throw new SweepFolderException($"{Path} holds results of another grid ({source}, {runs} runs); this grid is {grid.Source} " +
-                        $"({grid.Runs.Count} runs). Use another --out, or --force to add this grid's runs there (old rows are kept).");
+                        $"({grid.Runs.Count} runs). Use another folder (SweepFolder.Path), or SweepFolder.Claim(force) to add this grid's runs there (old rows are kept).");
             }
             var ids = grid.Runs.Select(r => r.Id).ToHashSet();
             foreach (string file in ResultFiles())
@@ -74,7 +74,7 @@ public sealed class SweepFolder(string path)
                 var foreign = Sweeps.ResultsFile.Read(file).FirstOrDefault(r => !ids.Contains(r.RunId));
                 if (foreign is not null)
                     throw new SweepFolderException($"{file} holds run {foreign.RunId}, which is not in {grid.Source}: the folder has results of another grid. " +
-                        "Use another --out, or --force to add this grid's runs there (old rows are kept).");
+                        "Use another folder (SweepFolder.Path), or SweepFolder.Claim(force) to add this grid's runs there (old rows are kept).");
             }
         }
         if (!File.Exists(GridFile) || ReadGridHeader().Sha != grid.Sha256) WriteGrid(grid);
@@ -108,11 +108,11 @@ public sealed class SweepFolder(string path)
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
-            throw new SweepFolderException($"{GridFile} is not a grid record of this engine ({e.Message}); use another --out or --force");
+            throw new SweepFolderException($"{GridFile} is not a grid record of this engine ({e.Message}); use another folder (SweepFolder.Path) or SweepFolder.Claim(force)");
         }
     }
 
-    /// <summary>The grid recorded in the folder (for --merge and reports).</summary>
+    /// <summary>The grid recorded in the folder (for merging shards and reports).</summary>
     public SweepGrid LoadGrid(long maxRuns = SweepGrid.DefaultMaxRuns)
     {
         if (!File.Exists(GridFile)) throw new SweepFolderException($"{Path} has no grid.json: nothing was swept there");
@@ -121,7 +121,7 @@ public sealed class SweepFolder(string path)
         using (var document = JsonDocument.Parse(File.ReadAllText(GridFile)))
         {
             if (!document.RootElement.TryGetProperty("grid", out var stored))
-                throw new SweepFolderException($"{GridFile} is not a grid record of this engine (no \"grid\"); use another --out or --force");
+                throw new SweepFolderException($"{GridFile} is not a grid record of this engine (no \"grid\"); use another folder (SweepFolder.Path) or SweepFolder.Claim(force)");
             json = stored.GetRawText();
         }
         var grid = SweepGrid.Parse(json, source, maxRuns);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using ToyModels.Model;
 
 namespace ToyModels.Sweeps;
@@ -31,7 +32,7 @@ namespace ToyModels.Sweeps;
 /// What a grid leaves out comes from <see cref="Defaults"/> (n, m, p, batch, evaluation samples, the learning rate
 /// and Adam's settings, <see cref="Defaults.ShortSteps"/> steps), untied with bias, uniform importance and init.
 /// </remarks>
-public sealed class SweepGrid
+public sealed partial class SweepGrid
 {
     /// <summary>Runs in grid order.</summary>
     public IReadOnlyList<SweepRun> Runs { get; }
@@ -94,6 +95,17 @@ public sealed class SweepGrid
         "batch", "init", "eval_samples", "optimizer"];
     private static readonly HashSet<string> OptimizerFields = ["kind", "eps", "beta1", "beta2", "weight_decay", "momentum"];
 
+    /// <summary>The engine's setting names in <paramref name="text"/> (a <see cref="ConfigException"/>'s field or accepted values) as the grid's keys.</summary>
+    private static string GridField(string text) => SettingName().Replace(text, m => m.Groups[1].Value switch
+    {
+        "LearningRate" => "lr",
+        "WeightDecay" => "weight_decay",
+        var name => name.ToLowerInvariant(),
+    });
+
+    [GeneratedRegex(@"\b(?:AutoencoderConfig|InstanceSettings|OptimizerSettings|OptimizerKind)\.(\w+)")]
+    private static partial Regex SettingName();
+
     /// <summary>Expands a grid given as JSON text.</summary>
     /// <param name="json">The grid (comments and trailing commas allowed).</param>
     /// <param name="source">Where it came from, for <see cref="Source"/> and error messages.</param>
@@ -140,7 +152,7 @@ public sealed class SweepGrid
                 * (lrs?.Count ?? 1) * stepsList.Count * seeds.Count * ps.Count;
             if (count > maxRuns)
                 throw reader.Error("(grid)", string.Create(CultureInfo.InvariantCulture,
-                    $"{count:0.###############} runs, more than the limit of {maxRuns}; split the grid, or raise the limit (Samples/Sweep: --max-runs)"));
+                    $"{count:0.###############} runs, more than the limit of {maxRuns}; split the grid, or raise the limit (SweepGrid.Load(maxRuns))"));
 
             var runs = new List<SweepRun>();
             var seen = new Dictionary<string, SweepRun>();
@@ -164,7 +176,7 @@ public sealed class SweepGrid
                                                 }
                                                 catch (ConfigException e)
                                                 {
-                                                    throw reader.Error(e.Field == "m" ? mField : e.Field, $"{e.Value} is invalid for n {n}, m {m}; accepted: {e.Accepted}");
+                                                    throw reader.Error(e.Field == "AutoencoderConfig.M" ? mField : GridField(e.Field), $"{e.Value} is invalid for n {n}, m {m}; accepted: {e.Accepted}");
                                                 }
                                                 var run = new SweepRun(config, steps, (int)evalSamples, runs.Count);
                                                 if (seen.TryGetValue(run.Id, out var twin))
@@ -340,8 +352,7 @@ public sealed class SweepGrid
             try { settings.Validate(); }
             catch (ConfigException e)
             {
-                string field = e.Field switch { "adam-eps" => "eps", "weight-decay" => "weight_decay", _ => e.Field };
-                throw Error("optimizer." + field, $"{e.Value} is invalid; accepted: {e.Accepted}");
+                throw Error("optimizer." + GridField(e.Field), $"{e.Value} is invalid; accepted: {GridField(e.Accepted)}");
             }
             return settings;
         }

@@ -29,7 +29,7 @@ public static class SweepPlan
     /// </summary>
     public static IReadOnlyList<Pack> Packs(IEnumerable<SweepRun> runs, int maxInstances, long maxBytes)
     {
-        if (maxInstances < 1) throw new ConfigException("pack", maxInstances, "an integer >= 1");
+        if (maxInstances < 1) throw new ConfigException("SweepPlan.Packs(maxInstances)", maxInstances, "an integer >= 1");
         var packs = new List<Pack>();
         foreach (var group in runs.GroupBy(r => r.ShapeKey))
         {

@@ -8,12 +8,20 @@ using ToyModels.Training;
 namespace ToyModels.Sweeps;
 
 /// <summary>Progress inside one pack.</summary>
+/// <param name="Pack">The pack training.</param>
+/// <param name="Step">Steps completed.</param>
+/// <param name="MeanLoss">Batch loss of that step, the mean over the pack's runs.</param>
+/// <param name="StepsPerSecond">Speed since the previous report.</param>
 public sealed record PackProgress(Pack Pack, long Step, double MeanLoss, double StepsPerSecond);
 
 /// <summary>
 /// A finished run: its row, its metrics and its state as a one-instance checkpoint (with the metrics in its metadata).
 /// A diverged run's row has its losses and metrics missing and its diverged step; its metrics and checkpoint are not kept.
 /// </summary>
+/// <param name="Run">The grid's run.</param>
+/// <param name="Result">Its row of results.csv.</param>
+/// <param name="Metrics">Its superposition metrics.</param>
+/// <param name="Checkpoint">Its final state as a one-instance checkpoint.</param>
 public sealed record RunOutcome(SweepRun Run, SweepResult Result, SuperpositionMetrics Metrics, Checkpoint Checkpoint);
 
 /// <summary>
@@ -22,15 +30,28 @@ public sealed record RunOutcome(SweepRun Run, SweepResult Result, SuperpositionM
 /// (uniform importance), the superposition metrics and the weights hash. The engine gives each instance the
 /// bits it would get trained alone, so a run's result does not depend on what it was packed with.
 /// </summary>
+/// <remarks>
+/// Cancellation follows the engine's convention (<see cref="Trainer"/>): a cancelled token makes <see cref="Train"/> throw an
+/// <see cref="OperationCanceledException"/> carrying it, before the pack starts or between its steps. The pack in flight is
+/// then lost (its runs are returned only whole); the outcomes of earlier packs are the caller's, so a sweep that writes each
+/// pack's rows as they come loses at most one pack.
+/// </remarks>
+/// <param name="kind">The backend every pack trains on.</param>
+/// <param name="options">Its options (threads, device).</param>
+/// <param name="notice">Receives the backend factory's notices (what auto chose), for the first pack.</param>
 public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null, Action<string>? notice = null)
 {
     /// <summary>What the last pack trained on (the backend's description), once a pack has started.</summary>
     public string? BackendDescription { get; private set; }
+    /// <summary>The last pack's backend name (<see cref="IBackend.Name"/>), once a pack has started.</summary>
     public string? BackendName { get; private set; }
 
-    /// <summary>The finished runs, or null when cancelled (the pack in flight is lost, nothing is half-written).</summary>
-    public IReadOnlyList<RunOutcome>? Train(Pack pack, IProgress<PackProgress>? progress = null, CancellationToken cancellation = default)
+    /// <summary>Trains <paramref name="pack"/> and returns its finished runs, in the pack's order.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled: nothing of this pack is returned.</exception>
+    public IReadOnlyList<RunOutcome> Train(Pack pack, IProgress<PackProgress>? progress = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(pack);
+        cancellation.ThrowIfCancellationRequested();
         var config = pack.Config;
         using var backend = BackendFactory.Create(kind, config, Options(pack), BackendDescription is null ? notice : null);
         BackendDescription = backend.Description;
@@ -43,7 +64,6 @@ public sealed class SweepRunner(BackendKind kind, BackendOptions? options = null
         });
         var result = trainer.Run(pack.Steps,
             progress is null ? null : new SyncProgress<TrainingProgress>(p => progress.Report(new PackProgress(pack, p.Step, p.MeanLoss, p.StepsPerSecond))), cancellation);
-        if (result.Cancelled) return null;
 
         var layout = config.Layout;
         var outcomes = new List<RunOutcome>();

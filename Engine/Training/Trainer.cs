@@ -14,6 +14,12 @@ namespace ToyModels.Training;
 /// Step t (0-based) trains on the batch of data-stream step t with the optimizer scalars of step t;
 /// after it, <see cref="Step"/> = t + 1. Everything is a pure function of the config and the step,
 /// so resuming from a checkpoint continues bit for bit.
+/// <para>
+/// Cancellation, as everywhere in the engine: a cancelled <see cref="CancellationToken"/> makes <see cref="Run"/> throw an
+/// <see cref="OperationCanceledException"/> carrying that token (here a <see cref="TrainingCanceledException"/>), at a step
+/// boundary. The trainer and its backend then hold exactly the state after <see cref="Step"/> steps: save it, snapshot it,
+/// or call <see cref="Run"/> again to continue.
+/// </para>
 /// </remarks>
 public sealed class Trainer
 {
@@ -23,12 +29,17 @@ public sealed class Trainer
     private readonly long[] _nonFinite;
     private readonly long[] _backendNonFinite;
 
+    /// <summary>The backend that holds the model and runs the steps (the trainer does not dispose it).</summary>
     public IBackend Backend { get; }
+    /// <summary>The backend's config.</summary>
     public AutoencoderConfig Config => Backend.Config;
+    /// <summary>Evaluation, reporting, checkpoint and divergence settings.</summary>
     public TrainerOptions Options { get; }
-    /// <summary>Optimizer steps completed.</summary>
+    /// <summary>Optimizer steps completed: the backend holds the state after exactly this many steps.</summary>
     public long Step { get; private set; }
 
+    /// <summary>A trainer at step 0 of <paramref name="backend"/> (or at a checkpoint's step after <see cref="Restore(Checkpoint)"/>).</summary>
+    /// <exception cref="ConfigException">An option is out of range.</exception>
     public Trainer(IBackend backend, TrainerOptions? options = null)
     {
         Backend = backend ?? throw new ArgumentNullException(nameof(backend));
@@ -94,11 +105,19 @@ public sealed class Trainer
         return new Checkpoint(Config, Step, parameters, state, metadata ?? Options.CheckpointMetadata?.Invoke());
     }
 
-    /// <summary>Trains until <see cref="Step"/> = <paramref name="totalSteps"/>, or until cancelled (after a whole step).</summary>
+    /// <summary>Trains until <see cref="Step"/> = <paramref name="totalSteps"/>.</summary>
+    /// <param name="totalSteps">The step to reach: at least <see cref="Step"/>, at most <see cref="AutoencoderConfig.MaxSteps"/>.</param>
+    /// <param name="progress">Reports at every <see cref="TrainerOptions.LogEvery"/>-th step, the warm-up's end and the last step,
+    /// on the thread that trains (use <see cref="SyncProgress{T}"/> for reports at once and in order).</param>
+    /// <param name="cancellation">Checked before the first step and between steps (see <see cref="TrainingCanceledException"/>).</param>
+    /// <exception cref="TrainingCanceledException">The token was cancelled before the run reached <paramref name="totalSteps"/>:
+    /// the trainer and its backend hold the state after exactly <see cref="Step"/> steps, as a run of that many steps leaves them.</exception>
+    /// <exception cref="DivergenceException">An instance diverged and <see cref="TrainerOptions.OnDivergence"/> is <see cref="DivergencePolicy.Stop"/>.</exception>
+    /// <exception cref="ConfigException"><paramref name="totalSteps"/> is out of range.</exception>
     public TrainingResult Run(long totalSteps, IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default)
     {
         if (totalSteps < Step || totalSteps > AutoencoderConfig.MaxSteps)
-            throw new ConfigException("steps", totalSteps, $"an integer in [{Step} (steps already done), {AutoencoderConfig.MaxSteps}]");
+            throw new ConfigException("Trainer.Run(totalSteps)", totalSteps, $"an integer in [{Step} (Trainer.Step, the steps already done), {AutoencoderConfig.MaxSteps}]");
         long logEvery = Options.LogEvery > 0 ? Options.LogEvery : Math.Max(1, (totalSteps - Step) / 100);
         var total = Stopwatch.StartNew();
         var stepping = new Stopwatch();
@@ -107,17 +126,28 @@ public sealed class Trainer
         double lastReportTime = 0, warmupSeconds = 0;
         float[] finalLoss = [];
         float[]? evalLoss = null;
-        bool cancelled = false;
         Array.Fill(_nonFinite, -1L);
+
+        TrainingResult Result()
+        {
+            // Steps/s past the warm-up: 0 when the run ended within it.
+            double seconds = stepping.Elapsed.TotalSeconds - warmupSeconds;
+            long timed = Step - warmupEnd;
+            return new TrainingResult(Step, finalLoss, evalLoss, seconds > 0 && timed > 0 ? timed / seconds : 0, total.Elapsed, (long[])_nonFinite.Clone());
+        }
 
         while (Step < totalSteps)
         {
             if (cancellation.IsCancellationRequested)
             {
-                Backend.Read(TensorKind.RowLoss, _rowLoss); // let the device finish the steps queued
+                // The loss read waits for the steps a device backend queued: the state is then that of Step steps.
+                if (Step > firstStep)
+                {
+                    finalLoss = ReadLoss();
+                    RecordDivergence(finalLoss);
+                }
                 stepping.Stop();
-                cancelled = true;
-                break;
+                throw new TrainingCanceledException(Result(), cancellation);
             }
             // A device backend may return before its step is done; the loss read below waits for it,
             // so the stepping clock runs until then and steps/s counts finished steps only.
@@ -135,7 +165,11 @@ public sealed class Trainer
             finalLoss = ReadLoss();
             stepping.Stop();
             if (warmupDone) warmupSeconds = stepping.Elapsed.TotalSeconds;
-            CheckDivergence(finalLoss);
+            int diverged = RecordDivergence(finalLoss);
+            if (diverged >= 0 && Options.OnDivergence == DivergencePolicy.Stop)
+                throw new DivergenceException(diverged, _nonFinite[diverged], float.IsFinite(finalLoss[diverged])
+                    ? "a parameter became non-finite"
+                    : $"the loss is {finalLoss[diverged]}");
             // The checkpoint before the evaluation: whatever happens after a step, the step is kept.
             if (checkpoint) Save(Options.CheckpointPath!);
             float[]? eval = evaluate ? Evaluate() : null;
@@ -146,13 +180,13 @@ public sealed class Trainer
             lastReportTime = now;
             progress?.Report(new TrainingProgress(Step, totalSteps, finalLoss, eval, speed, total.Elapsed));
         }
-        if (Step == firstStep && !cancelled && Options.EvalSamples > 0)
-            evalLoss = Evaluate(); // nothing left to train (resumed at the end): still report evaluation
-        // Steps/s past the warm-up: 0 when the run ended within it.
-        double seconds = stepping.Elapsed.TotalSeconds - warmupSeconds;
-        long timed = Step - warmupEnd;
-        return new TrainingResult(Step, finalLoss, evalLoss, seconds > 0 && timed > 0 ? timed / seconds : 0, total.Elapsed,
-            (long[])_nonFinite.Clone(), cancelled);
+        if (Step == firstStep)
+        {
+            // Nothing left to train (resumed at the end): a cancelled token still cancels; otherwise report the evaluation.
+            if (cancellation.IsCancellationRequested) throw new TrainingCanceledException(Result(), cancellation);
+            if (Options.EvalSamples > 0) evalLoss = Evaluate();
+        }
+        return Result();
     }
 
     /// <summary>The batch loss of the last step, per instance.</summary>
@@ -167,13 +201,14 @@ public sealed class Trainer
     /// <summary>The loss on <see cref="TrainerOptions.EvalSamples"/> evaluation samples, per instance.</summary>
     public float[] Evaluate() => Evaluate(Options.EvalSamples);
 
+    /// <summary>The loss on <paramref name="samples"/> evaluation samples (data stream v1's evaluation streams), per instance.</summary>
     /// <remarks>
     /// The rows are reduced as they arrive, a batch at a time, into R32 lanes per instance: the bits of
     /// <see cref="LossReduction.Finish"/> over all rows at once, in memory of one batch, for any number of samples.
     /// </remarks>
     public float[] Evaluate(int samples)
     {
-        if (samples < 1) throw new ConfigException("eval-samples", samples, "an integer >= 1");
+        if (samples < 1) throw new ConfigException("Trainer.Evaluate(samples)", samples, "an integer >= 1");
         int k = Config.InstanceCount, batch = Config.Batch;
         var lanes = new float[k * R32.Lanes];
         for (long first = 0; first < samples; first += batch)
@@ -190,18 +225,18 @@ public sealed class Trainer
         return loss;
     }
 
-    private void CheckDivergence(float[] loss)
+    /// <summary>Records each instance's first non-finite step; returns the first instance that has one, or -1.</summary>
+    private int RecordDivergence(float[] loss)
     {
         Backend.ReadFirstNonFiniteStep(_backendNonFinite);
+        int first = -1;
         for (int s = 0; s < loss.Length; s++)
         {
             if (_backendNonFinite[s] >= 0 && (_nonFinite[s] < 0 || _backendNonFinite[s] < _nonFinite[s])) _nonFinite[s] = _backendNonFinite[s];
             // A non-finite loss with finite parameters: the forward pass overflowed at the step just run.
             if (_nonFinite[s] < 0 && !float.IsFinite(loss[s])) _nonFinite[s] = Step - 1;
-            if (_nonFinite[s] >= 0 && Options.OnDivergence == DivergencePolicy.Stop)
-                throw new DivergenceException(s, _nonFinite[s], float.IsFinite(loss[s])
-                    ? "a parameter became non-finite"
-                    : $"the loss is {loss[s]}");
+            if (_nonFinite[s] >= 0 && first < 0) first = s;
         }
+        return first;
     }
 }

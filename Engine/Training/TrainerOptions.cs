@@ -1,5 +1,6 @@
 namespace ToyModels.Training;
 
+/// <summary>What <see cref="Trainer.Run"/> does when an instance's loss or parameters become non-finite.</summary>
 public enum DivergencePolicy
 {
     /// <summary>Throw <see cref="DivergenceException"/> (a single run).</summary>
@@ -8,6 +9,7 @@ public enum DivergencePolicy
     Continue,
 }
 
+/// <summary>How a <see cref="Trainer"/> evaluates, reports, checkpoints and treats divergence; the defaults train and evaluate at the end.</summary>
 public sealed record TrainerOptions
 {
     /// <summary>Evaluation samples (data stream v1's evaluation streams); 0 turns evaluation off.</summary>
@@ -26,16 +28,18 @@ public sealed record TrainerOptions
     /// reads the loss, and so reports progress, once at the end of the warm-up. 0: every step counts.
     /// </summary>
     public long WarmupSteps { get; init; }
+    /// <summary>Stop with a <see cref="DivergenceException"/> (the default), or record the step and continue.</summary>
     public DivergencePolicy OnDivergence { get; init; } = DivergencePolicy.Stop;
     /// <summary>Extra metadata for every checkpoint written.</summary>
     public Func<IReadOnlyDictionary<string, string>>? CheckpointMetadata { get; init; }
 
+    /// <summary>Throws a <see cref="Model.ConfigException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
-        if (EvalSamples < 0) throw new Model.ConfigException("eval-samples", EvalSamples, "an integer >= 0");
-        if (LogEvery < 0) throw new Model.ConfigException("log-every", LogEvery, "an integer >= 0");
-        if (EvalEvery < 0) throw new Model.ConfigException("eval-every", EvalEvery, "an integer >= 0");
-        if (WarmupSteps < 0) throw new Model.ConfigException("warmup-steps", WarmupSteps, "an integer >= 0");
-        if (CheckpointEvery < 0) throw new Model.ConfigException("checkpoint-every", CheckpointEvery, "an integer >= 0");
+        if (EvalSamples < 0) throw new Model.ConfigException("TrainerOptions.EvalSamples", EvalSamples, "an integer >= 0");
+        if (LogEvery < 0) throw new Model.ConfigException("TrainerOptions.LogEvery", LogEvery, "an integer >= 0");
+        if (EvalEvery < 0) throw new Model.ConfigException("TrainerOptions.EvalEvery", EvalEvery, "an integer >= 0");
+        if (WarmupSteps < 0) throw new Model.ConfigException("TrainerOptions.WarmupSteps", WarmupSteps, "an integer >= 0");
+        if (CheckpointEvery < 0) throw new Model.ConfigException("TrainerOptions.CheckpointEvery", CheckpointEvery, "an integer >= 0");
     }
 }

@@ -3,8 +3,7 @@ using ToyModels.Model;
 namespace ToyModels.Measure.Tools;
 
 /// <summary>
-/// The standard cases S, M, L and XL (<see cref="StandardCases"/>; the library's <see cref="Defaults"/> for the rest),
-/// and the ragged shape the kernels are checked on.
+/// The standard cases S, M, L, XL and ragged (<see cref="StandardCases"/>; the library's <see cref="Defaults"/> for the rest).
 /// </summary>
 public sealed record BenchCase(string Name, int N, int M, int Batch, double P, bool Tied = false)
 {
@@ -13,7 +12,7 @@ public sealed record BenchCase(string Name, int N, int M, int Batch, double P, b
     public static readonly BenchCase Large = Of(StandardCases.L);
     public static readonly BenchCase ExtraLarge = Of(StandardCases.XL);
     /// <summary>No size a multiple of a vector or a tile: every kernel's edge paths run.</summary>
-    public static readonly BenchCase Ragged = new("ragged", 509, 37, 67, 0.05);
+    public static readonly BenchCase Ragged = Of(StandardCases.Ragged);
 
     public static readonly BenchCase[] All = [Small, Medium, Large, ExtraLarge, Ragged];
 

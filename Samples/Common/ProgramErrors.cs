@@ -9,15 +9,25 @@ namespace ToyModels.Samples;
 /// <summary>
 /// The exit codes every sample keeps: 0 done; 2 bad input (one line naming the option, the value and
 /// what is accepted; no stack trace), and a run that would not fit in the memory available (one line with the
-/// figures); 3 diverged; 1 anything else, with a message (an allocation that fails anyway among them). Messages
-/// are one line (<see cref="OneLine"/>), whatever a file they quote holds.
+/// figures); 3 diverged; 1 anything else, with a message (an allocation that fails anyway among them; a cancelled
+/// operation). Messages are one line (<see cref="OneLine"/>), whatever a file they quote holds, and name options, not
+/// the engine's settings (<see cref="OptionNames"/>).
 /// </summary>
 public static class ProgramErrors
 {
-    public const int Done = 0, Failed = 1, BadInput = 2, Diverged = 3;
+    /// <summary>Exit code: the program did what it was asked.</summary>
+    public const int Done = 0;
+    /// <summary>Exit code: anything else went wrong (the message says what), or the run was cancelled.</summary>
+    public const int Failed = 1;
+    /// <summary>Exit code: bad input (an option, a file, a run too large for the memory available).</summary>
+    public const int BadInput = 2;
+    /// <summary>Exit code: training diverged.</summary>
+    public const int Diverged = 3;
 
     /// <summary>Runs the program body and maps exceptions onto exit codes and one-line messages.</summary>
-    public static int Run(Func<int> body)
+    /// <param name="body">The program; returns its exit code.</param>
+    /// <param name="options">This program's own option names for engine settings, where they differ from <see cref="OptionNames.Standard"/>.</param>
+    public static int Run(Func<int> body, IReadOnlyDictionary<string, string>? options = null)
     {
         try
         {
@@ -30,7 +40,7 @@ public static class ProgramErrors
         }
         catch (ConfigException e)
         {
-            Error($"error: {Options(e.Field)}: {e.Value} is invalid; accepted: {e.Accepted}");
+            Error($"error: {OptionNames.Translate(e.Field, options)}: {e.Value} is invalid; accepted: {OptionNames.Translate(e.Accepted, options)}");
             return BadInput;
         }
         catch (CheckpointException e)
@@ -51,8 +61,13 @@ public static class ProgramErrors
         }
         catch (DivergenceException e)
         {
-            Error($"diverged: {e.Message}");
+            Error($"diverged: {OptionNames.Translate(e.Message, options)}");
             return Diverged;
+        }
+        catch (OperationCanceledException e)
+        {
+            Error($"cancelled: {e.Message}");
+            return Failed;
         }
         catch (BackendUnavailableException e)
         {
@@ -73,15 +88,4 @@ public static class ProgramErrors
 
     /// <summary>Writes one line to standard error.</summary>
     public static void Error(string message) => Console.Error.WriteLine(OneLine.Of(message));
-
-    /// <summary>"n, m, instances" becomes "--n, --m, --instances"; "instances[2].p" becomes "--p (instance 2)".</summary>
-    public static string Options(string field) => string.Join(", ", field.Split(", ").Select(f =>
-    {
-        if (f.StartsWith("instances[", StringComparison.Ordinal))
-        {
-            int close = f.IndexOf(']');
-            return $"--{f[(close + 2)..]} (instance {f[10..close]})";
-        }
-        return "--" + f;
-    }));
 }

@@ -16,13 +16,15 @@ var config = AutoencoderConfig.Create(n: 64, m: 16, p: 0.05, batch: 256, seed: 1
 //    ToyModels.Engine.Gpu package is referenced and finds a GPU) and says what it chose.
 using var backend = BackendFactory.Create(BackendKind.Auto, config, notice: Console.WriteLine);
 
-// 3. The trainer, reporting progress on this thread, stopping after a whole step when cancelled (Ctrl+C).
+// 3. The trainer, reporting progress on this thread. Cancelled (Ctrl+C), it stops between two steps with a
+//    TrainingCanceledException (an OperationCanceledException) and holds exactly the steps it completed.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 var trainer = new Trainer(backend, new TrainerOptions { LogEvery = 500 });
 var progress = new SyncProgress<TrainingProgress>(p => Console.WriteLine($"step {p.Step}/{p.TotalSteps}  loss {p.MeanLoss:G4}"));
-var result = trainer.Run(totalSteps: 2000, progress, cancel.Token);
-if (result.Cancelled) { Console.WriteLine($"cancelled at step {result.Steps}"); return 1; }
+TrainingResult result;
+try { result = trainer.Run(totalSteps: 2000, progress, cancel.Token); }
+catch (TrainingCanceledException e) { Console.WriteLine($"cancelled at step {e.Result.Steps}"); return 1; }
 
 // 4. A checkpoint (safetensors with the config, step and optimizer state), saved and loaded again.
 string path = Path.Combine(Path.GetTempPath(), $"toymodels-embed-{Environment.ProcessId}.safetensors");

@@ -124,7 +124,7 @@ internal static class PersianRugProgram
         rugBackend.SetParameters(rugParameters);
         float rugLoss = new Trainer(rugBackend, new TrainerOptions { EvalSamples = evalSamples }).Evaluate()[0];
         if (!float.IsFinite(rugLoss))
-            throw DivergenceException.OfFit(fitSteps, $"the fitted Persian rug's evaluation loss is {rugLoss} (a {fit.A:G4}, b {fit.B:G4}; try a smaller --fit-lr)");
+            throw DivergenceException.OfFit(fitSteps, $"the fitted Persian rug's evaluation loss is {rugLoss} (a {fit.A:G4}, b {fit.B:G4}); a smaller RugFitOptions.LearningRate may help", "RugFitOptions.LearningRate");
         var rugMetadata = SuperpositionMetrics.Metadata(rugConfig, rugParameters);
         rugMetadata["persian_rug"] = RugJson(rug, fit);
         new Checkpoint(rugConfig, fitSteps, rugParameters, new float[rugConfig.Optimizer.StateSlots * rugConfig.Layout.Total], rugMetadata)

@@ -9,7 +9,8 @@ using ToyModels.Training;
 // Samples/Superposition: the introductory figure of Toy Models of Superposition (Elhage et al. 2022):
 // five features of importance 0.9^i squeezed into two dimensions, at sparsities from dense to very sparse.
 // All sparsities train together, as the instances of one packed run. Run with --help for the options.
-return ProgramErrors.Run(() => SuperpositionProgram.Run(args));
+return ProgramErrors.Run(() => SuperpositionProgram.Run(args),
+    new Dictionary<string, string> { ["AutoencoderConfig.Instances"] = "--sparsities" });
 
 internal static class SuperpositionProgram
 {

@@ -60,7 +60,7 @@ internal static class SweepProgram
 
     private static int BadInput(string message)
     {
-        ProgramErrors.Error($"error: {message}");
+        ProgramErrors.Error($"error: {OptionNames.Translate(message)}");
         return ProgramErrors.BadInput;
     }
 
@@ -124,6 +124,7 @@ internal static class SweepProgram
             var (largest, estimate) = packs.Select(p => (p, runner.EstimateMemory(p))).MaxBy(e => e.Item2.HostToAdd);
             MemoryCheck.Require(estimate, $"the grid's largest pack ({largest.Runs.Count} run(s) of n {largest.Runs[0].N}, m {largest.Runs[0].M}, batch {largest.Config.Batch})");
         }
+        var recorder = new RunRecorder(folder, results, run => checkpoints || featured.Contains(run.Id));
         var lines = quiet ? null : new ProgressLines(2);
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -147,22 +148,11 @@ internal static class SweepProgram
                 ], force);
             }
             Draw(0, double.NaN, 0, true);
-            var outcomes = runner.Train(pack, new SyncProgress<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token);
-            if (outcomes is null) break;
+            IReadOnlyList<RunOutcome> outcomes;
+            try { outcomes = runner.Train(pack, new SyncProgress<PackProgress>(p => Draw(p.Step, p.MeanLoss, p.StepsPerSecond, false)), cancel.Token); }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested) { break; } // the pack in flight is lost, the others are recorded
             foreach (var outcome in outcomes)
-            {
-                // The metrics file and checkpoint first, the row last: a row means the run is complete. A diverged
-                // run has neither (its parameters are not finite); its row records the step.
-                if (outcome.Result.DivergedStep < 0)
-                {
-                    AtomicFile.WriteAllText(folder.MetricsFile(outcome.Run.Id), outcome.Metrics.ToJson() + "\n");
-                    if (checkpoints || featured.Contains(outcome.Run.Id)) outcome.Checkpoint.Save(folder.CheckpointFile(outcome.Run.Id));
-                }
-                if (!results.Rows.TryGetValue(outcome.Run.Id, out var earlier)) results.Append(outcome.Result);
-                else if (earlier.WeightsSha256 != outcome.Result.WeightsSha256)
-                    Console.Error.WriteLine($"warning: run {outcome.Run.Id} trained again to weights {outcome.Result.WeightsSha256[..12]}..., " +
-                        $"but its row in {results.Path} says {earlier.WeightsSha256[..12]}...; the row is kept");
-            }
+                if (recorder.Record(outcome) is string warning) Console.Error.WriteLine($"warning: {warning}");
             doneRuns += pack.Runs.Count;
             Draw(pack.Steps, outcomes.Average(o => o.Result.TrainLoss), outcomes[0].Result.StepsPerSecond, true);
             doneWork += pack.Work;

@@ -1,7 +1,4 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using ToyModels.Analysis;
 using ToyModels.Backends;
 using ToyModels.IO;
 using ToyModels.Memory;
@@ -145,18 +142,29 @@ internal static class TrainProgram
                 (p.MeanEvalLoss is double e ? $"  eval {e:G5}" : "") + $"  {p.StepsPerSecond:F0} steps/s  ETA {ProgressLine.Duration(eta)}", force: p.Step == steps);
         });
         TrainingResult result;
+        bool cancelled = false;
         try { result = trainer.Run(steps, progress, cancel.Token); }
+        catch (TrainingCanceledException e)
+        {
+            // The trainer stopped between steps: it holds exactly e.Result.Steps steps, kept before anything else can fail.
+            result = e.Result;
+            cancelled = true;
+            trainer.Save(modelPath);
+        }
         finally { line?.Done(); }
 
-        // The trainer wrote the finished run's checkpoint; a cancelled run's is written before anything else can fail.
-        if (result.Cancelled) trainer.Save(modelPath);
-        string hash = trainer.WeightsSha256();
-        var peak = ProcessMemory.Peak();
-        var summary = Summary(config, backend, steps, warmupSteps, result, hash, outDir, memory, peak);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), summary + "\n");
-        PrintSummary(config, backend, warmupSteps, result, hash, outDir, evalSamples, memory, peak);
-        if (json) Console.WriteLine(summary);
-        if (result.Cancelled)
+        // The trainer wrote the finished run's checkpoint (the cancelled run's is written above).
+        var summary = TrainingSummary.Of(backend, result, completed: !cancelled && result.Steps == steps, trainer.WeightsSha256()) with
+        {
+            WarmupSteps = warmupSteps,
+            MemoryEstimateBytes = memory.Host,
+            PeakRssBytes = ProcessMemory.Peak(),
+            Out = outDir,
+        };
+        summary.Save(Path.Combine(outDir, "summary.json"));
+        PrintSummary(summary, outDir, evalSamples, memory);
+        if (json) Console.WriteLine(summary.ToJson());
+        if (cancelled)
         {
             Console.Error.WriteLine($"cancelled at step {result.Steps}; continue with --resume {modelPath}");
             return ProgramErrors.Failed;
@@ -230,122 +238,21 @@ internal static class TrainProgram
 
     private static string Fmt(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
-    private static double ZeroBaseline(AutoencoderConfig c) => Baselines.Zero(c.N, c.Instances[0].P, c.Instances[0].Importance);
-
-    private static double? LinearBaseline(AutoencoderConfig c) => Baselines.Linear(c.N, c.M, c.Instances[0].P, c.Instances[0].Importance);
-
-    private static string Summary(AutoencoderConfig config, IBackend backend, long steps, long warmupSteps, TrainingResult result, string hash, string outDir,
-        MemoryEstimate memory, long peak)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            var first = config.Instances[0];
-            json.WriteStartObject();
-            json.WriteNumber("n", config.N);
-            json.WriteNumber("m", config.M);
-            json.WriteNumber("p", first.P);
-            json.WriteBoolean("tied", config.Tied);
-            json.WriteBoolean("bias", config.Bias);
-            json.WriteNumber("batch", config.Batch);
-            json.WriteNumber("steps", result.Steps);
-            json.WriteNumber("instances", config.InstanceCount);
-            json.WriteString("importance", first.Importance.ToString());
-            json.WriteString("optimizer", OptimizerSettings.Name(config.Optimizer.Kind));
-            json.WriteNumber("lr", first.LearningRate);
-            json.WriteString("backend", backend.Name);
-            json.WriteString("device", backend.Description);
-            json.WriteNumber("threads", backend.Threads);
-            json.WriteNumber("seed", first.Seed);
-            WriteMean(json, "final_loss", result.FinalLoss);
-            WriteMean(json, "eval_loss", result.EvalLoss);
-            json.WriteNumber("zero_loss", ZeroBaseline(config));
-            if (LinearBaseline(config) is double linear) json.WriteNumber("linear_loss", linear);
-            else json.WriteNull("linear_loss");
-            json.WriteNumber("steps_per_s", Math.Round(result.StepsPerSecond, 3));
-            json.WriteNumber("warmup_steps", warmupSteps);
-            json.WriteNumber("elapsed_s", Math.Round(result.Elapsed.TotalSeconds, 3));
-            json.WriteString("weights_sha256", hash);
-            json.WriteNumber("memory_estimate_bytes", memory.Host);
-            json.WriteNumber("peak_rss_bytes", peak);
-            json.WriteBoolean("completed", !result.Cancelled && result.Steps == steps);
-            if (config.InstanceCount > 1)
-            {
-                json.WriteStartArray("instance_final_loss");
-                foreach (float l in result.FinalLoss) json.WriteNumberValue(l);
-                json.WriteEndArray();
-                json.WriteStartArray("instance_eval_loss");
-                foreach (float l in result.EvalLoss ?? []) json.WriteNumberValue(l);
-                json.WriteEndArray();
-            }
-            json.WriteString("out", outDir);
-            json.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
-
-    /// <summary>The mean over instances (the value itself for one instance); null when unknown or not finite.</summary>
-    private static void WriteMean(Utf8JsonWriter json, string name, float[]? values)
-    {
-        if (values is null || values.Length == 0) { json.WriteNull(name); return; }
-        double mean = values.Length == 1 ? values[0] : values.Average(v => (double)v);
-        if (double.IsFinite(mean)) json.WriteNumber(name, mean);
-        else json.WriteNull(name);
-    }
-
-    private static void PrintSummary(AutoencoderConfig config, IBackend backend, long warmupSteps, TrainingResult result, string hash, string outDir, int evalSamples,
-        MemoryEstimate memory, long peak)
+    private static void PrintSummary(TrainingSummary summary, string outDir, int evalSamples, MemoryEstimate memory)
     {
         var o = Console.Out;
+        var (config, result) = (summary.Config, summary.Result);
         string Loss(float[]? values) => values is null || values.Length == 0 ? "-" : values.Average(v => (double)v).ToString("F6", CultureInfo.InvariantCulture);
         o.WriteLine();
-        o.WriteLine($"  steps          {result.Steps} in {result.Elapsed.TotalSeconds:F1} s, {result.StepsPerSecond:F1} steps/s{(warmupSteps > 0 ? $" past {warmupSteps} warm-up steps" : "")} on {backend.Description}");
+        o.WriteLine($"  steps          {result.Steps} in {result.Elapsed.TotalSeconds:F1} s, {result.StepsPerSecond:F1} steps/s{(summary.WarmupSteps > 0 ? $" past {summary.WarmupSteps} warm-up steps" : "")} on {summary.Device}");
         o.WriteLine($"  train loss     {Loss(result.FinalLoss)}   (last batch{(config.InstanceCount > 1 ? ", mean over instances" : "")})");
         o.WriteLine($"  eval loss      {Loss(result.EvalLoss)}   ({(evalSamples > 0 ? $"{evalSamples} evaluation samples" : "evaluation off")})");
-        o.WriteLine($"  zero output    {ZeroBaseline(config):F6}   (p/3{(config.Instances[0].Importance.Kind == ImportanceKind.Uniform ? "" : " x mean importance")})");
-        o.WriteLine(LinearBaseline(config) is double linear
+        o.WriteLine($"  zero output    {summary.ZeroLoss:F6}   (p/3{(config.Instances[0].Importance.Kind == ImportanceKind.Uniform ? "" : " x mean importance")})");
+        o.WriteLine(summary.LinearLoss is double linear
             ? $"  best linear    {linear:F6}   ((n-m-1)p/(3n))"
             : "  best linear    -          (formula for uniform importance only)");
-        o.WriteLine($"  weights_sha256 {hash}");
-        o.WriteLine($"  memory         peak {MemoryEstimate.Format(peak)} resident (estimated {MemoryEstimate.Format(memory.Host)}{(memory.Device > 0 ? $", and {MemoryEstimate.Format(memory.Device)} on the device" : "")})");
+        o.WriteLine($"  weights_sha256 {summary.WeightsSha256}");
+        o.WriteLine($"  memory         peak {MemoryEstimate.Format(summary.PeakRssBytes)} resident (estimated {MemoryEstimate.Format(memory.Host)}{(memory.Device > 0 ? $", and {MemoryEstimate.Format(memory.Device)} on the device" : "")})");
         o.WriteLine($"  outputs        {Path.Combine(outDir, "model.safetensors")}, metrics.csv, summary.json");
     }
-}
-
-/// <summary>metrics.csv: step, instance, loss, eval_loss, steps_per_s; one row per instance per report.</summary>
-/// <remarks>
-/// A resumed run keeps the rows up to the checkpoint's step and drops the rest (rows a killed run wrote
-/// after its last checkpoint, and a torn last line), so no step appears twice.
-/// </remarks>
-internal sealed class MetricsFile : IDisposable
-{
-    private const string Header = "step,instance,loss,eval_loss,steps_per_s";
-    private readonly StreamWriter _writer;
-
-    /// <param name="resumedAt">The checkpoint's step when resuming (rows after it are dropped), or null for a new file.</param>
-    public MetricsFile(string path, long? resumedAt)
-    {
-        var kept = resumedAt is long step && File.Exists(path) ? RowsUpTo(path, step) : [];
-        AtomicFile.WriteAllText(path, string.Concat(kept.Prepend(Header).Select(line => line + "\n")));
-        _writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
-    }
-
-    /// <summary>Whole rows of an earlier metrics file whose step is at most <paramref name="step"/>.</summary>
-    private static List<string> RowsUpTo(string path, long step)
-    {
-        string text = File.ReadAllText(path);
-        var lines = text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return lines.Skip(1).Where(line => line.Split(',') is [var first, _, _, _, _]
-            && long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out long s) && s <= step).ToList();
-    }
-
-    public void Append(TrainingProgress p)
-    {
-        var c = CultureInfo.InvariantCulture;
-        for (int s = 0; s < p.Loss.Count; s++)
-            _writer.WriteLine(string.Create(c, $"{p.Step},{s},{p.Loss[s]:R},{(p.EvalLoss is null ? "" : p.EvalLoss[s].ToString("R", c))},{p.StepsPerSecond:F2}"));
-        _writer.Flush();
-    }
-
-    public void Dispose() => _writer.Dispose();
 }

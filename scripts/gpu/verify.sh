@@ -98,15 +98,15 @@ if [ $parity = 1 ]; then
   done < "$here/parity-cases.tsv"
 fi
 
-# The cases of the speed and decoder steps: n m B p, warm-up and timed steps, decoder launches per repetition.
-shape() {
-  tied=""
+# Each case's step counts; its shape is the engine's (StandardCases: train --case NAME, measure decoder --case NAME),
+# read back from the JSON each prints, and handed to the peer.
+counts() {
   case "$1" in
-    S) n=512;   m=128;  batch=1024; p=0.045; warm=300; timed=1000; inner=100 ;;
-    M) n=4096;  m=512;  batch=1024; p=0.01;  warm=300; timed=500;  inner=20 ;;
-    L) n=16384; m=2048; batch=256;  p=0.001; warm=50;  timed=200;  inner=20 ;;
-    XL) n=65536; m=8192; batch=256; p=0.001; warm=5;   timed=20;   inner=3; tied="--tied" ;;
-    ragged) n=509; m=37; batch=67;  p=0.05;  warm=2;   timed=10;   inner=5 ;;
+    S) warm=300; timed=1000; inner=100 ;;
+    M) warm=300; timed=500;  inner=20 ;;
+    L) warm=50;  timed=200;  inner=20 ;;
+    XL) warm=5;  timed=20;   inner=3 ;;
+    ragged) warm=2; timed=10; inner=5 ;;
     *) echo "verify.sh: unknown case '$1' (accepted: S, M, L, XL, ragged)" >&2; exit 2 ;;
   esac
 }
@@ -124,14 +124,17 @@ if [ $speed = 1 ] && [ -n "$python" ]; then
   echo "== speed: engine ($backend) against torch ($torch_device), steps/s past the warm-up (bias, Adam; untied but XL)"
   printf '%-6s %6s %5s %5s %6s %12s %12s %7s\n' case n m B p "engine st/s" "torch st/s" ratio
   for c in ${cases//,/ }; do
-    shape "$c"
-    engine=$("$train" --n $n --m $m --batch $batch --p $p $tied --steps $((warm + timed)) --warmup-steps $warm --backend "$backend" \
+    counts "$c"
+    engine=$("$train" --case "$c" --steps $((warm + timed)) --warmup-steps $warm --backend "$backend" \
       --device "$device" --eval-samples 0 --quiet --json --out "$work/speed-$c" | tail -n 1)
-    torch=$("$python" "$root/Benchmarks/peers/torch_toy.py" --n $n --m $m --batch $batch --p $p $tied --warmup $warm --steps $timed \
-      --device "$torch_device" | tail -n 1)
+    n=$(field "$engine" n) m=$(field "$engine" m) batch=$(field "$engine" batch) p=$(field "$engine" p)
+    tied=$([ "$(field "$engine" tied)" = true ] && echo --tied)
+    torch=""
+    [ -n "$n" ] && torch=$("$python" "$root/Benchmarks/peers/torch_toy.py" --n $n --m $m --batch $batch --p $p $tied --warmup $warm \
+      --steps $timed --device "$torch_device" | tail -n 1)
     e=$(field "$engine" steps_per_s) r=$(field "$torch" steps_per_s)
     [ -n "$e" ] && [ -n "$r" ] || failed+=("speed $c")
-    printf '%-6s %6s %5s %5s %6s %12s %12s %7s\n' "$c" $n $m $batch $p "${e:--}" "${r:--}" "$(ratio "$e" "$r")"
+    printf '%-6s %6s %5s %5s %6s %12s %12s %7s\n' "$c" "${n:--}" "${m:--}" "${batch:--}" "${p:--}" "${e:--}" "${r:--}" "$(ratio "$e" "$r")"
   done
 fi
 
@@ -139,12 +142,15 @@ if [ $decoder = 1 ] && [ -n "$python" ]; then
   echo "== decoder: z = W_out h + b alone ($backend) against torch.matmul ($torch_device, FP32, no TF32), medians of 15 repetitions"
   printf '%-6s %6s %5s %5s %6s %14s %14s %7s\n' case n m B inner "engine GFLOP/s" "torch GFLOP/s" ratio
   for c in ${cases//,/ }; do
-    shape "$c"
+    counts "$c"
     engine=$("$measure" decoder --case "$c" --backend "$backend" --device "$device" --reps 15 --inner $inner | tail -n 1)
-    torch=$("$python" "$root/Benchmarks/peers/sgemm.py" --n $n --m $m --batch $batch --reps 15 --inner $inner --device "$torch_device" | tail -n 1)
+    n=$(field "$engine" n) m=$(field "$engine" m) batch=$(field "$engine" batch)
+    torch=""
+    [ -n "$n" ] && torch=$("$python" "$root/Benchmarks/peers/sgemm.py" --n $n --m $m --batch $batch --reps 15 --inner $inner \
+      --device "$torch_device" | tail -n 1)
     e=$(field "$engine" engine_median_gflops) r=$(field "$torch" torch_median_gflops)
     [ -n "$e" ] && [ -n "$r" ] || failed+=("decoder $c")
-    printf '%-6s %6s %5s %5s %6s %14s %14s %7s\n' "$c" $n $m $batch $inner "${e:--}" "${r:--}" "$(ratio "$e" "$r")"
+    printf '%-6s %6s %5s %5s %6s %14s %14s %7s\n' "$c" "${n:--}" "${m:--}" "${batch:--}" "$inner" "${e:--}" "${r:--}" "$(ratio "$e" "$r")"
   done
 fi
 

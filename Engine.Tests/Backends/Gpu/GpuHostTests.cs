@@ -39,7 +39,7 @@ public class GpuHostTests : IDisposable
     {
         var config = AutoencoderConfig.Create(8, 3, 0.2, 1e-3, batch: 4);
         var error = Assert.Throws<ConfigException>(() => BackendFactory.Create(BackendKind.IlgpuCpu, config, new BackendOptions(Device: 1)));
-        Assert.Contains("device", error.Message);
+        Assert.Equal("BackendOptions.Device", error.Field);
     }
 
     [SkippableFact]
@@ -78,7 +78,7 @@ public class GpuHostTests : IDisposable
     {
         var config = AutoencoderConfig.Create(65536, 8192, 0.001, 1e-3, batch: 1);
         var error = Assert.Throws<ConfigException>(() => BackendFactory.Create(kind, config));
-        Assert.Equal("n, m, batch, instances", error.Field);
+        Assert.Equal("AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", error.Field);
         Assert.Contains($"optimizer state {2 * config.Layout.Total} elements", error.Message);
         Assert.Contains($"at most {GpuBackend.MaxBufferElements} (2^31 - 2^16) elements per buffer on {BackendFactory.Name(kind)}", error.Message);
         // One instance fewer float in every buffer is allowed: the check is on the largest buffer, not on the model.

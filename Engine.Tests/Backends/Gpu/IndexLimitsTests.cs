@@ -15,7 +15,7 @@ public class IndexLimitsTests
     {
         var config = AutoencoderConfig.Create(n, m, 0.01, 1e-3, tied: tied, batch: batch, instances: k, optimizer: new OptimizerSettings { Kind = optimizer });
         var e = Assert.Throws<ConfigException>(() => GpuBackend.CheckSizes(config, "cuda"));
-        Assert.Equal("n, m, batch, instances", e.Field);
+        Assert.Equal("AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Batch, AutoencoderConfig.Instances", e.Field);
         Assert.Contains(buffer, e.Value);
         Assert.Contains($"at most {GpuBackend.MaxBufferElements} (2^31 - 2^16) elements per buffer on cuda", e.Accepted);
         Assert.Contains("32-bit", e.Accepted);

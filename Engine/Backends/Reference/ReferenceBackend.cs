@@ -65,9 +65,9 @@ internal sealed class ReferenceBackend : Backend
         long total = config.Layout.Total, activations = (long)config.InstanceCount * config.Batch * Math.Max(config.N, config.M);
         string accepted = $"at most {Array.MaxLength} floats per buffer on the reference backend (the simd backend has no such limit)";
         if (total > Array.MaxLength)
-            throw new ConfigException("n, m, instances", $"{config.N}, {config.M}, {config.InstanceCount} ({total} parameters)", accepted);
+            throw new ConfigException("AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Instances", $"{config.N}, {config.M}, {config.InstanceCount} ({total} parameters)", accepted);
         if (activations > Array.MaxLength)
-            throw new ConfigException("batch, n, m, instances", $"{config.Batch}, {config.N}, {config.M}, {config.InstanceCount} ({activations} floats of activations)", accepted);
+            throw new ConfigException("AutoencoderConfig.Batch, AutoencoderConfig.N, AutoencoderConfig.M, AutoencoderConfig.Instances", $"{config.Batch}, {config.N}, {config.M}, {config.InstanceCount} ({activations} floats of activations)", accepted);
     }
 
     /// <summary>Its buffers, managed arrays written whole every step (<see cref="Memory.MemoryEstimate"/>).</summary>

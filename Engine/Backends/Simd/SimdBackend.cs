@@ -86,7 +86,7 @@ internal sealed unsafe class SimdBackend : Backend
     /// <param name="instructionSet">The widest vectors to use; narrower than <see cref="InstructionSets.Best"/> only for tests and benchmarks.</param>
     internal SimdBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)
     {
-        if (threads < 0) throw new ConfigException("threads", threads, "0 (all cores) or a positive integer");
+        if (threads < 0) throw new ConfigException("BackendOptions.Threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
             throw new ConfigException("instruction set", InstructionSets.Name(instructionSet), $"at most {InstructionSets.Name(InstructionSets.Best)} on this machine");
         SimdMemory.CheckSizes(config);

@@ -37,7 +37,7 @@ internal static class SimdMemory
     {
         long perInstance = (long)config.Batch * config.N, panel = 64L * config.N;
         if (perInstance > int.MaxValue || panel > int.MaxValue)
-            throw new ConfigException("batch, n", $"{config.Batch}, {config.N} ({perInstance} samples x features per instance)",
+            throw new ConfigException("AutoencoderConfig.Batch, AutoencoderConfig.N", $"{config.Batch}, {config.N} ({perInstance} samples x features per instance)",
                 $"batch x n and 64 x n at most {int.MaxValue} on the simd backend (its per-instance loops index with 32-bit ints)");
     }
 

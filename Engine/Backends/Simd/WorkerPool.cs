@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.ExceptionServices;
 
 namespace ToyModels.Backends.Simd;
 
@@ -9,7 +10,11 @@ internal interface IWorkItems
     void Run(int item, int thread);
 }
 
-/// <summary>Runs the items of a phase: on every thread of a pool, or inline on one thread.</summary>
+/// <summary>
+/// Runs the items of a phase: on every thread of a pool, or inline on one thread. When an item throws, items not
+/// yet taken are not started and Run rethrows that exception itself (the first one, where several threads fail at
+/// once), with its stack trace as thrown: the same behaviour for every thread count.
+/// </summary>
 internal interface IItemRunner
 {
     void Run(IWorkItems work, int count);
@@ -44,7 +49,7 @@ internal sealed class WorkerPool : IItemRunner, IDisposable
     private int _busy;
     private long _generation;
     private volatile bool _stopping;
-    private Exception? _failure;
+    private ExceptionDispatchInfo? _failure;
 
     public WorkerPool(int threads)
     {
@@ -82,7 +87,7 @@ internal sealed class WorkerPool : IItemRunner, IDisposable
         Drain(0);
         WaitForWorkers();
         _work = null;
-        if (_failure is { } failure) throw new AggregateException("a SIMD kernel failed", failure);
+        _failure?.Throw();
     }
 
     private void Drain(int thread)
@@ -92,7 +97,12 @@ internal sealed class WorkerPool : IItemRunner, IDisposable
         while ((item = Interlocked.Increment(ref _next) - 1) < _count)
         {
             try { work.Run(item, thread); }
-            catch (Exception e) { Interlocked.CompareExchange(ref _failure, e, null); }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+                // No item is started after a failure, as on one thread: every taker now sees the counter past the end.
+                Volatile.Write(ref _next, _count);
+            }
         }
     }
 

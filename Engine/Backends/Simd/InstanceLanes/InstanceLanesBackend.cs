@@ -57,7 +57,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     /// <param name="split">Whether a step runs in two phases over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
     public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? split = null) : base(config)
     {
-        if (threads < 0) throw new ConfigException("threads", threads, "0 (all cores) or a positive integer");
+        if (threads < 0) throw new ConfigException("BackendOptions.Threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
             throw new ConfigException("instruction set", InstructionSets.Name(instructionSet), $"at most {InstructionSets.Name(InstructionSets.Best)} on this machine");
         _instructionSet = instructionSet;
