@@ -1,7 +1,7 @@
 using ToyModels.Backends;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.InstanceLanes;
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Model;
 using ToyModels.Tests.Support;

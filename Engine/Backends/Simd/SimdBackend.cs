@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;

@@ -3,7 +3,7 @@ using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The optimizer update applied to gradient lanes as soon as they are finished (or read back from a

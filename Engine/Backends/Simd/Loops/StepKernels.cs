@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>What the update of a block of parameters saw: a non-finite result, and the smallest nonzero |W_out|.</summary>
 internal readonly record struct UpdateResult(bool NonFinite, float DecoderSmallest);
