@@ -17,14 +17,15 @@ public abstract class InstanceLanesSuite : BackendSuite
 {
     private readonly InstructionSet set;
     private readonly int threads;
-    private readonly bool? split;
+    private readonly bool? pipelined;
 
     // Not a primary constructor: InstructionSet is internal, so the constructor may be seen only in this assembly.
-    private protected InstanceLanesSuite(InstructionSet set, int threads, bool? split = null) => (this.set, this.threads, this.split) = (set, threads, split);
+    private protected InstanceLanesSuite(InstructionSet set, int threads, bool? pipelined = null) =>
+        (this.set, this.threads, this.pipelined) = (set, threads, pipelined);
 
     protected override string? SkipReason => Unavailable(set);
 
-    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set, split), config);
+    protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set, pipelined), config);
 
     /// <summary>
     /// A batch of several row blocks and several passes of the data stream, a pack of one group and one more
