@@ -140,7 +140,7 @@ public sealed class InstanceLanesAvx512Tests() : InstanceLanesSuite(InstructionS
 public sealed class InstanceLanesAvx2Tests() : InstanceLanesSuite(InstructionSet.Avx2, 3);
 public sealed class InstanceLanesSseTests() : InstanceLanesSuite(InstructionSet.Sse, 2);
 public sealed class InstanceLanesScalarTests() : InstanceLanesSuite(InstructionSet.Scalar, 3);
-public sealed class InstanceLanesAvx2GroupPerThreadTests() : InstanceLanesSuite(InstructionSet.Avx2, 2, split: false);
+public sealed class InstanceLanesAvx2GroupPerThreadTests() : InstanceLanesSuite(InstructionSet.Avx2, 2, pipelined: false);
 
 public class InstanceLanesChoiceTests
 {
