@@ -63,6 +63,14 @@ public sealed class SimdBlockingParityTests
         foreach (int width in new[] { Vector256Lanes.Count, Vector512Lanes.Count })
             foreach (int m in Around(RowPieces.Span(width)))
                 Add("sparse walk piece", 2 * Alignment + 5, m, Tile + 3);
+        // The lanes past the last whole piece go in one pass of up to 7 vectors: 1 to 7 of 16 lanes (2, 4 or 6 of 8), tied and not.
+        for (int vectors = 1; vectors <= 7; vectors++)
+            Add("sparse walk rest of vectors", 2 * Alignment + 5, RowPieces.Span(Vector512Lanes.Count) + vectors * Alignment - 3, Tile + 3,
+                tied: vectors % 2 == 0, p: 0.3);
+        // The encoder and gW_in with pieces of lanes outermost (at least Blocking.PiecesOutermost entries a list), at both vector widths.
+        foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
+            foreach (bool tied in new[] { false, true })
+                Add("pieces outermost", Blocking.PiecesOutermost + 13, m, 2 * Tile + 5, tied: tied, p: 0.95);
         // SampleLists: 8 x 8 squares of (features, samples) and a short tail; CanonicalLayout moves tiles of 32 (private there).
         foreach (int n in new[] { 7, 9, 31, 33 }) Add("8 x 8 squares, layout tiles of 32", n, 33, Tile + 1, p: 0.3);
         return cases;

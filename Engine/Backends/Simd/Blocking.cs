@@ -28,5 +28,13 @@ internal static class Blocking
     /// <summary>Samples per block of the sparse gW_out walk: the block's h rows under one piece (32 KiB) stay in L1.</summary>
     public const int GradientSamples = 128;
 
+    /// <summary>
+    /// Mean entries per list from which the encoder (per sample) and gW_in (per feature) take pieces of lanes
+    /// outermost, over all the lists of an item, rather than row after row: with many entries a piece of the rows
+    /// stays in cache across the lists (n 512, m 512, p 0.5: encoder 8.1 to 6.5 ms a step); with few, whole rows
+    /// read in turn are faster to fetch.
+    /// </summary>
+    public const int PiecesOutermost = 32;
+
     public static int Count(int total, int block) => (total + block - 1) / block;
 }

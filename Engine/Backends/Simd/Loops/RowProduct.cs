@@ -24,73 +24,147 @@ internal static unsafe class RowProduct
     /// <summary>How many entries ahead the rows are prefetched.</summary>
     private const int Lookahead = 4;
 
+    /// <summary>A whole output row of <paramref name="width"/> lanes (a multiple of 16): its pieces, then the rest.</summary>
     /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
-    /// <param name="width">Lanes per row: a multiple of 16, so every vector width divides it.</param>
     /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Combine<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int width,
         float* addend, ref TSink sink)
         where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
     {
+        int j = 0, span = RowPieces.Span(TLanes.Count);
+        for (; j + span <= width; j += span) Piece<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, addend, ref sink);
+        if (j < width) Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, width, addend, ref sink);
+    }
+
+    /// <summary>
+    /// Lanes [j, j + <see cref="RowPieces.Span"/>) of one output row (j a multiple of the span): callers that
+    /// combine many lists over the same rows take the pieces outermost, so one piece of the rows stays in cache
+    /// while every list passes through it (the chains are per lane, so the order of pieces changes no bit).
+    /// </summary>
+    /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
+    /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Piece<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
+        float* addend, ref TSink sink)
+        where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
+    {
         int c = TLanes.Count, half = 4 * c;
-        int j = 0;
-        for (; j + 2 * half <= width; j += 2 * half)
+        // Each half lies inside one tile (4 vectors are at most 64 lanes and divide 64).
+        nint first = (j >> 6) * tileStride + (j & 63), second = ((j + half) >> 6) * tileStride + ((j + half) & 63);
+        TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
+        TVec a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
+        for (int t = 0; t < count; t++)
         {
-            // Each half lies inside one tile (4 vectors are at most 64 lanes and divide 64).
-            nint first = (j >> 6) * tileStride + (j & 63), second = ((j + half) >> 6) * tileStride + ((j + half) & 63);
-            TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero;
-            TVec a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero, a7 = TLanes.Zero;
-            for (int t = 0; t < count; t++)
+            float* row = rows + list[t].Index * rowStride;
+            TVec x = TLanes.Broadcast(list[t].Value);
+            float* p = row + first, q = row + second;
+            if (Sse.IsSupported && t + Lookahead < count)
             {
-                float* row = rows + list[t].Index * rowStride;
-                TVec x = TLanes.Broadcast(list[t].Value);
-                float* p = row + first, q = row + second;
-                if (Sse.IsSupported && t + Lookahead < count)
-                {
-                    // The rows are scattered (chosen by the list): fetch a later entry's lines while this one runs.
-                    float* ahead = rows + list[t + Lookahead].Index * rowStride;
-                    Sse.Prefetch0(ahead + first);
-                    Sse.Prefetch0(ahead + second);
-                }
-                a0 = TLanes.Fma(TLanes.Load(p), x, a0);
-                a1 = TLanes.Fma(TLanes.Load(p + c), x, a1);
-                a2 = TLanes.Fma(TLanes.Load(p + 2 * c), x, a2);
-                a3 = TLanes.Fma(TLanes.Load(p + 3 * c), x, a3);
-                a4 = TLanes.Fma(TLanes.Load(q), x, a4);
-                a5 = TLanes.Fma(TLanes.Load(q + c), x, a5);
-                a6 = TLanes.Fma(TLanes.Load(q + 2 * c), x, a6);
-                a7 = TLanes.Fma(TLanes.Load(q + 3 * c), x, a7);
+                // The rows are scattered (chosen by the list): fetch a later entry's lines while this one runs.
+                float* ahead = rows + list[t + Lookahead].Index * rowStride;
+                Sse.Prefetch0(ahead + first);
+                Sse.Prefetch0(ahead + second);
             }
-            if (addend != null)
-            {
-                float* e = addend + j;
-                a0 = TLanes.Add(a0, TLanes.Load(e));
-                a1 = TLanes.Add(a1, TLanes.Load(e + c));
-                a2 = TLanes.Add(a2, TLanes.Load(e + 2 * c));
-                a3 = TLanes.Add(a3, TLanes.Load(e + 3 * c));
-                a4 = TLanes.Add(a4, TLanes.Load(e + 4 * c));
-                a5 = TLanes.Add(a5, TLanes.Load(e + 5 * c));
-                a6 = TLanes.Add(a6, TLanes.Load(e + 6 * c));
-                a7 = TLanes.Add(a7, TLanes.Load(e + 7 * c));
-            }
-            sink.Put(j, a0);
-            sink.Put(j + c, a1);
-            sink.Put(j + 2 * c, a2);
-            sink.Put(j + 3 * c, a3);
-            sink.Put(j + 4 * c, a4);
-            sink.Put(j + 5 * c, a5);
-            sink.Put(j + 6 * c, a6);
-            sink.Put(j + 7 * c, a7);
+            a0 = TLanes.Fma(TLanes.Load(p), x, a0);
+            a1 = TLanes.Fma(TLanes.Load(p + c), x, a1);
+            a2 = TLanes.Fma(TLanes.Load(p + 2 * c), x, a2);
+            a3 = TLanes.Fma(TLanes.Load(p + 3 * c), x, a3);
+            a4 = TLanes.Fma(TLanes.Load(q), x, a4);
+            a5 = TLanes.Fma(TLanes.Load(q + c), x, a5);
+            a6 = TLanes.Fma(TLanes.Load(q + 2 * c), x, a6);
+            a7 = TLanes.Fma(TLanes.Load(q + 3 * c), x, a7);
         }
-        for (; j < width; j += c)
+        if (addend != null)
         {
-            nint at = (j >> 6) * tileStride + (j & 63);
-            TVec a = TLanes.Zero;
-            for (int t = 0; t < count; t++)
-                a = TLanes.Fma(TLanes.Load(rows + list[t].Index * rowStride + at), TLanes.Broadcast(list[t].Value), a);
-            if (addend != null) a = TLanes.Add(a, TLanes.Load(addend + j));
-            sink.Put(j, a);
+            float* e = addend + j;
+            a0 = TLanes.Add(a0, TLanes.Load(e));
+            a1 = TLanes.Add(a1, TLanes.Load(e + c));
+            a2 = TLanes.Add(a2, TLanes.Load(e + 2 * c));
+            a3 = TLanes.Add(a3, TLanes.Load(e + 3 * c));
+            a4 = TLanes.Add(a4, TLanes.Load(e + 4 * c));
+            a5 = TLanes.Add(a5, TLanes.Load(e + 5 * c));
+            a6 = TLanes.Add(a6, TLanes.Load(e + 6 * c));
+            a7 = TLanes.Add(a7, TLanes.Load(e + 7 * c));
         }
+        sink.Put(j, a0);
+        sink.Put(j + c, a1);
+        sink.Put(j + 2 * c, a2);
+        sink.Put(j + 3 * c, a3);
+        sink.Put(j + 4 * c, a4);
+        sink.Put(j + 5 * c, a5);
+        sink.Put(j + 6 * c, a6);
+        sink.Put(j + 7 * c, a7);
+    }
+
+    /// <summary>
+    /// The lanes past the last whole piece, [j, <paramref name="width"/>): at most 7 vectors, all in one pass over
+    /// the list (one vector at a time would be a chain of dependent fmas, latency bound, per vector).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Rest<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j, int width,
+        float* addend, ref TSink sink)
+        where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
+    {
+        int c = TLanes.Count;
+        var at = new RestOffsets(j, (width - j) / c, c, tileStride);
+        TVec a0 = TLanes.Zero, a1 = TLanes.Zero, a2 = TLanes.Zero, a3 = TLanes.Zero, a4 = TLanes.Zero, a5 = TLanes.Zero, a6 = TLanes.Zero;
+        for (int t = 0; t < count; t++)
+        {
+            float* row = rows + list[t].Index * rowStride;
+            TVec x = TLanes.Broadcast(list[t].Value);
+            a0 = TLanes.Fma(TLanes.Load(row + at.O0), x, a0);
+            a1 = TLanes.Fma(TLanes.Load(row + at.O1), x, a1);
+            a2 = TLanes.Fma(TLanes.Load(row + at.O2), x, a2);
+            a3 = TLanes.Fma(TLanes.Load(row + at.O3), x, a3);
+            a4 = TLanes.Fma(TLanes.Load(row + at.O4), x, a4);
+            a5 = TLanes.Fma(TLanes.Load(row + at.O5), x, a5);
+            a6 = TLanes.Fma(TLanes.Load(row + at.O6), x, a6);
+        }
+        Put<TVec, TLanes, TSink>(a0, j, 0, width, addend, ref sink);
+        Put<TVec, TLanes, TSink>(a1, j, 1, width, addend, ref sink);
+        Put<TVec, TLanes, TSink>(a2, j, 2, width, addend, ref sink);
+        Put<TVec, TLanes, TSink>(a3, j, 3, width, addend, ref sink);
+        Put<TVec, TLanes, TSink>(a4, j, 4, width, addend, ref sink);
+        Put<TVec, TLanes, TSink>(a5, j, 5, width, addend, ref sink);
+        Put<TVec, TLanes, TSink>(a6, j, 6, width, addend, ref sink);
+    }
+
+    /// <summary>Vector k of the rest starting at lane j, when it is below the width: plus the addend (one rounded add), to the sink.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put<TVec, TLanes, TSink>(TVec a, int j, int k, int width, float* addend, ref TSink sink)
+        where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
+    {
+        int lane = j + k * TLanes.Count;
+        if (lane >= width) return;
+        if (addend != null) a = TLanes.Add(a, TLanes.Load(addend + lane));
+        sink.Put(lane, a);
+    }
+}
+
+/// <summary>
+/// Where the 7 vectors of a rest of lanes lie in a tiled row (lanes [64 t, 64 t + 64) at t * tileStride): those
+/// past the rest repeat its last vector, so a pass over the list always runs 7 independent chains and the
+/// repeats are simply not stored.
+/// </summary>
+internal readonly struct RestOffsets
+{
+    public readonly nint O0, O1, O2, O3, O4, O5, O6;
+
+    /// <param name="vectors">Vectors in the rest, 1 .. 7.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RestOffsets(int j, int vectors, int width, nint tileStride)
+    {
+        O0 = Of(j, 0, vectors, width, tileStride); O1 = Of(j, 1, vectors, width, tileStride); O2 = Of(j, 2, vectors, width, tileStride);
+        O3 = Of(j, 3, vectors, width, tileStride); O4 = Of(j, 4, vectors, width, tileStride); O5 = Of(j, 5, vectors, width, tileStride);
+        O6 = Of(j, 6, vectors, width, tileStride);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static nint Of(int j, int k, int vectors, int width, nint tileStride)
+    {
+        int lane = j + Math.Min(k, vectors - 1) * width;
+        return (lane >> 6) * tileStride + (lane & 63);
     }
 }
 
@@ -137,17 +211,36 @@ internal static unsafe class RowPieces
         TLanes.Store(q0, a4); TLanes.Store(q0 + c, a5); TLanes.Store(q0 + 2 * c, a6); TLanes.Store(q0 + 3 * c, a7);
     }
 
-    /// <summary>One vector of lanes, [j, j + Count): the lanes past the last whole piece.</summary>
+    /// <summary>The lanes past the last whole piece, [j, <paramref name="width"/>), all in one pass over the list (see <see cref="RowProduct.Rest"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ResumeOne<TVec, TLanes>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
+    public static void ResumeRest<TVec, TLanes>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j, int width,
         float* output, nint outputTileStride)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
-        nint at = (j >> 6) * tileStride + (j & 63);
-        float* o = output + (j >> 6) * outputTileStride + (j & 63);
-        TVec a = TLanes.Load(o);
+        int c = TLanes.Count, vectors = (width - j) / c;
+        var at = new RestOffsets(j, vectors, c, tileStride);
+        var to = new RestOffsets(j, vectors, c, outputTileStride);
+        TVec a0 = TLanes.Load(output + to.O0), a1 = TLanes.Load(output + to.O1), a2 = TLanes.Load(output + to.O2), a3 = TLanes.Load(output + to.O3);
+        TVec a4 = TLanes.Load(output + to.O4), a5 = TLanes.Load(output + to.O5), a6 = TLanes.Load(output + to.O6);
         for (int t = 0; t < count; t++)
-            a = TLanes.Fma(TLanes.Load(rows + list[t].Index * rowStride + at), TLanes.Broadcast(list[t].Value), a);
-        TLanes.Store(o, a);
+        {
+            float* row = rows + list[t].Index * rowStride;
+            TVec x = TLanes.Broadcast(list[t].Value);
+            a0 = TLanes.Fma(TLanes.Load(row + at.O0), x, a0);
+            a1 = TLanes.Fma(TLanes.Load(row + at.O1), x, a1);
+            a2 = TLanes.Fma(TLanes.Load(row + at.O2), x, a2);
+            a3 = TLanes.Fma(TLanes.Load(row + at.O3), x, a3);
+            a4 = TLanes.Fma(TLanes.Load(row + at.O4), x, a4);
+            a5 = TLanes.Fma(TLanes.Load(row + at.O5), x, a5);
+            a6 = TLanes.Fma(TLanes.Load(row + at.O6), x, a6);
+        }
+        // Repeated vectors hold the same chain as the last one: only the rest's own are stored.
+        TLanes.Store(output + to.O0, a0);
+        if (vectors > 1) TLanes.Store(output + to.O1, a1);
+        if (vectors > 2) TLanes.Store(output + to.O2, a2);
+        if (vectors > 3) TLanes.Store(output + to.O3, a3);
+        if (vectors > 4) TLanes.Store(output + to.O4, a4);
+        if (vectors > 5) TLanes.Store(output + to.O5, a5);
+        if (vectors > 6) TLanes.Store(output + to.O6, a6);
     }
 }

@@ -76,12 +76,36 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         var sink = new StoreRow<TVec, TLanes>(h, w.HiddenTile);
         TVec smallest = TLanes.Broadcast(float.PositiveInfinity);
         uint bad = 0;
-        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows);
+        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows), span = RowPieces.Span(TLanes.Count), lanes = 0;
+        SparseEntry* xRows = w.XRows;
+        int* counts = w.XCountOf(s);
+        int entries = 0;
+        for (int b = b0; b < b1; b++) entries += counts[b];
+        if (entries >= Blocking.PiecesOutermost * (b1 - b0))
+        {
+            // Piece by piece of lanes, each over the panel's samples: one piece of W_in^T (n x 64 lanes, 128 KiB at
+            // n 512) stays in L2 while the 64 samples' rows pass, where whole rows (2 KiB each) would stream from L3.
+            for (; lanes + span <= w.Ldm; lanes += span)
+                for (int b = b0; b < b1; b++)
+                {
+                    sink.Start((nint)b * Tile, w.M);
+                    RowProduct.Piece<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], lanes, null, ref sink);
+                }
+            if (lanes < w.Ldm)
+                for (int b = b0; b < b1; b++)
+                {
+                    sink.Start((nint)b * Tile, w.M);
+                    RowProduct.Rest<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], lanes, w.Ldm, null, ref sink);
+                }
+        }
+        else
+            for (int b = b0; b < b1; b++)
+            {
+                sink.Start((nint)b * Tile, w.M);
+                RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], w.Ldm, null, ref sink);
+            }
         for (int b = b0; b < b1; b++)
         {
-            sink.Start((nint)b * Tile, w.M);
-            RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, w.XRows + w.SparseRow(s, b),
-                w.XCountOf(s)[b], w.Ldm, null, ref sink);
             for (int j = 0; j < w.M; j += TLanes.Count)
             {
                 TVec v = TLanes.Load(h + (j >> 6) * w.HiddenTile + (nint)b * Tile + (j & 63));
@@ -244,10 +268,10 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                     RowPieces.Resume<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, gh + (nint)(first + l) * Tile, w.HiddenTile);
             }
         }
-        for (; j < lanes; j += width)
+        if (j < lanes)
             for (int l = 0; l < live; l++)
                 if (counts[l] > 0)
-                    RowPieces.ResumeOne<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, gh + (nint)(first + l) * Tile, w.HiddenTile);
+                    RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, lanes, gh + (nint)(first + l) * Tile, w.HiddenTile);
     }
 
     public void HiddenGradientDense(Workspace w, int s, int j0, int j1, int l0, int l1, ThreadScratch scratch)
@@ -380,10 +404,10 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                         if (end[f] > cursor[f])
                             RowPieces.Resume<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
                                 scratch.Rows + (nint)f * ldm, Tile);
-                for (; j < lanes; j += width)
+                if (j < lanes)
                     for (int f = 0; f < features; f++)
                         if (end[f] > cursor[f])
-                            RowPieces.ResumeOne<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
+                            RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j, lanes,
                                 scratch.Rows + (nint)f * ldm, Tile);
                 for (int f = 0; f < features; f++) cursor[f] = end[f];
             }
@@ -401,13 +425,36 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         }
         int* columnStart = w.XColumnStartOf(s);
         SparseEntry* columns = w.XColumnsOf(s);
-        for (int i = i0; i < i1; i++)
+        if (columnStart[i1] - columnStart[i0] >= Blocking.PiecesOutermost * (i1 - i0))
         {
-            int start = columnStart[i];
-            sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
-            RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, ldm,
-                w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
+            // gW_in^T piece by piece of lanes, each over the block's features: one piece of g_h (B x 64 lanes, 256 KiB
+            // at B 1024) stays in L2 while the features' columns pass, where whole g_h rows would stream from L3.
+            int pieces = 0, pieceSpan = RowPieces.Span(width);
+            for (; pieces + pieceSpan <= ldm; pieces += pieceSpan)
+                for (int i = i0; i < i1; i++)
+                {
+                    int start = columnStart[i];
+                    sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
+                    RowProduct.Piece<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, pieces,
+                        w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
+                }
+            if (pieces < ldm)
+                for (int i = i0; i < i1; i++)
+                {
+                    int start = columnStart[i];
+                    sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
+                    RowProduct.Rest<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, pieces, ldm,
+                        w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
+                }
         }
+        else
+            for (int i = i0; i < i1; i++)
+            {
+                int start = columnStart[i];
+                sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
+                RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, ldm,
+                    w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
+            }
         if (w.Bias) PutBias(w, i0, i1, bias, ref sink);
     }
 
