@@ -14,8 +14,16 @@ namespace ToyModels.Tests.Backends;
 /// backend chooses (few groups: pipelined); at 8 lanes also always a group per thread and always pipelined, and at
 /// 1 lane always pipelined on 4 threads (one more block buffer than threads, so buffers are reused within a step).
 /// </summary>
-public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? pipelined = null) : BackendSuite
+public abstract class InstanceLanesSuite : BackendSuite
 {
+    private readonly InstructionSet set;
+    private readonly int threads;
+    private readonly bool? pipelined;
+
+    // Not a primary constructor: InstructionSet is internal, so the constructor may be seen only in this assembly.
+    private protected InstanceLanesSuite(InstructionSet set, int threads, bool? pipelined = null) =>
+        (this.set, this.threads, this.pipelined) = (set, threads, pipelined);
+
     protected override string? SkipReason => Unavailable(set);
 
     protected override IBackend Create(AutoencoderConfig config) => Initialized(new InstanceLanesBackend(config, threads, set, pipelined), config);
@@ -37,7 +45,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
         var config = new AutoencoderConfig(21, 6, tied, bias, 303, instances, new OptimizerSettings());
         using var expected = Reference(config);
         using var actual = Create(config);
-        StepBoth(expected, actual, new OptimizerStep(config), 3, $"{lanes + 1} instances");
+        StepBoth(expected, actual, new OptimizerScalars(config), 3, $"{lanes + 1} instances");
         CompareState(expected, actual, "after 3 steps");
     }
 
@@ -71,7 +79,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
 
         using var stepped = Create(config);
         stepped.SetParameters(parameters);
-        stepped.Step(new OptimizerStep(config).Set(0));
+        stepped.Step(new OptimizerScalars(config).Set(0));
         CompareState(expected, stepped, "off the grid, a whole step");
     }
 
@@ -137,7 +145,7 @@ public abstract class InstanceLanesSuite(InstructionSet set, int threads, bool? 
         var config = new AutoencoderConfig(20, 5, tied, true, 67, instances, optimizer);
         using var expected = Reference(config);
         using var actual = Create(config);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         StepBoth(expected, actual, scalars, 7, "37 instances");
         CompareState(expected, actual, "after 7 steps");
         foreach (var backend in new[] { expected, actual })

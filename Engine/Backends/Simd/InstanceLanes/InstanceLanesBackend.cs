@@ -55,7 +55,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private uint _step;
     private long _firstSample;
     private bool _evaluation;
-    private OptimizerStep? _scalars;
+    private OptimizerScalars? _scalars;
 
     /// <param name="pipelined">Whether a step runs as a pipeline of row blocks over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
     public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? pipelined = null) : base(config)
@@ -259,7 +259,7 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     /// Either way every sum runs in the reference's order. Keeps row losses and gradients; x, h, z are not kept
     /// (read them after separate operations).
     /// </summary>
-    protected override void StepCore(OptimizerStep scalars)
+    protected override void StepCore(OptimizerScalars scalars)
     {
         _step = (uint)scalars.Step;
         _evaluation = false;
@@ -286,14 +286,14 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
             throw new InvalidOperationException($"{operation} needs the x of a GenerateBatch: a Step of this backend keeps only row losses and gradients");
     }
 
-    protected override void UpdateCore(OptimizerStep scalars)
+    protected override void UpdateCore(OptimizerScalars scalars)
     {
         SetStepScalars(scalars);
         Run(Phase.Update);
         _scalars = null;
     }
 
-    private void SetStepScalars(OptimizerStep scalars)
+    private void SetStepScalars(OptimizerScalars scalars)
     {
         for (int s = 0; s < Instances; s++)
         {

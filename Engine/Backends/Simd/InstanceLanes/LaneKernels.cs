@@ -364,7 +364,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     }
 
     /// <summary>The optimizer update of <paramref name="piece"/>'s parameters; returns the lanes that hold a non-finite one.</summary>
-    public uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay)
+    public uint Update(in LaneGroup g, GradientPiece piece, OptimizerScalars o, float* negativeStepSize, float* decay)
     {
         int n = g.N, m = g.M, width = piece.I1 - piece.I0;
         uint nonFinite = 0;
@@ -382,7 +382,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// first + count - 1 of the parameter layout; returns the lanes that hold a non-finite parameter.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static uint Update(in LaneGroup g, nint first, nint count, OptimizerStep o, float* negativeStepSize, float* decay)
+    private static uint Update(in LaneGroup g, nint first, nint count, OptimizerScalars o, float* negativeStepSize, float* decay)
     {
         TVec minusStep = TLanes.Load(negativeStepSize);
         TVec l2 = TLanes.Broadcast(o.L2);
@@ -443,7 +443,7 @@ internal unsafe interface ILaneKernels
     void Begin(in LaneGroup g, GradientPiece piece);
     void Accumulate(in LaneGroup g, int rows, GradientPiece piece, bool gzOnGrid, ref DenseSums dense);
     void End(in LaneGroup g, GradientPiece piece);
-    uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay);
+    uint Update(in LaneGroup g, GradientPiece piece, OptimizerScalars o, float* negativeStepSize, float* decay);
 }
 
 /// <summary>

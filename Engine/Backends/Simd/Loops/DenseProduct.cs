@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>Where the elements of a dense product's left operand A are: (r, k) at a + (r / 64) RowPanel + (r % 64) Row + (k / 64) KPanel + (k % 64) K.</summary>
 internal readonly unsafe struct Operand(float* a, nint rowPanel, nint row, nint kPanel, nint k)

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The loss terms and the output gradient in one pass over (z, x), vectorised across samples: the

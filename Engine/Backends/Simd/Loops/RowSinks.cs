@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>Where a kernel puts a finished row of output lanes.</summary>
 internal interface IRowSink<TVec> where TVec : unmanaged

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// Per sample of a panel, its nonzero g_z over a block of features: the lists of the sparse g_h walk, built

@@ -3,11 +3,11 @@ using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The optimizer update applied to gradient lanes as soon as they are finished (or read back from a
-/// stored gradient): the exact per-element sequence of <see cref="OptimizerStep"/>, lane by lane.
+/// stored gradient): the exact per-element sequence of <see cref="OptimizerScalars"/>, lane by lane.
 /// Parameters and state slots share one layout, so one offset addresses all of them.
 /// </summary>
 internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
@@ -27,7 +27,7 @@ internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
     public TVec Smallest;
 
     /// <param name="parameters">The instance's parameter block; <paramref name="first"/> and <paramref name="second"/> its state slots (or null).</param>
-    public OptimizerSink(OptimizerStep o, int instance, float* parameters, float* first, float* second)
+    public OptimizerSink(OptimizerScalars o, int instance, float* parameters, float* first, float* second)
     {
         _parameters = parameters;
         _first = first;

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The sparse products, all one shape: a row that is a combination of matrix rows chosen by a sparse
