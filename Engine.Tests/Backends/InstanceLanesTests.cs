@@ -120,7 +120,7 @@ public abstract class InstanceLanesSuite : BackendSuite
         var config = new AutoencoderConfig(23, 4, false, true, 70, instances, new OptimizerSettings());
         using var expected = Reference(config);
         using var actual = Create(config);
-        StepBoth(expected, actual, new OptimizerStep(config), 2, "p 0 and 1");
+        StepBoth(expected, actual, new OptimizerScalars(config), 2, "p 0 and 1");
         CompareState(expected, actual, "after 2 steps");
         int k = instances.Length;
         var e = new float[k * 50];
