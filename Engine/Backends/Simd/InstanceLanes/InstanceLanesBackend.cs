@@ -57,6 +57,10 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private bool _evaluation;
     private OptimizerScalars? _scalars;
 
+    /// <param name="config">The run: instance s goes to lane s % Lanes of group s / Lanes (<see cref="Suits"/> says when this layout pays).</param>
+    /// <param name="threads">Worker threads: 0 for every core (Environment.ProcessorCount); negative throws a ConfigException.</param>
+    /// <param name="instructionSet">The vectors: Avx512, Avx2, Sse or Scalar put 16, 8, 4 or 1 instances in a group; above
+    /// <see cref="InstructionSets.Best"/> on this machine throws a ConfigException.</param>
     /// <param name="pipelined">Whether a step runs as a pipeline of row blocks over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
     public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? pipelined = null) : base(config)
     {

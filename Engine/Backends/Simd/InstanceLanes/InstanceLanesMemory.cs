@@ -22,6 +22,9 @@ internal static class InstanceLanesMemory
         _ => 1,
     };
 
+    /// <param name="config">The run whose buffers are listed: n, m, batch, instances (and their mean p), tied, bias, optimizer slots.</param>
+    /// <param name="threads">Worker threads as the backend takes them (0: every core): the per-thread scratch and block buffers scale with it.</param>
+    /// <param name="set">The instruction set the backend will use: its lanes per group (16, 8, 4 or 1) set the group count and every tensor's width.</param>
     /// <param name="evaluationSamples">Samples the run evaluates: x, h, z rows are written for min(B, that) rows only.</param>
     public static IEnumerable<MemoryPart> Parts(AutoencoderConfig config, int threads, InstructionSet set, long evaluationSamples = long.MaxValue)
     {

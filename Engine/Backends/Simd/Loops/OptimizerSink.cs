@@ -26,7 +26,11 @@ internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
     /// <summary>Per lane, the smallest nonzero finite magnitude of the updated W_out (for the choice of exact paths, <see cref="ExactDense"/>).</summary>
     public TVec Smallest;
 
+    /// <param name="o">The step's scalars: the rule, betas, eps, L2 and momentum, broadcast to every lane here.</param>
+    /// <param name="instance">The instance's index in the pack (0 .. K - 1): picks its StepSize and DecayFactor from <paramref name="o"/>.</param>
     /// <param name="parameters">The instance's parameter block; <paramref name="first"/> and <paramref name="second"/> its state slots (or null).</param>
+    /// <param name="first">Adam's m or SGD's momentum buffer, at the parameters' offsets; read and written. Null only for SGD without momentum.</param>
+    /// <param name="second">Adam's v, at the parameters' offsets; read and written. Null for SGD, which never reads it.</param>
     public OptimizerSink(OptimizerScalars o, int instance, float* parameters, float* first, float* second)
     {
         _parameters = parameters;
