@@ -26,7 +26,7 @@ namespace ToyModels.Gpu;
 /// and with 53 >= 2 * 24 + 2 bits the second rounding cannot change the result (Figueroa 1995,
 /// "When is double rounding innocuous?"). The generated code is audited (Code/CodeAudit.cs).</para>
 /// </remarks>
-public static class Exact
+internal static class Exact
 {
     [IntrinsicImplementation] public static float Add(float a, float b) => a + b;
     [IntrinsicImplementation] public static float Sub(float a, float b) => a - b;

@@ -310,13 +310,13 @@ internal sealed class GpuBackend : Backend
 
     protected override void BackwardCore() => OnDevice(QueueBackward);
 
-    protected override void UpdateCore(OptimizerStep scalars) => OnDevice(() => QueueUpdate(scalars));
+    protected override void UpdateCore(OptimizerScalars scalars) => OnDevice(() => QueueUpdate(scalars));
 
     /// <summary>
     /// Queues the four operations without waiting: the host runs ahead until it reads something back.
     /// Whoever times steps must stop the clock after a read (the trainer stops it after its loss read).
     /// </summary>
-    protected override void StepCore(OptimizerStep scalars) => OnDevice(() =>
+    protected override void StepCore(OptimizerScalars scalars) => OnDevice(() =>
     {
         Generate((uint)scalars.Step, 0, Config.Batch, evaluation: false);
         QueueForward();
@@ -434,7 +434,7 @@ internal sealed class GpuBackend : Backend
         _kernels.WeightGradients.Launch(_stream, Groups((long)n * m, group), group, Instances, arguments);
     }
 
-    private void QueueUpdate(OptimizerStep scalars)
+    private void QueueUpdate(OptimizerScalars scalars)
     {
         var launcher = scalars.Kind == OptimizerKind.Sgd ? _kernels.Sgd : _kernels.Adam;
         long groups = Groups(Layout.PerInstance, _geometry.Group);

@@ -19,7 +19,7 @@ namespace ToyModels.Benchmarks.Suites;
 public class KernelBenchmarks
 {
     private IBackend? _reference, _simd;
-    private OptimizerStep _scalars = null!;
+    private OptimizerScalars _scalars = null!;
     private long _step;
 
     [Params("ragged", "S")]
@@ -40,7 +40,7 @@ public class KernelBenchmarks
         var benchCase = BenchCase.Parse(Case);
         var config = benchCase.Config();
         var backend = BackendFactory.Create(kind, config);
-        _scalars = new OptimizerStep(config);
+        _scalars = new OptimizerScalars(config);
         for (_step = 0; _step < WarmSteps; _step++) backend.Step(_scalars.Set(_step));
         backend.GenerateBatch(_step);
         backend.Forward();

@@ -21,11 +21,11 @@ public class PackingBenchmarks
 {
     private const int Steps = 4;
     private IBackend[] _alone = [];
-    private OptimizerStep[] _aloneScalars = [];
+    private OptimizerScalars[] _aloneScalars = [];
     private long[] _aloneStep = [];
     private int _turn;
     private IBackend _packed = null!;
-    private OptimizerStep _packedScalars = null!;
+    private OptimizerScalars _packedScalars = null!;
     private long _step;
 
     [Params(8, 32, 128)]
@@ -41,9 +41,9 @@ public class PackingBenchmarks
             .Select(s => new InstanceSettings((ulong)s, 0.01 * Math.Pow(20, s / (K - 1.0)), 1e-3, Importance.Uniform)).ToArray();
         var packed = new AutoencoderConfig(20, 5, tied: false, bias: true, batch: 1024, instances);
         _packed = BackendFactory.Create(Backend, packed, notice: Console.WriteLine);
-        _packedScalars = new OptimizerStep(packed);
+        _packedScalars = new OptimizerScalars(packed);
         _alone = Enumerable.Range(0, K).Select(s => BackendFactory.Create(Backend, packed.Single(s))).ToArray();
-        _aloneScalars = Enumerable.Range(0, K).Select(s => new OptimizerStep(packed.Single(s))).ToArray();
+        _aloneScalars = Enumerable.Range(0, K).Select(s => new OptimizerScalars(packed.Single(s))).ToArray();
         _aloneStep = new long[K];
         Console.WriteLine($"// packing benchmark on {_packed.Description}, {Environment.ProcessorCount} cores");
     }

@@ -16,7 +16,7 @@ namespace ToyModels.Benchmarks.Suites;
 public class TrainingStepBenchmarks
 {
     private IBackend _backend = null!;
-    private OptimizerStep _scalars = null!;
+    private OptimizerScalars _scalars = null!;
     private long _step;
 
     /// <summary>"case/backend".</summary>
@@ -30,7 +30,7 @@ public class TrainingStepBenchmarks
         var benchCase = BenchCase.Parse(parts[0]);
         var config = benchCase.Config();
         _backend = BackendFactory.Create(BackendFactory.Parse(parts[1]), config);
-        _scalars = new OptimizerStep(config);
+        _scalars = new OptimizerScalars(config);
         int warm = config.N >= 4096 ? 3 : 10; // past the first steps, where outputs are densest; M and L cost ~1 s a step
         while (_step < warm) Step();
         Console.WriteLine($"// case {benchCase} on {_backend.Name}, {_backend.Description}; {Environment.ProcessorCount} cores");

@@ -6,7 +6,7 @@ using ToyModels.Gpu.Kernels;
 namespace ToyModels.Gpu.Devices;
 
 /// <summary>The three places ILGPU runs the kernels.</summary>
-public enum GpuKind
+internal enum GpuKind
 {
     Cuda,
     OpenCl,

@@ -22,7 +22,7 @@ internal struct OptimizerArguments : IInstanceArguments
     public int HasL2, Decoupled, HasMomentum;
 }
 
-/// <summary>The optimizers of <see cref="ToyModels.Backends.OptimizerStep"/>, one work-item per element of an instance block.</summary>
+/// <summary>The optimizers of <see cref="ToyModels.Backends.OptimizerScalars"/>, one work-item per element of an instance block.</summary>
 internal static class OptimizerKernels
 {
     /// <summary>FirstNonFinite of an instance that has stayed finite (steps are below 2^32 - 1).</summary>

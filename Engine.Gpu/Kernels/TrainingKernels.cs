@@ -19,6 +19,7 @@ internal sealed class TrainingKernels
     public Launcher<OptimizerArguments> Sgd { get; }
 
     /// <param name="load">Compiles and loads one kernel on the accelerator (OpenCL patches its source first).</param>
+    /// <param name="maxInstancesPerLaunch">The most instances one launch covers (the index limits of the device).</param>
     public TrainingKernels(IKernelLoader load, int maxInstancesPerLaunch)
     {
         Launcher<T> Load<T>(Action<T> kernel, int instances = 0) where T : struct, IInstanceArguments =>

@@ -24,7 +24,7 @@ public abstract class BackendSuite
     protected void SkipIfUnavailable() => Skip.If(SkipReason is not null, SkipReason);
 
     /// <summary>Why a backend forced to <paramref name="set"/> cannot run on this machine, or null.</summary>
-    protected static string? Unavailable(InstructionSet set) =>
+    private protected static string? Unavailable(InstructionSet set) =>
         set > InstructionSets.Best ? $"{InstructionSets.Name(set)} is not available on this machine" : null;
 
     /// <summary><paramref name="backend"/> holding the initial parameters of <paramref name="config"/>.</summary>
@@ -35,7 +35,7 @@ public abstract class BackendSuite
     }
 
     /// <summary>Steps both backends <paramref name="steps"/> times from step 0, comparing the row losses after each.</summary>
-    protected static void StepBoth(IBackend expected, IBackend actual, OptimizerStep scalars, int steps, string label)
+    protected static void StepBoth(IBackend expected, IBackend actual, OptimizerScalars scalars, int steps, string label)
     {
         for (long step = 0; step < steps; step++)
         {
@@ -49,7 +49,7 @@ public abstract class BackendSuite
     /// GenerateBatch, Forward, Backward and Update of step <paramref name="step"/> on both backends, comparing x, h, z,
     /// the row losses and the gradients, then parameters and state.
     /// </summary>
-    protected static void OperationsBoth(IBackend expected, IBackend actual, OptimizerStep scalars, long step, string at)
+    protected static void OperationsBoth(IBackend expected, IBackend actual, OptimizerScalars scalars, long step, string at)
     {
         expected.GenerateBatch(step); actual.GenerateBatch(step);
         Compare(expected, actual, TensorKind.X, at);
@@ -63,12 +63,12 @@ public abstract class BackendSuite
         CompareState(expected, actual, at);
     }
 
-    /// <summary>Both backends from <paramref name="parameters"/> through the operations of step 0 (<see cref="OperationsBoth(IBackend, IBackend, OptimizerStep, long, string)"/>).</summary>
+    /// <summary>Both backends from <paramref name="parameters"/> through the operations of step 0 (<see cref="OperationsBoth(IBackend, IBackend, OptimizerScalars, long, string)"/>).</summary>
     protected static void OperationsBoth(IBackend expected, IBackend actual, float[] parameters, string at)
     {
         expected.SetParameters(parameters);
         actual.SetParameters(parameters);
-        OperationsBoth(expected, actual, new OptimizerStep(expected.Config), 0, at);
+        OperationsBoth(expected, actual, new OptimizerScalars(expected.Config), 0, at);
     }
 
     [SkippableTheory]
@@ -79,7 +79,7 @@ public abstract class BackendSuite
         var config = ParityCases.Get(name);
         using var expected = Reference(config);
         using var actual = Create(config);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         for (long step = 0; step < 3; step++)
             OperationsBoth(expected, actual, scalars, step, $"{name}, step {step}");
         int count = Math.Min(config.Batch, 5);
@@ -100,7 +100,7 @@ public abstract class BackendSuite
         var config = ParityCases.Get(name);
         using var expected = Reference(config);
         using var actual = Create(config);
-        StepBoth(expected, actual, new OptimizerStep(config), 12, name);
+        StepBoth(expected, actual, new OptimizerScalars(config), 12, name);
         CompareState(expected, actual, $"{name}, after 12 steps");
         Assert.Equal(Hash(expected), Hash(actual));
     }
@@ -112,7 +112,7 @@ public abstract class BackendSuite
         var config = ParityCases.Make(65, 19, 40, false, true, 0.1, Importance.Uniform, 2);
         using var fused = Create(config);
         using var separate = Create(config);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         for (long step = 0; step < 6; step++)
         {
             fused.Step(scalars.Set(step));
@@ -138,7 +138,7 @@ public abstract class BackendSuite
         var config = ParityCases.Make(37, 9, 21, false, true, 0.2, Importance.Uniform, 2);
         using var expected = Reference(config);
         using var actual = Create(config);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         StepBoth(expected, actual, scalars, 2, "two steps");
         Compare(expected, actual, TensorKind.RowLoss, "after a Step");
         foreach (var backend in new[] { expected, actual })
@@ -167,7 +167,7 @@ public abstract class BackendSuite
         SkipIfUnavailable();
         var packed = ParityCases.Make(45, 11, 23, false, true, 0.1, Importance.Decay(0.95), 4);
         using var together = Create(packed);
-        var scalars = new OptimizerStep(packed);
+        var scalars = new OptimizerScalars(packed);
         for (long step = 0; step < 8; step++) together.Step(scalars.Set(step));
         var all = new float[packed.Layout.Total];
         together.GetParameters(all);
@@ -175,7 +175,7 @@ public abstract class BackendSuite
         {
             var single = packed.Single(s);
             using var alone = Create(single);
-            var aloneScalars = new OptimizerStep(single);
+            var aloneScalars = new OptimizerScalars(single);
             for (long step = 0; step < 8; step++) alone.Step(aloneScalars.Set(step));
             var mine = new float[single.Layout.Total];
             alone.GetParameters(mine);
@@ -195,7 +195,7 @@ public abstract class BackendSuite
         var config = new AutoencoderConfig(20, 5, false, true, 16, instances, new OptimizerSettings { Kind = OptimizerKind.Sgd });
         using var expected = Reference(config);
         using var actual = Create(config);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         for (long step = 0; step < 4; step++)
         {
             expected.Step(scalars.Set(step));
@@ -216,7 +216,7 @@ public abstract class BackendSuite
     {
         SkipIfUnavailable();
         var config = ParityCases.Make(70, 9, 12, true, true, 0.15, Importance.Uniform, 2);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         using var straight = Create(config);
         for (long step = 0; step < 10; step++) straight.Step(scalars.Set(step));
 
@@ -245,7 +245,7 @@ public abstract class BackendSuite
     {
         SkipIfUnavailable();
         var config = ParityCases.Make(37, 11, 9, tied, true, 0.2, Importance.Decay(0.9), 3);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         using var source = Create(config);
         for (long step = 0; step < 3; step++) source.Step(scalars.Set(step));
         var parameters = new float[config.Layout.Total];

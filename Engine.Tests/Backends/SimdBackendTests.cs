@@ -28,8 +28,14 @@ public sealed class SimdBackendThreeThreadTests : BackendSuite
 /// path (and the scalar one) is held to the reference too. The child-process tests check that the
 /// runtime's own switches select them.
 /// </summary>
-public abstract class SimdNarrowerTests(InstructionSet set, int threads) : BackendSuite
+public abstract class SimdNarrowerTests : BackendSuite
 {
+    private readonly InstructionSet set;
+    private readonly int threads;
+
+    // Not a primary constructor: InstructionSet is internal, so the constructor may be seen only in this assembly.
+    private protected SimdNarrowerTests(InstructionSet set, int threads) => (this.set, this.threads) = (set, threads);
+
     protected override string? SkipReason => Unavailable(set);
 
     protected override IBackend Create(AutoencoderConfig config) => Initialized(new SimdBackend(config, threads, set), config);
@@ -40,8 +46,15 @@ public abstract class SimdNarrowerTests(InstructionSet set, int threads) : Backe
 /// exact (threshold 0), or always sparse (threshold above 1), so both are checked against the reference on
 /// every shape, not only on the shapes whose density happens to cross the default threshold.
 /// </summary>
-public abstract class SimdPathTests(double denseDensity, InstructionSet set, int threads) : BackendSuite
+public abstract class SimdPathTests : BackendSuite
 {
+    private readonly double denseDensity;
+    private readonly InstructionSet set;
+    private readonly int threads;
+
+    private protected SimdPathTests(double denseDensity, InstructionSet set, int threads) =>
+        (this.denseDensity, this.set, this.threads) = (denseDensity, set, threads);
+
     protected override string? SkipReason => Unavailable(set);
 
     protected override IBackend Create(AutoencoderConfig config) =>
@@ -140,7 +153,7 @@ public sealed class SimdStepAllocationTests
         var config = ParityCases.Make(256, 32, 128, false, true, 0.05, Importance.Uniform, 2);
         using var backend = new SimdBackend(config, threads: 2) { DenseDensity = denseDensity };
         backend.SetParameters(Initialization.Create(config));
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         for (long step = 0; step < 40; step++) backend.Step(scalars.Set(step));
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (long step = 40; step < 50; step++) backend.Step(scalars.Set(step));

@@ -1,7 +1,7 @@
 using ToyModels.Backends;
 using ToyModels.Backends.Simd;
 using ToyModels.Backends.Simd.InstanceLanes;
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Model;
 using ToyModels.Tests.Support;
@@ -126,7 +126,7 @@ public sealed class SimdBlockingParityTests
                 backend.Read(tensor, values);
                 tensors.Add(($"{at}: {tensor}", values));
             }
-            var scalars = new OptimizerStep(config);
+            var scalars = new OptimizerScalars(config);
             backend.GenerateBatch(0);
             Read(TensorKind.X, "step 0");
             backend.Forward();

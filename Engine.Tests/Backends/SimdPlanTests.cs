@@ -101,7 +101,7 @@ public sealed class SimdPlanTests
         using var actual = new SimdBackend(config, threads: 2) { InstanceBlock = 3, InstancesPerThread = false };
         expected.SetParameters(parameters);
         actual.SetParameters(parameters);
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         var seen = new List<BackwardPaths>[3];
         for (int s = 0; s < 3; s++) seen[s] = [];
         for (long step = 0; step < 4; step++)
@@ -135,7 +135,7 @@ public sealed class SimdPlanTests
         var config = ParityCases.Make(30, 7, 20, false, true, 0.2, Importance.Uniform, 3);
         using var backend = new SimdBackend(config, threads: 2) { InstanceBlock = 2, InstancesPerThread = perThread };
         backend.SetParameters(Initialization.Create(config));
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         backend.Step(scalars.Set(0));
         var z = new float[backend.ElementCount(TensorKind.Z)];
         var error = Assert.Throws<InvalidOperationException>(() => backend.Read(TensorKind.Z, z));

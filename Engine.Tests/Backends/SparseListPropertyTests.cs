@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 using FsCheck;
 using FsCheck.Fluent;
 using ToyModels.Backends.Simd;
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Tests.Support;
 

@@ -78,6 +78,26 @@ public sealed class ConsumerTests : IDisposable
         Assert.DoesNotContain("FAIL", run);
     }
 
+    /// <summary>
+    /// The GPU package uses the engine's internals, so it must never be installed beside another engine version than
+    /// the one it was built with: its nuspec names exactly that version, [V], not NuGet's default V or later.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void The_gpu_package_depends_on_exactly_the_engine_version_it_was_built_with()
+    {
+        string feed = Directory.CreateDirectory(Path.Combine(_folder, "gpu-feed")).FullName;
+        Dotnet(Repository.Root, "pack", Repository.PathOf("Engine.Gpu/Engine.Gpu.csproj"), "-c", Configuration, "--no-build", "-o", feed);
+        string package = Assert.Single(Directory.GetFiles(feed, "ToyModels.Engine.Gpu.*.nupkg"));
+        string version = Path.GetFileName(package)["ToyModels.Engine.Gpu.".Length..^".nupkg".Length];
+        using var archive = System.IO.Compression.ZipFile.OpenRead(package);
+        using var nuspec = new StreamReader(archive.GetEntry("ToyModels.Engine.Gpu.nuspec")!.Open());
+        var dependencies = System.Xml.Linq.XDocument.Parse(nuspec.ReadToEnd()).Descendants()
+            .Where(e => e.Name.LocalName == "dependency").ToDictionary(e => (string)e.Attribute("id")!, e => (string)e.Attribute("version")!);
+        Assert.Equal($"[{version}]", dependencies["ToyModels.Engine"]);
+        Assert.True(dependencies.ContainsKey("ILGPU"));
+    }
+
     /// <summary>The ```csharp blocks of a markdown document.</summary>
     private static IEnumerable<string> Examples(string markdown)
     {

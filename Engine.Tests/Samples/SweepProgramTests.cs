@@ -170,7 +170,7 @@ public class SweepProgramTests : IDisposable
         Assert.Equal(4, rows.Count);
         foreach (var row in rows)
         {
-            bool diverged = row.Lr == 200;
+            bool diverged = row.LearningRate == 200;
             Assert.Equal(diverged, row.DivergedStep >= 0);
             Assert.Equal(diverged, double.IsNaN(row.EvalLoss));
             Assert.Equal(diverged, double.IsNaN(row.TrainLoss));

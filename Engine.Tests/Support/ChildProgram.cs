@@ -57,7 +57,7 @@ public static class ChildProgram
         using var actual = BackendFactory.Create(BackendKind.Simd, config, new BackendOptions(Threads: 2));
         if (((SimdBackend)actual).InstructionSet != InstructionSets.Best)
             throw new InvalidOperationException($"the backend runs {((SimdBackend)actual).InstructionSet}, the process's best is {InstructionSets.Best}");
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         expected.GenerateBatch(0); actual.GenerateBatch(0);
         expected.Forward(); actual.Forward();
         expected.Backward(); actual.Backward();

@@ -28,8 +28,8 @@ public sealed class ScriptedBackend(AutoencoderConfig config, EvaluateRows evalu
     public void GenerateBatch(long step) => Inner.GenerateBatch(step);
     public void Forward() => Inner.Forward();
     public void Backward() => Inner.Backward();
-    public void Update(OptimizerStep scalars) => Inner.Update(scalars);
-    public void Step(OptimizerStep scalars) => Inner.Step(scalars);
+    public void Update(OptimizerScalars scalars) => Inner.Update(scalars);
+    public void Step(OptimizerScalars scalars) => Inner.Step(scalars);
     public void Read(TensorKind tensor, Span<float> destination) => Inner.Read(tensor, destination);
     public void ReadFirstNonFiniteStep(Span<long> firstStep) => Inner.ReadFirstNonFiniteStep(firstStep);
     public void Dispose() => inner?.Dispose();

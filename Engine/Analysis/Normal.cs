@@ -14,7 +14,7 @@ namespace ToyModels.Analysis;
 /// </list>
 /// Tested against 30-digit values to a few ulp.
 /// </remarks>
-public static class Normal
+internal static class Normal
 {
     private const double TwoOverSqrtPi = 1.1283791670955125739; // 2 / sqrt(pi)
     private const double OneOverSqrtPi = 0.56418958354775628695;

@@ -26,8 +26,11 @@ public sealed class PersianRug
     /// <summary>The Philox stream (last counter word) of the row shuffle; data uses 0-3, initialisation 4.</summary>
     public const uint ShuffleStream = 5;
 
+    /// <summary>n: features, a power of two.</summary>
     public int N { get; }
+    /// <summary>m: hidden dimensions, the number of Hadamard rows, in [1, n].</summary>
     public int M { get; }
+    /// <summary>The seed of the row shuffle.</summary>
     public ulong Seed { get; }
     /// <summary>The Hadamard rows used, in order: row r of W_in is H[Rows[r]].</summary>
     public IReadOnlyList<int> Rows { get; }
@@ -37,6 +40,8 @@ public sealed class PersianRug
         N = n; M = m; Seed = seed; Rows = rows;
     }
 
+    /// <summary>The rug of n features in m dimensions whose Hadamard rows the shuffle of <paramref name="seed"/> picks.</summary>
+    /// <exception cref="ConfigException">n is not a power of two, or m is not in [1, n].</exception>
     public static PersianRug Create(int n, int m, ulong seed)
     {
         if (!Hadamard.IsPowerOfTwo(n)) throw new ConfigException("PersianRug.Create(n)", n, "a power of two (the Persian rug uses Hadamard rows)");
@@ -64,7 +69,7 @@ public sealed class PersianRug
     }
 
     /// <summary>W_in: m x n, row-major, entries +-1.</summary>
-    public float[] Encoder()
+    internal float[] Encoder()
     {
         var w = new float[M * N];
         for (int r = 0; r < M; r++)
@@ -74,7 +79,7 @@ public sealed class PersianRug
     }
 
     /// <summary>The unscaled decoder W_in^T / m in double: n x m, row-major (the direction that a multiplies).</summary>
-    public double[] UnitDecoder()
+    internal double[] UnitDecoder()
     {
         var d = new double[N * M];
         for (int i = 0; i < N; i++)
@@ -99,7 +104,7 @@ public sealed class PersianRug
     }
 
     /// <summary>Whether the parameters <see cref="WriteParameters"/> writes for (a, b) are all finite float32 values.</summary>
-    public bool ParametersFinite(double a, double b) => float.IsFinite((float)(a / M)) && float.IsFinite((float)(a * b));
+    internal bool ParametersFinite(double a, double b) => float.IsFinite((float)(a / M)) && float.IsFinite((float)(a * b));
 
     /// <summary>W_out W_in = (1/m) H_S^T H_S in double (n x n, row-major); multiply by a for the fitted rug.</summary>
     public double[] EffectiveMatrix()

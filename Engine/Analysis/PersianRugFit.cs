@@ -11,10 +11,12 @@ public sealed record RugFitOptions
     public int Steps { get; init; } = 400;
     /// <summary>Peak learning rate; it decays along a cosine to 1% of itself at the last step.</summary>
     public double LearningRate { get; init; } = 0.02;
+    /// <summary>The scale a the fit starts from (finite; default 1).</summary>
     public double InitialA { get; init; } = 1.0;
+    /// <summary>The bias b the fit starts from (finite; default 0).</summary>
     public double InitialB { get; init; }
 
-    public void Validate()
+    internal void Validate()
     {
         if (Steps < 0) throw new Model.ConfigException("RugFitOptions.Steps", Steps, "an integer >= 0");
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new Model.ConfigException("RugFitOptions.LearningRate", LearningRate, "a finite number > 0");
@@ -40,6 +42,17 @@ public sealed record RugFitProgress(int Step, int Steps, double A, double B, flo
 /// </remarks>
 public static class PersianRugFit
 {
+    /// <summary>Fits a and b of <paramref name="rug"/>, training batches from <paramref name="backend"/>'s data stream.</summary>
+    /// <param name="backend">A backend of the rug's model: untied, with bias, n and m of the rug, one instance; its parameters are overwritten.</param>
+    /// <param name="rug">The rug whose scalars are fitted.</param>
+    /// <param name="options">Steps, learning rate and starting scalars.</param>
+    /// <param name="progress">Told every 10 steps and at the last one.</param>
+    /// <param name="cancellation">Checked between fit steps.</param>
+    /// <returns>The fitted scalars after the last step, with that step's batch loss.</returns>
+    /// <exception cref="Model.ConfigException">An option out of range.</exception>
+    /// <exception cref="ArgumentException">A backend of another model.</exception>
+    /// <exception cref="DivergenceException">A non-finite gradient, or scalars whose parameters leave float32.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellation"/> was cancelled.</exception>
     public static RugFitProgress Fit(IBackend backend, PersianRug rug, RugFitOptions options, IProgress<RugFitProgress>? progress = null,
         CancellationToken cancellation = default)
     {

@@ -115,7 +115,7 @@ public static class PersianRugTheory
     }
 
     /// <summary>M_k(mean) = E[(y)_+^k] for y ~ N(mean, sd^2); (mean)_+^k when sd = 0.</summary>
-    public static double TruncatedMoment(int k, double mean, double sd)
+    internal static double TruncatedMoment(int k, double mean, double sd)
     {
         if (k < 0) throw new ArgumentOutOfRangeException(nameof(k));
         if (sd == 0) return mean > 0 ? Math.Pow(mean, k) : 0;

@@ -29,22 +29,31 @@ namespace ToyModels.Analysis;
 /// </remarks>
 public sealed class SuperpositionMetrics
 {
+    /// <summary>The norm above which a feature counts as represented, unless the caller gives another.</summary>
     public const double DefaultThreshold = 0.5;
 
     /// <summary>true: computed on W_out W_in (untied); false: on W^T W (tied).</summary>
     public bool Effective { get; }
+    /// <summary>m: hidden dimensions of the model.</summary>
     public int M { get; }
+    /// <summary>The norm above which <see cref="FeaturesRepresented"/> counts a feature.</summary>
     public double Threshold { get; }
+    /// <summary>Per feature i (n entries): ||W_i|| = sqrt(max(G_ii, 0)), &gt;= 0.</summary>
     public double[] Norm { get; }
+    /// <summary>Per feature i (n entries): sum_{j != i} G_ij^2 / |G_ii|, &gt;= 0 (0 when G_ii = 0).</summary>
     public double[] Interference { get; }
+    /// <summary>Per feature i (n entries): D_i = G_ii^2 / sum_j G_ij^2, in [0, 1] (0 when G_ii = 0).</summary>
     public double[] Dimensionality { get; }
     /// <summary>D* = m / trace(G).</summary>
     public double DStar { get; }
+    /// <summary>How many features have a norm above <see cref="Threshold"/>, in [0, n].</summary>
     public int FeaturesRepresented { get; }
     /// <summary>The output bias b (empty without bias).</summary>
     public double[] Bias { get; }
 
+    /// <summary>n: features.</summary>
     public int N => Norm.Length;
+    /// <summary>The mean of <see cref="Dimensionality"/> over all n features, in [0, 1].</summary>
     public double MeanDimensionality => Dimensionality.Average();
     /// <summary>sum_i D_i: the hidden dimensions the features use (at most m for tied models).</summary>
     public double TotalDimensionality => Dimensionality.Sum();
@@ -58,6 +67,7 @@ public sealed class SuperpositionMetrics
             return represented.Count > 0 ? represented.Average() : double.NaN;
         }
     }
+    /// <summary>The mean of <see cref="Bias"/> (0 without bias).</summary>
     public double MeanBias => Bias.Length == 0 ? 0 : Bias.Average();
 
     private SuperpositionMetrics(bool effective, int m, double threshold, double[] norm, double[] interference, double[] dimensionality,
@@ -111,7 +121,7 @@ public sealed class SuperpositionMetrics
     }
 
     /// <summary>The metrics of an n x n matrix G (row-major) in the role described in the remarks.</summary>
-    public static SuperpositionMetrics FromMatrix(ReadOnlySpan<double> g, int n, int m, bool effective, double[] bias, double threshold = DefaultThreshold)
+    internal static SuperpositionMetrics FromMatrix(ReadOnlySpan<double> g, int n, int m, bool effective, double[] bias, double threshold = DefaultThreshold)
     {
         if (g.Length != n * n) throw new ArgumentException($"G has {g.Length} entries; {n} x {n} expected", nameof(g));
         if (!(threshold >= 0) || !double.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "a finite number >= 0");
@@ -160,7 +170,7 @@ public sealed class SuperpositionMetrics
     }
 
     /// <summary>Reads what <see cref="ToJson"/> wrote.</summary>
-    public static SuperpositionMetrics FromJson(string text, int m)
+    internal static SuperpositionMetrics FromJson(string text, int m)
     {
         using var document = JsonDocument.Parse(text);
         var root = document.RootElement;
@@ -199,6 +209,7 @@ public sealed class SuperpositionMetrics
         json.WriteEndArray();
     }
 
+    /// <summary>One line for people: D*, the features represented and the mean D_i.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"D* {DStar:G4}, {FeaturesRepresented}/{N} features with norm > {Threshold}, mean D_i {MeanDimensionality:G4}");
 }

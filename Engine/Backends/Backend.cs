@@ -6,7 +6,7 @@ namespace ToyModels.Backends;
 /// The checks every backend shares: public methods validate their arguments and then call the
 /// backend's <c>...Core</c> method, so each backend holds only its own computation.
 /// </summary>
-public abstract class Backend : IBackend
+internal abstract class Backend : IBackend
 {
     private bool _disposed;
 
@@ -96,14 +96,14 @@ public abstract class Backend : IBackend
         _gradientsKept = true;
     }
 
-    public void Update(OptimizerStep scalars)
+    public void Update(OptimizerScalars scalars)
     {
         CheckScalars(scalars);
         if (!_gradientsKept) throw NotKept("Update applies the gradients of the last Backward", "Backward");
         UpdateCore(scalars);
     }
 
-    public void Step(OptimizerStep scalars)
+    public void Step(OptimizerScalars scalars)
     {
         CheckScalars(scalars);
         Rows = Config.Batch;
@@ -153,13 +153,13 @@ public abstract class Backend : IBackend
     protected abstract void GenerateBatchCore(long step);
     protected abstract void ForwardCore();
     protected abstract void BackwardCore();
-    protected abstract void UpdateCore(OptimizerStep scalars);
+    protected abstract void UpdateCore(OptimizerScalars scalars);
     protected abstract void EvaluateCore(long firstSample, int count, Span<float> rowLoss);
     protected abstract void ReadCore(TensorKind tensor, Span<float> destination);
     protected abstract void ReadFirstNonFiniteStepCore(Span<long> firstStep);
 
     /// <summary>One whole step. The default runs the four operations; backends override it to fuse them.</summary>
-    protected virtual void StepCore(OptimizerStep scalars)
+    protected virtual void StepCore(OptimizerScalars scalars)
     {
         GenerateBatchCore(scalars.Step);
         ForwardCore();
@@ -167,7 +167,7 @@ public abstract class Backend : IBackend
         UpdateCore(scalars);
     }
 
-    private void CheckScalars(OptimizerStep scalars)
+    private void CheckScalars(OptimizerScalars scalars)
     {
         ArgumentNullException.ThrowIfNull(scalars);
         CheckStep(scalars.Step);

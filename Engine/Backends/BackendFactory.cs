@@ -7,12 +7,14 @@ using ToyModels.Model;
 
 namespace ToyModels.Backends;
 
+/// <summary>Where a run trains; every kind computes the same bits (numerics.md rule 7). <see cref="BackendFactory.Parse"/> reads their names.</summary>
 public enum BackendKind
 {
     /// <summary>The fastest backend present, and the choice is reported.</summary>
     Auto,
+    /// <summary>The scalar reference: one thread, the contract written out plainly; slow, for checking the others.</summary>
     Reference,
-    /// <summary>The vectorised, multi-threaded CPU backend (<see cref="SimdBackend"/>).</summary>
+    /// <summary>The vectorised, multi-threaded CPU backend: AVX-512, AVX2 or 128-bit vectors, whichever the processor has.</summary>
     Simd,
     /// <summary>An OpenCL device through ILGPU (<see cref="BackendOptions.Device"/> numbers all devices of all platforms).</summary>
     OpenCl,
@@ -51,8 +53,11 @@ public sealed class BackendUnavailableException(string message, Exception? inner
 /// </summary>
 public static class BackendFactory
 {
+    /// <summary>Every name <see cref="Parse"/> accepts, comma-separated, for messages and help texts.</summary>
     public static string Names => "auto, reference, simd, cuda, opencl, ilgpu-cpu";
 
+    /// <summary>The kind of that name (lower case, as <see cref="Names"/> lists them).</summary>
+    /// <exception cref="ConfigException">Any other text.</exception>
     public static BackendKind Parse(string text) => text switch
     {
         "auto" => BackendKind.Auto,
@@ -139,7 +144,7 @@ public static class BackendFactory
     /// What running the training code adds to a process beyond its buffers: JIT-compiled code, the worker threads'
     /// stacks, the runtime's own structures (measured on Samples/Train; see the README's memory formula).
     /// </summary>
-    public const long TrainingCodeBytes = 16L << 20;
+    internal const long TrainingCodeBytes = 16L << 20;
 
     private static void SetInitialParameters(IBackend backend, AutoencoderConfig config)
     {

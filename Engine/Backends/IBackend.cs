@@ -45,9 +45,9 @@ public interface IBackend : IModelState, IDisposable
     /// <summary>Row losses, g_z and every gradient.</summary>
     void Backward();
     /// <summary>The optimizer applied to the gradients of the last Backward (<see cref="InvalidOperationException"/> after a Step).</summary>
-    void Update(OptimizerStep scalars);
+    void Update(OptimizerScalars scalars);
     /// <summary>One whole training step: GenerateBatch(scalars.Step), Forward, Backward, Update.</summary>
-    void Step(OptimizerStep scalars);
+    void Step(OptimizerScalars scalars);
 
     /// <summary>
     /// Evaluation rows firstSample .. firstSample + count - 1 (count at most the batch) of the

@@ -14,6 +14,7 @@ namespace ToyModels.Backends;
 /// </remarks>
 public interface IModelState
 {
+    /// <summary>The run this state belongs to: its layout sizes the buffers.</summary>
     AutoencoderConfig Config { get; }
 
     /// <summary>Parameters [start, start + destination.Length) into <paramref name="destination"/>.</summary>
@@ -32,24 +33,32 @@ public static class ModelStateExtensions
     /// <summary>Floats of optimizer state: StateSlots x Layout.Total.</summary>
     public static long OptimizerStateLength(this AutoencoderConfig config) => config.Optimizer.StateSlots * config.Layout.Total;
 
+    /// <summary>Writes every parameter (all instances, <see cref="ParameterLayout"/> order).</summary>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold exactly Layout.Total floats.</exception>
     public static void SetParameters(this IModelState state, ReadOnlySpan<float> parameters)
     {
         Whole(parameters.Length, state.Config.Layout.Total, nameof(parameters));
         state.WriteParameters(0, parameters);
     }
 
+    /// <summary>Reads every parameter (all instances, <see cref="ParameterLayout"/> order) into <paramref name="parameters"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="parameters"/> does not hold exactly Layout.Total floats.</exception>
     public static void GetParameters(this IModelState state, Span<float> parameters)
     {
         Whole(parameters.Length, state.Config.Layout.Total, nameof(parameters));
         state.ReadParameters(0, parameters);
     }
 
+    /// <summary>Writes the whole optimizer state (StateSlots blocks of Layout.Total floats).</summary>
+    /// <exception cref="ArgumentException"><paramref name="optimizerState"/> has another length.</exception>
     public static void SetOptimizerState(this IModelState state, ReadOnlySpan<float> optimizerState)
     {
         Whole(optimizerState.Length, state.Config.OptimizerStateLength(), nameof(optimizerState));
         state.WriteOptimizerState(0, optimizerState);
     }
 
+    /// <summary>Reads the whole optimizer state (StateSlots blocks of Layout.Total floats).</summary>
+    /// <exception cref="ArgumentException"><paramref name="optimizerState"/> has another length.</exception>
     public static void GetOptimizerState(this IModelState state, Span<float> optimizerState)
     {
         Whole(optimizerState.Length, state.Config.OptimizerStateLength(), nameof(optimizerState));
@@ -57,7 +66,7 @@ public static class ModelStateExtensions
     }
 
     /// <summary>Checks that [start, start + length) lies in a buffer of <paramref name="total"/> floats.</summary>
-    public static void CheckRange(long start, int length, long total, string buffer)
+    internal static void CheckRange(long start, int length, long total, string buffer)
     {
         if (start < 0 || start > total - length)
             throw new ArgumentOutOfRangeException(nameof(start), start, $"{buffer} [{start}, {start + length}) leaves the {total} floats there are");

@@ -8,7 +8,7 @@ namespace ToyModels.Backends;
 /// to float (numerics.md rule 1): importance I, the output-gradient scale 2 I / (B n),
 /// the data-stream threshold and seed.
 /// </summary>
-public sealed class InstanceConstants
+internal sealed class InstanceConstants
 {
     /// <summary>I_i per instance: [instances][n].</summary>
     public float[] Importance { get; }

@@ -6,7 +6,7 @@ namespace ToyModels.Backends;
 /// The host's half of the loss: a backend produces per-row sums R32_i(I_i (y_i - x_i)^2); the loss of
 /// an instance is R32 over its rows, times (float)(1 / (rows n)). The same code serves every backend.
 /// </summary>
-public static class LossReduction
+internal static class LossReduction
 {
     /// <summary>rowLoss is [instances][rows]; writes one loss per instance.</summary>
     public static void Finish(ReadOnlySpan<float> rowLoss, int rows, int n, Span<float> loss)

@@ -10,7 +10,7 @@ namespace ToyModels.Data;
 /// an active feature i has value (float)(philox((i, b, t, value), key)[0] >> 8) * 2^-24.
 /// Training uses streams (mask, value) = (0, 1); evaluation uses (2, 3) with t = 0.
 /// </remarks>
-public static class DataStream
+internal static class DataStream
 {
     public const uint TrainMask = 0;
     public const uint TrainValue = 1;
@@ -31,6 +31,11 @@ public static class DataStream
     public static float Value(uint word) => (float)(word >> 8) * ValueScale;
 
     /// <summary>Writes sample <paramref name="sample"/> of step <paramref name="step"/> into x (length n).</summary>
+    /// <param name="seed">The instance's seed.</param>
+    /// <param name="threshold">The activity threshold of p (<see cref="Threshold"/>).</param>
+    /// <param name="step">The step (0 for evaluation).</param>
+    /// <param name="sample">The sample within the step, or the evaluation row.</param>
+    /// <param name="x">The sample's n features.</param>
     /// <param name="evaluation">true: the evaluation streams (2, 3); the caller passes step 0.</param>
     public static void Sample(ulong seed, ulong threshold, uint step, uint sample, Span<float> x, bool evaluation = false)
     {

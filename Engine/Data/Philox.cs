@@ -11,7 +11,7 @@ namespace ToyModels.Data;
 /// new counter = (hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0). The first round uses the key as given;
 /// before each later round k0 += W0 and k1 += W1 (mod 2^32).
 /// </remarks>
-public static class Philox
+internal static class Philox
 {
     public const uint M0 = 0xD2511F53;
     public const uint M1 = 0xCD9E8D57;

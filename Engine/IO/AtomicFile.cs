@@ -22,6 +22,13 @@ public static class AtomicFile
     private const string Suffix = ".tmp";
     private static readonly ConcurrentDictionary<string, bool> Swept = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Creates <paramref name="path"/>'s folder if needed, lets <paramref name="write"/> fill a temporary file there,
+    /// flushes it to disk and renames it over <paramref name="path"/>. If <paramref name="write"/> throws, the
+    /// temporary file is deleted, the target is left as it was, and the exception propagates.
+    /// </summary>
+    /// <exception cref="IOException">The folder or file cannot be created, written or renamed.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder does not accept new files.</exception>
     public static void Write(string path, Action<FileStream> write)
     {
         string full = Path.GetFullPath(path);
@@ -45,6 +52,7 @@ public static class AtomicFile
         if (Swept.TryAdd(folder, true)) RemoveStale(folder);
     }
 
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark, atomically (<see cref="Write"/>).</summary>
     public static void WriteAllText(string path, string text) =>
         Write(path, stream =>
         {

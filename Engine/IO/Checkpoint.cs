@@ -18,9 +18,12 @@ namespace ToyModels.IO;
 /// </remarks>
 public sealed class Checkpoint : IModelState
 {
+    /// <summary>The value of the "format" metadata entry that marks a file as a checkpoint of this engine.</summary>
     public const string Format = "toymodels.checkpoint";
+    /// <summary>The value of the "version" metadata entry this engine writes and reads.</summary>
     public const string Version = "1";
 
+    /// <summary>The run the state belongs to.</summary>
     public AutoencoderConfig Config { get; }
     /// <summary>Optimizer steps completed.</summary>
     public long Step { get; }
@@ -28,10 +31,22 @@ public sealed class Checkpoint : IModelState
     public float[] Parameters { get; }
     /// <summary>StateSlots blocks of <see cref="ParameterLayout"/>.</summary>
     public float[] OptimizerState { get; }
+    /// <summary>Extra metadata saved with the state (the caller's; a loaded checkpoint's holds every entry of the file).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
+    /// <summary>A state in memory; the arrays are kept, not copied.</summary>
+    /// <param name="config">The run.</param>
+    /// <param name="step">Optimizer steps completed, &gt;= 0.</param>
+    /// <param name="parameters">Layout.Total floats in <see cref="ParameterLayout"/>.</param>
+    /// <param name="optimizerState">Optimizer.StateSlots x Layout.Total floats (empty for plain SGD).</param>
+    /// <param name="metadata">Extra metadata to save; null for none.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
+    /// <exception cref="ArgumentException">An array of another length than the config's layout needs.</exception>
     public Checkpoint(AutoencoderConfig config, long step, float[] parameters, float[] optimizerState, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(optimizerState);
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "steps are >= 0");
         if (parameters.Length != config.Layout.Total) throw new ArgumentException("parameters do not match the config's layout", nameof(parameters));
         if (optimizerState.Length != config.OptimizerStateLength()) throw new ArgumentException("optimizer state does not match the config", nameof(optimizerState));
@@ -39,6 +54,8 @@ public sealed class Checkpoint : IModelState
         Metadata = metadata ?? new Dictionary<string, string>();
     }
 
+    /// <summary>Writes the state to <paramref name="path"/> atomically (a reader never sees half a file).</summary>
+    /// <exception cref="IOException">The file cannot be written.</exception>
     public void Save(string path) => CheckpointWriter.Write(path, this, Step, Metadata);
 
     /// <summary>Loads and checks a checkpoint; every problem is a <see cref="CheckpointException"/> saying what is wrong.</summary>

@@ -22,10 +22,13 @@ public sealed class CheckpointReader : IDisposable
     private readonly SafeTensorsFile _file;
     private readonly IReadOnlyList<CheckpointTensor> _tensors;
 
+    /// <summary>The file being read.</summary>
     public string Path => _file.Path;
+    /// <summary>The run stored in the file (checked like any config).</summary>
     public AutoencoderConfig Config { get; }
     /// <summary>Optimizer steps completed.</summary>
     public long Step { get; }
+    /// <summary>Every metadata entry of the file, the engine's own included.</summary>
     public IReadOnlyDictionary<string, string> Metadata => _file.Metadata;
 
     private CheckpointReader(SafeTensorsFile file, AutoencoderConfig config, long step)
@@ -36,8 +39,11 @@ public sealed class CheckpointReader : IDisposable
         _tensors = CheckpointTensors.Of(config);
     }
 
+    /// <summary>Closes the file.</summary>
     public void Dispose() => _file.Dispose();
 
+    /// <summary>Opens <paramref name="path"/> and checks its header and tensor list; the tensors are read by <see cref="ReadInto"/>.</summary>
+    /// <exception cref="CheckpointException">The file is missing, unreadable, not a checkpoint, or inconsistent; the message says which.</exception>
     public static CheckpointReader Open(string path)
     {
         var file = SafeTensorsFile.Open(path);

@@ -10,7 +10,7 @@ namespace ToyModels.IO;
 /// through a buffer of <see cref="SafeTensors.ChunkFloats"/> floats, so writing one never holds a second copy of
 /// the model.
 /// </summary>
-public static class CheckpointWriter
+internal static class CheckpointWriter
 {
     /// <summary>Writes <paramref name="state"/> at <paramref name="step"/> atomically; returns its weights_sha256.</summary>
     public static string Write(string path, IModelState state, long step, IReadOnlyDictionary<string, string>? metadata = null)

@@ -14,6 +14,7 @@ namespace ToyModels.IO;
 /// </summary>
 public static class ConfigJson
 {
+    /// <summary>The config as one compact JSON object (the form above).</summary>
     public static string Write(AutoencoderConfig config)
     {
         using var buffer = new MemoryStream();
@@ -22,6 +23,7 @@ public static class ConfigJson
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    /// <summary>Writes the config as a JSON object at the writer's current position (a value of a property, an array element).</summary>
     public static void Write(Utf8JsonWriter json, AutoencoderConfig config)
     {
         json.WriteStartObject();
@@ -54,8 +56,10 @@ public static class ConfigJson
         json.WriteEndObject();
     }
 
+    /// <summary>The name <see cref="ParseInit"/> reads: uniform or xavier.</summary>
     public static string InitName(InitKind init) => init == InitKind.XavierNormal ? "xavier" : "uniform";
 
+    /// <summary>uniform or xavier; anything else throws <see cref="ConfigException"/>.</summary>
     public static InitKind ParseInit(string text) => text switch
     {
         "uniform" => InitKind.Uniform,

@@ -9,6 +9,7 @@ namespace ToyModels.IO;
 /// </summary>
 public static class OneLine
 {
+    /// <summary><paramref name="text"/> with every control character escaped (\n, \r, \t, \uXXXX); the text itself when it has none.</summary>
     public static string Of(string text)
     {
         if (!text.Any(char.IsControl)) return text;

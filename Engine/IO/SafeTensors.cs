@@ -6,48 +6,21 @@ using System.Text.Json;
 
 namespace ToyModels.IO;
 
-/// <summary>What is wrong with a file the engine was asked to read.</summary>
-public enum FileError
-{
-    /// <summary>The file could not be opened or read.</summary>
-    Io,
-    /// <summary>The file ends before its header or its data does.</summary>
-    Truncated,
-    /// <summary>The header is not a safetensors header (length, JSON, fields, a key given twice).</summary>
-    BadHeader,
-    /// <summary>A tensor entry is malformed: dtype, shape, offsets, overlap or gaps.</summary>
-    BadTensor,
-    /// <summary>The checksum does not match the contents: the file was altered or damaged.</summary>
-    ChecksumMismatch,
-    /// <summary>The file is well formed but is not what was expected (other kind, version, config, shapes, missing tensors or metadata).</summary>
-    Mismatch,
-    /// <summary>A tensor holds a value no training writes (NaN, infinity, a negative second moment) or one its config contradicts (importance).</summary>
-    BadValue,
-}
-
-/// <summary>A file that cannot be loaded, with the reason in <see cref="Error"/> and the file in <see cref="Path"/>.</summary>
-public sealed class CheckpointException(FileError error, string path, string message, Exception? inner = null)
-    : Exception($"{path}: {message}", inner)
-{
-    public FileError Error { get; } = error;
-    public string Path { get; } = path;
-}
-
 /// <summary>One float32 tensor of a safetensors file: row-major data and its shape.</summary>
-public sealed record Tensor(string Name, int[] Shape, float[] Data);
+internal sealed record Tensor(string Name, int[] Shape, float[] Data);
 
 /// <summary>Copies elements [start, start + destination.Length) of a tensor, row-major, into <paramref name="destination"/>.</summary>
-public delegate void TensorReader(long start, Span<float> destination);
+internal delegate void TensorReader(long start, Span<float> destination);
 
 /// <summary>A float32 tensor to write, read a piece at a time, so a tensor of any size streams from where it lives.</summary>
-public sealed record TensorSource(string Name, int[] Shape, long Length, TensorReader Read)
+internal sealed record TensorSource(string Name, int[] Shape, long Length, TensorReader Read)
 {
     public TensorSource(string name, int[] shape, ReadOnlyMemory<float> data)
         : this(name, shape, data.Length, (start, destination) => data.Span.Slice((int)start, destination.Length).CopyTo(destination)) { }
 }
 
 /// <summary>A tensor's entry in a safetensors header: name, shape, elements and where its bytes lie in the data.</summary>
-public sealed record TensorEntry(string Name, int[] Shape, long Begin, long End)
+internal sealed record TensorEntry(string Name, int[] Shape, long Begin, long End)
 {
     public long Length => (End - Begin) / 4;
 }
@@ -64,7 +37,7 @@ public sealed record TensorEntry(string Name, int[] Shape, long Begin, long End)
 /// that means something is detected. Writes are atomic (<see cref="AtomicFile"/>). Data streams through a buffer
 /// of <see cref="ChunkFloats"/> floats both ways, with 64-bit offsets: a tensor may be larger than 2 GiB.
 /// </remarks>
-public static class SafeTensors
+internal static class SafeTensors
 {
     public const string ChecksumKey = "checksum_sha256";
     /// <summary>Floats per piece of data written or read (4 MiB).</summary>

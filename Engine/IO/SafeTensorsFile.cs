@@ -11,7 +11,7 @@ namespace ToyModels.IO;
 /// then streams the data in pieces and checks the checksum at the end, so a file of any size is read with a
 /// buffer of <see cref="SafeTensors.ChunkFloats"/> floats.
 /// </summary>
-public sealed class SafeTensorsFile : IDisposable
+internal sealed class SafeTensorsFile : IDisposable
 {
     private const long MaxHeaderBytes = 100L << 20;
     private readonly FileStream _stream;

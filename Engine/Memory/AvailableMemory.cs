@@ -20,7 +20,7 @@ public sealed record AvailableMemory(long Bytes, long? MemAvailable, IReadOnlyLi
     /// From a /proc and a cgroup mount at the given roots (tests point them at made-up trees). Where neither tells
     /// anything (not Linux), the .NET runtime's idea of available memory stands in.
     /// </summary>
-    public static AvailableMemory Read(string proc, string cgroupMount, string? userLimitMiB)
+    internal static AvailableMemory Read(string proc, string cgroupMount, string? userLimitMiB)
     {
         long? memAvailable = MemInfo(Path.Combine(proc, "meminfo"));
         var cgroups = LimitedCgroups(Path.Combine(proc, "self", "cgroup"), cgroupMount);

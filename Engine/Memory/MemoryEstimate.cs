@@ -3,7 +3,13 @@ using System.Globalization;
 namespace ToyModels.Memory;
 
 /// <summary>Where a part of a run's memory lives: host RAM, or the memory of the device a GPU backend runs on.</summary>
-public enum MemoryPlace { Host, Device }
+public enum MemoryPlace
+{
+    /// <summary>The host's RAM.</summary>
+    Host,
+    /// <summary>The memory of the device a GPU backend runs on.</summary>
+    Device,
+}
 
 /// <summary>
 /// One part of a run's memory: <see cref="Bytes"/> it is expected to hold resident at the run's peak, out of
@@ -12,6 +18,7 @@ public enum MemoryPlace { Host, Device }
 /// </summary>
 public sealed record MemoryPart(string Name, long Bytes, MemoryPlace Place = MemoryPlace.Host, long Reserved = -1)
 {
+    /// <summary>Bytes of address space the part allocates, &gt;= <see cref="Bytes"/> (a negative value given means: as many as <see cref="Bytes"/>).</summary>
     public long Reserved { get; init; } = Reserved < 0 ? Bytes : Reserved;
 }
 
@@ -24,12 +31,15 @@ public sealed record MemoryPart(string Name, long Bytes, MemoryPlace Place = Mem
 /// </summary>
 public sealed class MemoryEstimate
 {
+    /// <summary>An estimate of these parts; parts of no bytes at all are dropped.</summary>
     public MemoryEstimate(IEnumerable<MemoryPart> parts) => Parts = parts.Where(p => p.Bytes > 0 || p.Reserved > 0).ToArray();
 
+    /// <summary>Every part, host and device, in the order given.</summary>
     public IReadOnlyList<MemoryPart> Parts { get; }
 
     /// <summary>Host bytes at the run's peak, with what the process holds already.</summary>
     public long Host => Sum(MemoryPlace.Host);
+    /// <summary>Device bytes at the run's peak (0 for a host backend).</summary>
     public long Device => Sum(MemoryPlace.Device);
 
     /// <summary>The part of <see cref="Host"/> that is resident already when the estimate is made (not in MemAvailable any more).</summary>
@@ -41,6 +51,7 @@ public sealed class MemoryEstimate
     /// <summary>The name of the part that stands for the process's resident memory when the estimate is made.</summary>
     public const string ResidentName = "process now";
 
+    /// <summary>A new estimate with <paramref name="parts"/> added to these.</summary>
     public MemoryEstimate With(params MemoryPart[] parts) => new(Parts.Concat(parts));
 
     private long Sum(MemoryPlace place) => Parts.Where(p => p.Place == place).Sum(p => p.Bytes);
@@ -59,6 +70,7 @@ public sealed class MemoryEstimate
         return $"{Format(total)} ({string.Join(", ", named)})";
     }
 
+    /// <summary>Bytes for people: "2.00 GiB", "30.2 MiB" or "512 KiB".</summary>
     public static string Format(long bytes) => bytes switch
     {
         >= 1L << 30 => string.Create(CultureInfo.InvariantCulture, $"{bytes / (double)(1L << 30):F2} GiB"),

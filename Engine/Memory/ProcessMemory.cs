@@ -6,8 +6,10 @@ namespace ToyModels.Memory;
 /// <summary>This process's resident memory: now (VmRSS) and its peak so far (VmHWM), from /proc/self/status on Linux.</summary>
 public static class ProcessMemory
 {
+    /// <summary>Bytes resident now (VmRSS; elsewhere the working set).</summary>
     public static long Resident() => Status("VmRSS") ?? Environment.WorkingSet;
 
+    /// <summary>The most bytes resident so far (VmHWM; elsewhere the peak working set).</summary>
     public static long Peak()
     {
         if (Status("VmHWM") is long peak) return peak;

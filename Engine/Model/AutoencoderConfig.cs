@@ -1,5 +1,6 @@
 namespace ToyModels.Model;
 
+/// <summary>How the parameters of every instance are drawn at step 0 (from the instance's seed, data stream v1).</summary>
 public enum InitKind
 {
     /// <summary>PyTorch nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for W_in, W_out and b (the Persian Rug code).</summary>
@@ -30,16 +31,33 @@ public sealed class AutoencoderConfig
     public int N { get; }
     /// <summary>m: hidden dimensions.</summary>
     public int M { get; }
+    /// <summary>Whether W_out is W_in^T (one matrix, x' = ReLU(W^T W x + b)) rather than a matrix of its own.</summary>
     public bool Tied { get; }
+    /// <summary>Whether the output has a bias b (n floats per instance); without it x' = ReLU(W_out W_in x).</summary>
     public bool Bias { get; }
     /// <summary>B: samples per optimizer step (per instance).</summary>
     public int Batch { get; }
+    /// <summary>How the parameters are drawn at step 0.</summary>
     public InitKind Init { get; }
+    /// <summary>The optimizer every instance uses (each with its own learning rate, <see cref="InstanceSettings.LearningRate"/>).</summary>
     public OptimizerSettings Optimizer { get; }
+    /// <summary>The instances trained side by side, at least one: instance s has its own seed, p, learning rate and importance.</summary>
     public IReadOnlyList<InstanceSettings> Instances { get; }
+    /// <summary>k: the number of instances (at least 1).</summary>
     public int InstanceCount => Instances.Count;
+    /// <summary>Where each instance's W_in, W_out and b lie in the flat parameter buffer of every backend and checkpoint.</summary>
     public ParameterLayout Layout { get; }
 
+    /// <summary>A run whose instances may differ in seed, p, learning rate and importance.</summary>
+    /// <param name="n">Features, at least 1.</param>
+    /// <param name="m">Hidden dimensions, at least 1.</param>
+    /// <param name="tied">W_out = W_in^T.</param>
+    /// <param name="bias">An output bias b.</param>
+    /// <param name="batch">Samples per step per instance, at least 1.</param>
+    /// <param name="instances">One entry per instance, at least one; copied.</param>
+    /// <param name="optimizer">The optimizer; null for Adam with <see cref="Defaults"/>.</param>
+    /// <param name="init">The initialisation.</param>
+    /// <exception cref="ConfigException">A value out of range, or a training state over <see cref="MaxBytes"/>.</exception>
     public AutoencoderConfig(int n, int m, bool tied, bool bias, int batch, IReadOnlyList<InstanceSettings> instances,
         OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)
     {
@@ -65,6 +83,19 @@ public sealed class AutoencoderConfig
     /// with seed + s (so each gets exactly what it would get trained alone with that seed). What is left
     /// out comes from <see cref="Defaults"/> (lr: <see cref="Defaults.LearningRate"/> of n).
     /// </summary>
+    /// <param name="n">Features, at least 1.</param>
+    /// <param name="m">Hidden dimensions, at least 1.</param>
+    /// <param name="p">Probability that a feature is active in a sample, in [0, 1].</param>
+    /// <param name="lr">Learning rate, finite and &gt; 0; null for <see cref="Defaults.LearningRate"/>(n).</param>
+    /// <param name="tied">W_out = W_in^T.</param>
+    /// <param name="bias">An output bias b.</param>
+    /// <param name="batch">Samples per step per instance, at least 1.</param>
+    /// <param name="instances">k, in [1, 2^20].</param>
+    /// <param name="seed">Instance s is seeded seed + s (wrapping).</param>
+    /// <param name="importance">Feature importance; null for uniform.</param>
+    /// <param name="optimizer">The optimizer; null for Adam with <see cref="Defaults"/>.</param>
+    /// <param name="init">The initialisation.</param>
+    /// <exception cref="ConfigException">A value out of range, or a training state over <see cref="MaxBytes"/>.</exception>
     public static AutoencoderConfig Create(int n, int m, double p, double? lr = null, bool tied = false, bool bias = true,
         int batch = Defaults.Batch, int instances = 1, ulong seed = 0, Importance? importance = null,
         OptimizerSettings? optimizer = null, InitKind init = InitKind.Uniform)

@@ -3,6 +3,7 @@ using ToyModels.Numerics;
 
 namespace ToyModels.Model;
 
+/// <summary>The family of feature importances; <see cref="Importance.Parameter"/> picks one of it.</summary>
 public enum ImportanceKind
 {
     /// <summary>I_i = 1.</summary>
@@ -19,13 +20,19 @@ public enum ImportanceKind
 /// </summary>
 public readonly record struct Importance(ImportanceKind Kind, double Parameter)
 {
+    /// <summary>I_i = 1 for every feature.</summary>
     public static Importance Uniform => new(ImportanceKind.Uniform, 0);
+    /// <summary>I_i = r^i, r in (0, 1] (checked when a config is made, like every setting).</summary>
     public static Importance Decay(double r) => new(ImportanceKind.Decay, r);
+    /// <summary>I_i = (i+1)^(-k/2), k in [0, 64].</summary>
     public static Importance Power(double k) => new(ImportanceKind.Power, k);
 
+    /// <summary>The accepted forms and ranges, in the words error messages use.</summary>
     public const string Accepted = "uniform, decay:R with R in (0, 1], or power:K with K in [0, 64]";
 
     /// <summary>Parses "uniform", "decay:R" or "power:K"; throws <see cref="ConfigException"/> on anything else.</summary>
+    /// <param name="text">The importance as <see cref="ToString"/> writes it.</param>
+    /// <param name="field">The setting named by the exception.</param>
     public static Importance Parse(string text, string field = "InstanceSettings.Importance")
     {
         var parts = text.Split(':', 2);
@@ -42,7 +49,7 @@ public readonly record struct Importance(ImportanceKind Kind, double Parameter)
         return result;
     }
 
-    public void Validate(string field = "InstanceSettings.Importance")
+    internal void Validate(string field = "InstanceSettings.Importance")
     {
         bool ok = Kind switch
         {
@@ -71,6 +78,7 @@ public readonly record struct Importance(ImportanceKind Kind, double Parameter)
         return importance;
     }
 
+    /// <summary>The text <see cref="Parse"/> reads back: "uniform", "decay:R" or "power:K" (R and K round-trip).</summary>
     public override string ToString() => Kind switch
     {
         ImportanceKind.Decay => "decay:" + Parameter.ToString("R", CultureInfo.InvariantCulture),

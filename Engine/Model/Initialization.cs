@@ -18,7 +18,7 @@ namespace ToyModels.Model;
 /// (w0, w1), u' from (w2, w3); b = 0. The logarithm and cosine are <see cref="HostMath"/>'s, the same on every machine.</item>
 /// </list>
 /// </remarks>
-public static class Initialization
+internal static class Initialization
 {
     public const uint InitStream = 4;
 

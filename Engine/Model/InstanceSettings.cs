@@ -6,7 +6,7 @@ namespace ToyModels.Model;
 /// </summary>
 public sealed record InstanceSettings(ulong Seed, double P, double LearningRate, Importance Importance)
 {
-    public void Validate(string prefix)
+    internal void Validate(string prefix)
     {
         if (!(P >= 0 && P <= 1)) throw new ConfigException(prefix + "P", P, "a number in [0, 1]");
         if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ConfigException(prefix + "LearningRate", LearningRate, "a finite number > 0");

@@ -7,7 +7,9 @@ namespace ToyModels.Model;
 /// </summary>
 public readonly record struct TensorView(string Name, long Offset, long Length, int Rows, int Columns)
 {
+    /// <summary>This tensor's floats in one instance's parameter block (<see cref="ParameterLayout.Instance(Span{float}, int)"/>); throws <see cref="OverflowException"/> past 2^31 floats.</summary>
     public Span<float> Of(Span<float> block) => block.Slice(checked((int)Offset), checked((int)Length));
+    /// <summary>This tensor's floats in one instance's parameter block, read-only.</summary>
     public ReadOnlySpan<float> Of(ReadOnlySpan<float> block) => block.Slice(checked((int)Offset), checked((int)Length));
 }
 
@@ -25,10 +27,15 @@ public readonly record struct TensorView(string Name, long Offset, long Length, 
 /// </remarks>
 public sealed class ParameterLayout
 {
+    /// <summary>n: features.</summary>
     public int N { get; }
+    /// <summary>m: hidden dimensions.</summary>
     public int M { get; }
+    /// <summary>Whether the model is tied (no W_out block).</summary>
     public bool Tied { get; }
+    /// <summary>Whether the model has an output bias (a b block).</summary>
     public bool Bias { get; }
+    /// <summary>k: instances, one block each.</summary>
     public int Instances { get; }
 
     /// <summary>W_in (untied) or W (tied): m x n.</summary>
@@ -63,5 +70,6 @@ public sealed class ParameterLayout
 
     /// <summary>The block of instance s in a buffer of this layout (a model whose buffers fit one span).</summary>
     public Span<float> Instance(Span<float> all, int s) => all.Slice(checked((int)(s * PerInstance)), checked((int)PerInstance));
+    /// <summary>The block of instance s in a buffer of this layout, read-only.</summary>
     public ReadOnlySpan<float> Instance(ReadOnlySpan<float> all, int s) => all.Slice(checked((int)(s * PerInstance)), checked((int)PerInstance));
 }

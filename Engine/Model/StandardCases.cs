@@ -22,7 +22,9 @@ public static class StandardCases
     public static readonly StandardCase Q = new("Q", 512, 128, 256, 0.045);
     /// <summary>The default model (<see cref="Defaults"/>).</summary>
     public static readonly StandardCase S = new("S", Defaults.N, Defaults.M, Defaults.Batch, Defaults.P);
+    /// <summary>Medium: n 4096, m 512, batch 1024, p 0.01.</summary>
     public static readonly StandardCase M = new("M", 4096, 512, 1024, 0.01);
+    /// <summary>Large: n 16384, m 2048, batch 256, p 0.001.</summary>
     public static readonly StandardCase L = new("L", 16384, 2048, 256, 0.001);
 
     /// <summary>XL, tied: W is 2^29 floats, 2 GiB; with its Adam state about 6 GiB.</summary>

@@ -9,7 +9,7 @@ namespace ToyModels.Numerics;
 /// Accuracy is a few ulp of double; that is far below the float rounding that follows
 /// (numerics.md rule 1: such constants are computed in double and rounded once to float).
 /// </remarks>
-public static class HostMath
+internal static class HostMath
 {
     private const double Ln2Hi = 6.93147180369123816490e-01; // high bits of ln 2, exact product with small ints
     private const double Ln2Lo = 1.90821492927058770002e-10;

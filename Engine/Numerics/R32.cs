@@ -9,7 +9,7 @@ namespace ToyModels.Numerics;
 /// elements j, j+32, j+64, ... in ascending order, then the fixed halving tree
 /// h = 16, 8, 4, 2, 1 with lane[j] += lane[j+h] for j &lt; h.
 /// </summary>
-public static class R32
+internal static class R32
 {
     public const int Lanes = 32;
 

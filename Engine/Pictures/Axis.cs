@@ -6,7 +6,7 @@ namespace ToyModels.Pictures;
 /// A numeric axis: a data range mapped onto a pixel interval, linear or logarithmic, with "nice" ticks
 /// (1, 2, 5 times a power of ten; decades on log axes) and compact labels.
 /// </summary>
-public sealed class Axis
+internal sealed class Axis
 {
     public double Min { get; }
     public double Max { get; }

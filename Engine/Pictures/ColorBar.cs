@@ -3,6 +3,17 @@ namespace ToyModels.Pictures;
 /// <summary>A vertical colour scale with ticks and a label, drawn from stacked bands (no gradient ids to collide in one HTML page).</summary>
 public static class ColorBar
 {
+    /// <summary>Draws the scale of <paramref name="map"/> from <paramref name="min"/> (bottom) to <paramref name="max"/> (top) in the box at (x, y), ticks and <paramref name="label"/> to its right.</summary>
+    /// <param name="svg">The picture to draw on.</param>
+    /// <param name="x">Left edge of the bar.</param>
+    /// <param name="y">Top edge of the bar.</param>
+    /// <param name="width">Width of the bar.</param>
+    /// <param name="height">Height of the bar.</param>
+    /// <param name="map">The colours, t = 0 at the bottom.</param>
+    /// <param name="min">The value at the bottom.</param>
+    /// <param name="max">The value at the top.</param>
+    /// <param name="label">What the values are, written beside the ticks.</param>
+    /// <param name="log">Ticks on a log scale (min and max then &gt; 0).</param>
     public static void Draw(Svg svg, double x, double y, double width, double height, ColorMap map, double min, double max, string label, bool log = false)
     {
         const int bands = 96;

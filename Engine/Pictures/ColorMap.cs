@@ -5,14 +5,15 @@ namespace ToyModels.Pictures;
 /// <summary>An sRGB colour.</summary>
 public readonly record struct Rgb(byte R, byte G, byte B)
 {
+    /// <summary>"#rrggbb", as SVG and HTML take it.</summary>
     public string Hex => string.Create(CultureInfo.InvariantCulture, $"#{R:x2}{G:x2}{B:x2}");
 
-    public static Rgb Parse(string hex) => new(
+    internal static Rgb Parse(string hex) => new(
         byte.Parse(hex.AsSpan(1, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
         byte.Parse(hex.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture),
         byte.Parse(hex.AsSpan(5, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
 
-    public static Rgb Mix(Rgb a, Rgb b, double t) => new(
+    internal static Rgb Mix(Rgb a, Rgb b, double t) => new(
         (byte)Math.Round(a.R + (b.R - a.R) * t), (byte)Math.Round(a.G + (b.G - a.G) * t), (byte)Math.Round(a.B + (b.B - a.B) * t));
 }
 
@@ -28,7 +29,7 @@ public sealed class ColorMap(params string[] stops)
     public static ColorMap Diverging { get; } = new("#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f");
 
     /// <summary>Tableau 10, for up to ten labelled series.</summary>
-    public static IReadOnlyList<string> Categories { get; } =
+    internal static IReadOnlyList<string> Categories { get; } =
         ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
 
     /// <summary>Colour for <paramref name="t"/> clamped to [0, 1]; NaN gives light grey.</summary>
@@ -41,7 +42,7 @@ public sealed class ColorMap(params string[] stops)
     }
 
     /// <summary>Colours for k ordered series: Tableau 10 when k &lt;= 10, else evenly spaced viridis (ends trimmed for contrast on white).</summary>
-    public static string[] Series(int k) => k <= Categories.Count
+    internal static string[] Series(int k) => k <= Categories.Count
         ? Categories.Take(k).ToArray()
         : Enumerable.Range(0, k).Select(s => Viridis.At(0.9 * s / (k - 1)).Hex).ToArray();
 }

@@ -4,7 +4,7 @@ namespace ToyModels.Pictures;
 /// A heatmap over two swept parameters: one coloured cell per (x, y) pair of the grid, categories in
 /// ascending order, missing cells grey, a colour scale on the right, values in each cell's tooltip.
 /// </summary>
-public sealed class GridHeatmap
+internal sealed class GridHeatmap
 {
     public string Title { get; init; } = "";
     public string XLabel { get; init; } = "";

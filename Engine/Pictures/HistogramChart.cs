@@ -1,7 +1,7 @@
 namespace ToyModels.Pictures;
 
 /// <summary>A histogram of values in a fixed range: equal-width bins, counts as bars, axes with ticks.</summary>
-public sealed class HistogramChart
+internal sealed class HistogramChart
 {
     public string Title { get; init; } = "";
     public string XLabel { get; init; } = "";

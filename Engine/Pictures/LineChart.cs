@@ -1,6 +1,6 @@
 namespace ToyModels.Pictures;
 
-public enum SeriesStyle
+internal enum SeriesStyle
 {
     /// <summary>Markers joined by a solid line (measurements).</summary>
     LineAndMarkers,
@@ -10,11 +10,11 @@ public enum SeriesStyle
 }
 
 /// <summary>One labelled series of (x, y) points; points that cannot be drawn (NaN, non-positive on a log axis) are skipped.</summary>
-public sealed record Series(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, SeriesStyle Style = SeriesStyle.LineAndMarkers,
+internal sealed record Series(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, SeriesStyle Style = SeriesStyle.LineAndMarkers,
     string? Dash = null, bool InLegend = true);
 
 /// <summary>A line chart with title, labelled axes with ticks and grid lines, and a legend on the right.</summary>
-public sealed class LineChart
+internal sealed class LineChart
 {
     public string Title { get; init; } = "";
     public string XLabel { get; init; } = "";

@@ -7,7 +7,7 @@ namespace ToyModels.Pictures;
 public static class MatrixPicture
 {
     /// <summary>The entries as RGB pixels (row i is image row i), each entry a <paramref name="scale"/> x <paramref name="scale"/> block.</summary>
-    public static byte[] Pixels(ReadOnlySpan<double> matrix, int n, double limit, ColorMap map, int scale = 1)
+    internal static byte[] Pixels(ReadOnlySpan<double> matrix, int n, double limit, ColorMap map, int scale = 1)
     {
         int side = n * scale;
         var rgb = new byte[side * side * 3];

@@ -8,7 +8,7 @@ namespace ToyModels.Pictures;
 /// A minimal PNG encoder (ISO/IEC 15948): 8-bit RGB, no interlace, filter type 0 on every row,
 /// the image data compressed with the BCL's zlib. Enough for heatmaps; no package needed.
 /// </summary>
-public static class Png
+internal static class Png
 {
     private static readonly byte[] Signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
     private static readonly uint[] CrcTable = MakeCrcTable();

@@ -10,12 +10,15 @@ namespace ToyModels.Pictures;
 /// </summary>
 public sealed class Svg
 {
-    public const string Font = "DejaVu Sans, Helvetica, Arial, sans-serif";
+    internal const string Font = "DejaVu Sans, Helvetica, Arial, sans-serif";
     private readonly StringBuilder _text = new();
 
+    /// <summary>Width in SVG user units (pixels at 100%).</summary>
     public double Width { get; }
+    /// <summary>Height in SVG user units.</summary>
     public double Height { get; }
 
+    /// <summary>An empty picture of that size on a white background; coordinates run right and down from the top left.</summary>
     public Svg(double width, double height)
     {
         Width = width;
@@ -26,13 +29,15 @@ public sealed class Svg
     }
 
     /// <summary>A number as SVG wants it: invariant, at most two decimals.</summary>
-    public static string N(double value) => Math.Round(value, 2).ToString("0.##", CultureInfo.InvariantCulture);
+    internal static string N(double value) => Math.Round(value, 2).ToString("0.##", CultureInfo.InvariantCulture);
 
-    public static string Escape(string text) => WebUtility.HtmlEncode(text);
+    internal static string Escape(string text) => WebUtility.HtmlEncode(text);
 
+    /// <summary>A straight line; <paramref name="stroke"/> is an SVG colour ("#rrggbb"), <paramref name="dash"/> an SVG dash array ("4 3") or null for solid.</summary>
     public void Line(double x1, double y1, double x2, double y2, string stroke, double width = 1, string? dash = null) =>
         _text.Append($"<line x1=\"{N(x1)}\" y1=\"{N(y1)}\" x2=\"{N(x2)}\" y2=\"{N(y2)}\" stroke=\"{stroke}\" stroke-width=\"{N(width)}\"{Dash(dash)}/>\n");
 
+    /// <summary>A rectangle from its top-left corner; <paramref name="stroke"/> null for no outline, <paramref name="title"/> a tooltip or null.</summary>
     public void Rect(double x, double y, double width, double height, string fill, string? stroke = null, string? title = null)
     {
         _text.Append($"<rect x=\"{N(x)}\" y=\"{N(y)}\" width=\"{N(width)}\" height=\"{N(height)}\" fill=\"{fill}\"");
@@ -40,6 +45,7 @@ public sealed class Svg
         Close("rect", title);
     }
 
+    /// <summary>A circle around (x, y); <paramref name="fill"/> "none" for an outline only, <paramref name="title"/> a tooltip or null.</summary>
     public void Circle(double x, double y, double radius, string fill, string? stroke = null, string? title = null)
     {
         _text.Append($"<circle cx=\"{N(x)}\" cy=\"{N(y)}\" r=\"{N(radius)}\" fill=\"{fill}\"");
@@ -47,7 +53,7 @@ public sealed class Svg
         Close("circle", title);
     }
 
-    public void Polyline(IEnumerable<(double X, double Y)> points, string stroke, double width = 1.5, string? dash = null)
+    internal void Polyline(IEnumerable<(double X, double Y)> points, string stroke, double width = 1.5, string? dash = null)
     {
         string list = string.Join(" ", points.Select(p => $"{N(p.X)},{N(p.Y)}"));
         if (list.Length == 0) return;
@@ -96,7 +102,9 @@ public sealed class Svg
 
     private static string Dash(string? dash) => dash is null ? "" : $" stroke-dasharray=\"{dash}\"";
 
+    /// <summary>The whole SVG document, closed.</summary>
     public override string ToString() => _text + "</svg>\n";
 
+    /// <summary>Writes the document to <paramref name="path"/> atomically (<see cref="IO.AtomicFile"/>).</summary>
     public void Save(string path) => IO.AtomicFile.WriteAllText(path, ToString());
 }

@@ -14,8 +14,11 @@ namespace ToyModels.Sweeps;
 public sealed class PackCalibrator(BackendKind kind, BackendOptions? options = null)
 {
     private BackendKind _kind = kind;
+    /// <summary>The least time a calibration times steps for: 30 ms.</summary>
     public static readonly TimeSpan MinimumTime = TimeSpan.FromMilliseconds(30);
+    /// <summary>The fewest steps timed, however long they take.</summary>
     public const int MinimumSteps = 2;
+    /// <summary>The most steps timed, however quick they are.</summary>
     public const int MaximumSteps = 50;
 
     private bool _warm;
@@ -23,6 +26,9 @@ public sealed class PackCalibrator(BackendKind kind, BackendOptions? options = n
     /// <summary>What the last calibration trained on (the backend's description).</summary>
     public string? BackendDescription { get; private set; }
 
+    /// <summary>Trains <paramref name="pack"/> for a few steps from its initial state and times a step and an evaluation call.</summary>
+    /// <exception cref="BackendUnavailableException">The backend cannot run here.</exception>
+    /// <exception cref="Memory.MemoryRefusedException">The pack does not fit in the memory available.</exception>
     public Calibration Measure(Pack pack)
     {
         if (!_warm)
@@ -34,7 +40,7 @@ public sealed class PackCalibrator(BackendKind kind, BackendOptions? options = n
         using var backend = BackendFactory.Create(_kind, config, options);
         BackendDescription = backend.Description;
         _kind = BackendFactory.Parse(backend.Name); // auto looks for devices once, not per shape
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         var rowLoss = new float[config.InstanceCount * config.Batch];
         backend.Step(scalars.Set(0));
         backend.Read(TensorKind.RowLoss, rowLoss);

@@ -19,9 +19,11 @@ public sealed class ResultsFile : IDisposable
     private readonly FileStream _lock;
     private readonly Dictionary<string, SweepResult> _rows;
 
+    /// <summary>The results file.</summary>
     public string Path { get; }
     /// <summary>Bytes of a torn last line dropped on open (0 when the file was whole).</summary>
     public long DroppedBytes { get; }
+    /// <summary>The rows in the file, by run id: those read on open and those appended since.</summary>
     public IReadOnlyDictionary<string, SweepResult> Rows => _rows;
 
     private ResultsFile(string path, FileStream stream, FileStream lockStream, Dictionary<string, SweepResult> rows, long dropped)
@@ -110,6 +112,7 @@ public sealed class ResultsFile : IDisposable
         _rows[row.RunId] = row;
     }
 
+    /// <summary>Closes the file and releases its lock.</summary>
     public void Dispose()
     {
         _stream.Dispose();

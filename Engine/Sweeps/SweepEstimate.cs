@@ -1,6 +1,7 @@
 namespace ToyModels.Sweeps;
 
 /// <summary>What a short calibration measured on a pack of <see cref="Instances"/> runs of one shape.</summary>
+/// <param name="Instances">Instances of the calibration pack.</param>
 /// <param name="StepSeconds">Seconds per training step of that pack.</param>
 /// <param name="EvaluationSeconds">Seconds per evaluation call of up to a batch of rows per instance (0 when the runs evaluate nothing).</param>
 public sealed record Calibration(int Instances, double StepSeconds, double EvaluationSeconds);
@@ -38,13 +39,13 @@ public sealed record PackEstimate(Pack Pack, Calibration Calibration)
 public static class SweepEstimate
 {
     /// <summary>A big shape's calibration pack holds at most this many runs.</summary>
-    public const int CalibrationInstances = 2;
+    internal const int CalibrationInstances = 2;
 
     /// <summary>A shape whose largest pack has at most this much n x m x batch summed over its runs calibrates on the whole pack.</summary>
-    public const long SmallWork = 1L << 26;
+    internal const long SmallWork = 1L << 26;
 
     /// <summary>The calibration pack of one shape, from all its packs: see <see cref="SweepEstimate"/>.</summary>
-    public static Pack CalibrationPack(IEnumerable<Pack> packsOfOneShape)
+    internal static Pack CalibrationPack(IEnumerable<Pack> packsOfOneShape)
     {
         var largest = packsOfOneShape.MaxBy(p => p.Runs.Count) ?? throw new ArgumentException("no packs", nameof(packsOfOneShape));
         var first = largest.Runs[0];

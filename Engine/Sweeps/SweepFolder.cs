@@ -24,19 +24,26 @@ public sealed record MergeSummary(int GridRuns, int Found, IReadOnlyList<string>
 /// </summary>
 public sealed class SweepFolder(string path)
 {
+    /// <summary>The folder, as given.</summary>
     public string Path { get; } = path;
+    /// <summary>grid.json: the grid this folder's results belong to.</summary>
     public string GridFile => System.IO.Path.Combine(Path, "grid.json");
+    /// <summary>report.html.</summary>
     public string ReportFile => System.IO.Path.Combine(Path, "report.html");
+    /// <summary>results.csv: an unsharded sweep's rows, or the merge of every shard's.</summary>
     public string MergedResults => System.IO.Path.Combine(Path, "results.csv");
 
+    /// <summary>The results file of shard <paramref name="shard"/> of <paramref name="count"/>; results.csv when there is one shard.</summary>
     public string ResultsFile(int shard, int count) =>
         count == 1 ? MergedResults : System.IO.Path.Combine(Path, $"results.shard-{shard}-of-{count}.csv");
 
+    /// <summary>metrics/RUN_ID.json: the run's per-feature metrics.</summary>
     public string MetricsFile(string runId) => System.IO.Path.Combine(Path, "metrics", runId + ".json");
+    /// <summary>checkpoints/RUN_ID.safetensors: the run's final state.</summary>
     public string CheckpointFile(string runId) => System.IO.Path.Combine(Path, "checkpoints", runId + ".safetensors");
 
     /// <summary>Every results file in the folder: results.csv first, then the shards in name order.</summary>
-    public IReadOnlyList<string> ResultFiles()
+    internal IReadOnlyList<string> ResultFiles()
     {
         if (!Directory.Exists(Path)) return [];
         var files = new List<string>();
@@ -123,7 +130,7 @@ public sealed class SweepFolder(string path)
     }
 
     /// <summary>A run's metrics file, or null with what is wrong with it (missing, unreadable, or another run's).</summary>
-    public SuperpositionMetrics? ReadMetrics(SweepRun run, out string? problem)
+    internal SuperpositionMetrics? ReadMetrics(SweepRun run, out string? problem)
     {
         string file = MetricsFile(run.Id);
         problem = null;
@@ -148,7 +155,7 @@ public sealed class SweepFolder(string path)
     /// Recomputes a finished run's metrics from its checkpoint and writes its metrics file; null, with the reason,
     /// when the folder holds no checkpoint of that run's final state (the weights hash of its row).
     /// </summary>
-    public SuperpositionMetrics? RecomputeMetrics(SweepRun run, string weightsSha256, out string? problem)
+    internal SuperpositionMetrics? RecomputeMetrics(SweepRun run, string weightsSha256, out string? problem)
     {
         string file = CheckpointFile(run.Id);
         problem = null;

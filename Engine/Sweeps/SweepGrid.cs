@@ -38,6 +38,7 @@ public sealed partial class SweepGrid
     public IReadOnlyList<SweepRun> Runs { get; }
     /// <summary>Where the grid came from (a file name, or "built-in default grid").</summary>
     public string Source { get; }
+    /// <summary>The grid's "name" field, or its source when it has none.</summary>
     public string Name { get; }
     /// <summary>The grid file's JSON text, as given.</summary>
     public string Json { get; }
@@ -66,6 +67,7 @@ public sealed partial class SweepGrid
         }
         """;
 
+    /// <summary>The grid of <see cref="DefaultJson"/>: 12 runs.</summary>
     public static SweepGrid Default => Parse(DefaultJson, "built-in default grid");
 
     /// <summary>
@@ -74,7 +76,10 @@ public sealed partial class SweepGrid
     /// </summary>
     public const long DefaultMaxRuns = 100_000;
 
+    /// <summary>Reads and expands the grid file at <paramref name="path"/>.</summary>
+    /// <param name="path">The grid file (JSON; comments and trailing commas allowed).</param>
     /// <param name="maxRuns">A grid of more runs is refused, naming its run count, before any run is expanded.</param>
+    /// <exception cref="GridException">The file cannot be read, is not valid JSON, or holds a field or value out of range.</exception>
     public static SweepGrid Load(string path, long maxRuns = DefaultMaxRuns)
     {
         string text;
@@ -101,7 +106,11 @@ public sealed partial class SweepGrid
     [GeneratedRegex(@"\b(?:AutoencoderConfig|InstanceSettings|OptimizerSettings|OptimizerKind)\.(\w+)")]
     private static partial Regex SettingName();
 
+    /// <summary>Expands a grid given as JSON text.</summary>
+    /// <param name="json">The grid (comments and trailing commas allowed).</param>
+    /// <param name="source">Where it came from, for <see cref="Source"/> and error messages.</param>
     /// <param name="maxRuns">A grid of more runs is refused, naming its run count, before any run is expanded.</param>
+    /// <exception cref="GridException">Not valid JSON, or a field or value out of range.</exception>
     public static SweepGrid Parse(string json, string source, long maxRuns = DefaultMaxRuns)
     {
         JsonDocument document;

@@ -5,7 +5,9 @@ namespace ToyModels.Sweeps;
 /// <summary>Runs of one shape trained together as the instances of one config.</summary>
 public sealed record Pack(IReadOnlyList<SweepRun> Runs)
 {
+    /// <summary>The config that trains the pack: the runs' shape, one instance per run, in order.</summary>
     public AutoencoderConfig Config { get; } = Runs[0].Config.WithInstances(Runs.Select(r => r.Instance).ToArray());
+    /// <summary>Steps every run of the pack trains.</summary>
     public long Steps => Runs[0].Steps;
     /// <summary>Work in instance-steps times n times m: a backend-independent measure for progress and ETA.</summary>
     public double Work => (double)Steps * Runs.Count * Runs[0].N * Runs[0].M;

@@ -20,7 +20,7 @@ public static class SweepReport
     private static readonly CultureInfo C = CultureInfo.InvariantCulture;
 
     /// <summary>Runs that differ only in m (ratio), p and seed form a group: one set of charts each.</summary>
-    public static string GroupKey(SweepRun run) =>
+    internal static string GroupKey(SweepRun run) =>
         $"n {run.N} · {(run.Config.Tied ? "tied" : "untied")} · {(run.Config.Bias ? "bias" : "no bias")} · importance {run.Instance.Importance}" +
         $" · lr {run.Instance.LearningRate.ToString("G3", C)} · {run.Steps} steps · batch {run.Config.Batch}";
 
@@ -93,7 +93,7 @@ public static class SweepReport
         AtomicFile.WriteAllText(folder.ReportFile, Html(grid, rows, Metrics, Matrix, note));
     }
 
-    public static string Html(SweepGrid grid, IReadOnlyList<SweepResult> rows, Func<SweepRun, SuperpositionMetrics?> metrics,
+    internal static string Html(SweepGrid grid, IReadOnlyList<SweepResult> rows, Func<SweepRun, SuperpositionMetrics?> metrics,
         Func<SweepRun, double[]?> matrix, string note)
     {
         var byId = rows.ToDictionary(r => r.RunId);

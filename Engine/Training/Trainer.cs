@@ -23,7 +23,7 @@ namespace ToyModels.Training;
 /// </remarks>
 public sealed class Trainer
 {
-    private readonly OptimizerStep _scalars;
+    private readonly OptimizerScalars _scalars;
     private readonly float[] _rowLoss;
     private readonly float[] _loss;
     private readonly long[] _nonFinite;
@@ -45,7 +45,7 @@ public sealed class Trainer
         Backend = backend ?? throw new ArgumentNullException(nameof(backend));
         Options = options ?? new TrainerOptions();
         Options.Validate();
-        _scalars = new OptimizerStep(backend.Config);
+        _scalars = new OptimizerScalars(backend.Config);
         _rowLoss = new float[backend.Config.InstanceCount * backend.Config.Batch];
         _loss = new float[backend.Config.InstanceCount];
         _nonFinite = new long[backend.Config.InstanceCount];

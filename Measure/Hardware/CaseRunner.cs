@@ -59,7 +59,7 @@ internal static class CaseRunner
     private static CaseResult Timed(IBackend backend, BenchmarkCase c, AutoencoderConfig config, ExpectedHashes? expected, Peak? peak,
         double budgetSeconds, ProgressDisplay progress, string label, Stopwatch setup)
     {
-        var scalars = new OptimizerStep(config);
+        var scalars = new OptimizerScalars(config);
         var rowLoss = new float[config.Batch];
         double lastStep = 0;
         long step = 0;

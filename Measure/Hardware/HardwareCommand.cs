@@ -144,7 +144,7 @@ internal static class HardwareCommand
                 var clock = Stopwatch.StartNew();
                 var config = c.Config();
                 using var backend = BackendFactory.Create(BackendKind.Simd, config, new BackendOptions(Threads: options.Threads));
-                var scalars = new OptimizerStep(config);
+                var scalars = new OptimizerScalars(config);
                 for (long step = 0; step < c.Steps; step++)
                 {
                     progress.Update($"record {c.Name}: step {step + 1}/{c.Steps}");

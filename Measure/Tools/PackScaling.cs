@@ -37,7 +37,7 @@ internal static class PackScaling
 
         var single = benchCase.Config();
         using var alone = BackendFactory.Create(kind, single, backendOptions);
-        var aloneScalars = new OptimizerStep(single);
+        var aloneScalars = new OptimizerScalars(single);
         long aloneStep = 0;
         while (aloneStep < warmup) alone.Step(aloneScalars.Set(aloneStep++));
         long warm = aloneStep;
@@ -59,7 +59,7 @@ internal static class PackScaling
             using var packed = BackendFactory.Create(kind, config, backendOptions);
             Load(packed, k, parameters, state);
             Load(alone, 1, parameters, state);
-            var scalars = new OptimizerStep(config);
+            var scalars = new OptimizerScalars(config);
             long step = aloneStep = start;
             for (int t = 0; t < SettleSteps; t++)
             {

@@ -187,7 +187,7 @@ internal static class RugGridTime
             var config = run.Config;
             _backend?.Dispose();
             _backend = (SimdBackend)BackendFactory.Create(BackendKind.Simd, config, options);
-            var scalars = new OptimizerStep(config);
+            var scalars = new OptimizerScalars(config);
             var windows = new List<Window>();
             double x = run.Instance.P * config.N * config.Batch, windowSeconds = 0, density = 0;
             for (_step = 0; _step < steps; _step++)

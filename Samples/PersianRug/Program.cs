@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using ToyModels.Analysis;
@@ -74,7 +75,7 @@ internal static class PersianRugProgram
         bool json = args.Flag("--json");
         bool quiet = args.Flag("--quiet");
         args.Finish();
-        if (!Hadamard.IsPowerOfTwo(n)) throw new UsageException("--n", n.ToString(CultureInfo.InvariantCulture), "a power of two (the rug uses rows of the Sylvester Hadamard matrix)");
+        if (!BitOperations.IsPow2(n)) throw new UsageException("--n", n.ToString(CultureInfo.InvariantCulture), "a power of two (the rug uses rows of the Sylvester Hadamard matrix)");
         if (m > n) throw new UsageException("--m", m.ToString(CultureInfo.InvariantCulture), $"an integer in [1, n = {n}]");
 
         var optimizer = model?.Config.Optimizer ?? new OptimizerSettings();

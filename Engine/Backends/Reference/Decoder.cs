@@ -11,9 +11,14 @@ internal static class Decoder
     private static float Weight(ReadOnlySpan<float> wOut, bool tied, int i, int j, int n, int m) => tied ? wOut[j * n + i] : wOut[i * m + j];
 
     /// <summary>z[r][i] = (sum over j ascending of fma(W_out[i][j], h[r][j], acc)) + b[i], the bias a separate rounded add.</summary>
-    /// <param name="h">rows x m.</param>
+    /// <param name="wOut">W_out (n x m), or the tied W (m x n, read transposed).</param>
+    /// <param name="tied">Whether <paramref name="wOut"/> is the tied W.</param>
     /// <param name="bias">n, or empty.</param>
+    /// <param name="h">rows x m.</param>
     /// <param name="z">rows x n.</param>
+    /// <param name="rows">Rows of the batch (B, or an evaluation count).</param>
+    /// <param name="n">Features.</param>
+    /// <param name="m">Hidden dimensions.</param>
     public static void Forward(ReadOnlySpan<float> wOut, bool tied, ReadOnlySpan<float> bias, ReadOnlySpan<float> h, Span<float> z, int rows, int n, int m)
     {
         for (int r = 0; r < rows; r++)
@@ -28,6 +33,9 @@ internal static class Decoder
 
     /// <summary>g_b[i] = sum over r ascending of g_z[r][i] (acc = acc + g_z, from +0).</summary>
     /// <param name="gz">B x n.</param>
+    /// <param name="gb">n.</param>
+    /// <param name="rows">Rows of the batch.</param>
+    /// <param name="n">Features.</param>
     public static void BackwardBias(ReadOnlySpan<float> gz, Span<float> gb, int rows, int n)
     {
         gb.Clear();
@@ -40,6 +48,9 @@ internal static class Decoder
     /// <param name="gz">B x n.</param>
     /// <param name="h">B x m.</param>
     /// <param name="gWOut">n x m.</param>
+    /// <param name="rows">Rows of the batch (B, or an evaluation count).</param>
+    /// <param name="n">Features.</param>
+    /// <param name="m">Hidden dimensions.</param>
     public static void BackwardWeights(ReadOnlySpan<float> gz, ReadOnlySpan<float> h, Span<float> gWOut, int rows, int n, int m)
     {
         gWOut.Clear();
@@ -54,8 +65,13 @@ internal static class Decoder
     }
 
     /// <summary>g_h[r][j] = sum over i ascending of fma(W_out[i][j], g_z[r][i], acc), acc from +0; terms with g_z = 0 skipped.</summary>
+    /// <param name="wOut">W_out (n x m), or the tied W (m x n, read transposed).</param>
+    /// <param name="tied">Whether <paramref name="wOut"/> is the tied W.</param>
     /// <param name="gz">B x n.</param>
     /// <param name="gh">B x m.</param>
+    /// <param name="rows">Rows of the batch (B, or an evaluation count).</param>
+    /// <param name="n">Features.</param>
+    /// <param name="m">Hidden dimensions.</param>
     public static void BackwardInput(ReadOnlySpan<float> wOut, bool tied, ReadOnlySpan<float> gz, Span<float> gh, int rows, int n, int m)
     {
         var active = new List<int>();

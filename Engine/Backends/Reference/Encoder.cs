@@ -11,6 +11,9 @@ internal static class Encoder
     /// <param name="wIn">W_in or tied W: m x n.</param>
     /// <param name="x">rows x n.</param>
     /// <param name="h">rows x m.</param>
+    /// <param name="rows">Rows of the batch (B, or an evaluation count).</param>
+    /// <param name="n">Features.</param>
+    /// <param name="m">Hidden dimensions.</param>
     public static void Forward(ReadOnlySpan<float> wIn, ReadOnlySpan<float> x, Span<float> h, int rows, int n, int m)
     {
         var active = new List<int>();
@@ -37,6 +40,9 @@ internal static class Encoder
     /// <param name="gh">g_h: B x m.</param>
     /// <param name="x">B x n.</param>
     /// <param name="gWIn">m x n.</param>
+    /// <param name="rows">Rows of the batch (B, or an evaluation count).</param>
+    /// <param name="n">Features.</param>
+    /// <param name="m">Hidden dimensions.</param>
     public static void BackwardWeights(ReadOnlySpan<float> gh, ReadOnlySpan<float> x, Span<float> gWIn, int rows, int n, int m)
     {
         gWIn.Clear();

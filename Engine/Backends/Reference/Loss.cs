@@ -16,6 +16,8 @@ internal static class Loss
     /// <param name="gradScale">n: (float)(2 I_i / (B n)).</param>
     /// <param name="rowLoss">rows.</param>
     /// <param name="gz">rows x n, or empty to skip the gradient (evaluation).</param>
+    /// <param name="rows">Rows of the batch (B, or an evaluation count).</param>
+    /// <param name="n">Features.</param>
     public static void Forward(ReadOnlySpan<float> z, ReadOnlySpan<float> x, ReadOnlySpan<float> importance, ReadOnlySpan<float> gradScale,
         Span<float> rowLoss, Span<float> gz, int rows, int n)
     {

@@ -2,13 +2,17 @@ using ToyModels.Model;
 
 namespace ToyModels.Backends.Reference;
 
-/// <summary>The optimizer update of one instance's block, element by element, as <see cref="OptimizerStep"/> states it.</summary>
+/// <summary>The optimizer update of one instance's block, element by element, as <see cref="OptimizerScalars"/> states it.</summary>
 internal static class Optimizer
 {
     /// <summary>Updates p (and the state slots) from g; returns false if any updated parameter is not finite.</summary>
+    /// <param name="o">The step's scalars.</param>
+    /// <param name="s">The instance (its step size and decay factor).</param>
+    /// <param name="p">The instance's parameters, updated in place.</param>
+    /// <param name="gradient">Their gradients.</param>
     /// <param name="first">Adam's m, or SGD's momentum buffer (empty without momentum).</param>
     /// <param name="second">Adam's v (empty for SGD).</param>
-    public static bool Update(OptimizerStep o, int s, Span<float> p, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
+    public static bool Update(OptimizerScalars o, int s, Span<float> p, ReadOnlySpan<float> gradient, Span<float> first, Span<float> second)
     {
         int length = p.Length;
         bool finite = true;

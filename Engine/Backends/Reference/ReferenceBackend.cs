@@ -8,7 +8,7 @@ namespace ToyModels.Backends.Reference;
 /// produces (numerics.md rule 7). Plain loops, one thread, no intrinsics; every other backend
 /// is tested against it bit for bit.
 /// </summary>
-public sealed class ReferenceBackend : Backend
+internal sealed class ReferenceBackend : Backend
 {
     private readonly InstanceConstants _constants;
     private readonly float[] _parameters;   // ParameterLayout
@@ -180,7 +180,7 @@ public sealed class ReferenceBackend : Backend
         }
     }
 
-    protected override void UpdateCore(OptimizerStep scalars)
+    protected override void UpdateCore(OptimizerScalars scalars)
     {
         int slots = Config.Optimizer.StateSlots;
         for (int s = 0; s < Instances; s++)

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
@@ -22,7 +22,7 @@ namespace ToyModels.Backends.Simd;
 /// instance takes is a pure plan (<see cref="BackwardPlan"/>). A pack's step goes instance by instance (see
 /// <see cref="StepCore"/>), so each instance's working set stays in cache as it does for a run alone.
 /// </remarks>
-public sealed unsafe class SimdBackend : Backend
+internal sealed unsafe class SimdBackend : Backend
 {
     /// <summary>
     /// The g_z density from which g_h and gW_out run as dense products. Measured on 2 Zen 3 cores (AVX2): the
@@ -77,9 +77,12 @@ public sealed unsafe class SimdBackend : Backend
     private bool _gradientsCurrent = true; // the gradient buffer holds the last Backward's gradients (zeros before any)
     private bool _scanDecoder = true; // parameters were written since W_out's statistics were taken
 
+    /// <param name="config">The run.</param>
     /// <param name="threads">Host threads; 0 for all cores.</param>
     internal SimdBackend(AutoencoderConfig config, int threads = 0) : this(config, threads, InstructionSets.Best) { }
 
+    /// <param name="config">The run.</param>
+    /// <param name="threads">Host threads; 0 for all cores.</param>
     /// <param name="instructionSet">The widest vectors to use; narrower than <see cref="InstructionSets.Best"/> only for tests and benchmarks.</param>
     internal SimdBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet) : base(config)
     {
@@ -217,7 +220,7 @@ public sealed unsafe class SimdBackend : Backend
         _gradientsCurrent = true;
     }
 
-    protected override void UpdateCore(OptimizerStep scalars)
+    protected override void UpdateCore(OptimizerScalars scalars)
     {
         if (!_gradientsCurrent)
             throw new InvalidOperationException("Update applies the gradients of the last Backward; a Step since then applied its own without keeping them");
@@ -233,7 +236,7 @@ public sealed unsafe class SimdBackend : Backend
     /// pack touches per instance little more than its parameters and optimizer state. When rooms were shared, x, h and
     /// z are not kept. One instance, or a pack that fits one block, runs as before: every phase on all threads.
     /// </summary>
-    protected override void StepCore(OptimizerStep scalars)
+    protected override void StepCore(OptimizerScalars scalars)
     {
         int k = Instances, threads = _pool.Threads;
         int whole = (InstancesPerThread ?? _wholePerThread) && threads > 1 && k >= threads ? k / threads * threads : 0;
@@ -256,9 +259,9 @@ public sealed unsafe class SimdBackend : Backend
     /// <summary>Instances 0 .. count - 1 of a step, each whole on whichever thread takes it, in that thread's activation room.</summary>
     private sealed class InstancePerThread(SimdBackend backend) : IWorkItems
     {
-        private OptimizerStep _scalars = null!;
+        private OptimizerScalars _scalars = null!;
 
-        public void Run(WorkerPool pool, int count, OptimizerStep scalars)
+        public void Run(WorkerPool pool, int count, OptimizerScalars scalars)
         {
             _scalars = scalars;
             pool.Run(this, count);

@@ -1,4 +1,4 @@
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Memory;
 using ToyModels.Model;

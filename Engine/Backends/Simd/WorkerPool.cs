@@ -6,6 +6,7 @@ namespace ToyModels.Backends.Simd;
 /// <summary>The items of one parallel phase: each runs exactly once, on any thread, in any order.</summary>
 internal interface IWorkItems
 {
+    /// <param name="item">0 .. count - 1 of the runner's Run(work, count): which item of the phase, each given exactly once.</param>
     /// <param name="thread">0 .. Threads - 1: which thread's scratch memory to use.</param>
     void Run(int item, int thread);
 }

@@ -119,10 +119,10 @@ internal sealed unsafe class Workspace : IDisposable
         Scratch = new ThreadScratch[threads];
         for (int t = 0; t < threads; t++)
             Scratch[t] = new ThreadScratch(
-                (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Kernels.SampleLists.Room(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
+                (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Loops.SampleLists.Room(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
                 (int*)Allocate(Tile * sizeof(int)),
                 Floats((nint)features * Ldm),
-                Floats(Kernels.DenseProduct.PackFloats(1024)),
+                Floats(Loops.DenseProduct.PackFloats(1024)),
                 Floats(features + Tile),
                 Floats((nint)Blocking.HiddenFeatures * Tile),
                 Floats((nint)Blocking.HiddenFeatures * Tile));

@@ -34,28 +34,35 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     private readonly List<NativeBuffer> _memory = [];
     private readonly LaneGroup[] _group;
     private readonly int _blockRows;              // rows per block of a fused step: the block's activations stay in L2
-    private readonly LaneGroup[] _block;          // per thread: x, h, z, g_z, g_h of one block of rows
-    private readonly StreamScratch[] _stream;     // per thread: the data stream's lists
+    private readonly LaneGroup[] _block;          // per thread, and one more: x, h, z, g_z, g_h of one block of rows
+    private readonly StreamScratch[] _stream;     // per thread: the data stream's list
     private readonly float* _negativeStepSize;    // [groups][lanes]
     private readonly float* _decay;               // [groups][lanes]
     private readonly long[] _firstNonFinite;
     private readonly GradientPiece _whole;
-    private readonly bool _split;                 // steps in two phases over all threads: see StepCore
+    private readonly bool _pipelined;             // steps as a pipeline of row blocks over all threads: see StepCore
     private readonly int _rowBlocks;              // blocks of _blockRows rows in a batch
-    private readonly GradientPiece[] _pieces;     // a split step's gradient pieces per group
-    private readonly uint[] _pieceNonFinite;      // [group][piece]: lanes with a non-finite parameter after the piece's update
-    private readonly bool[] _gzOnGrid;            // [group][row block]: a split step's g_z of the block is on the grid (SkipZero)
+    private readonly bool[] _blockOnGrid;         // per block buffer: a pipelined step's g_z of the block there is on the grid (SkipZero)
+    private readonly int[] _rowsDone;             // [group][row block]: the pipelined step whose rows of the block are done
+    private int _tasks;                           // a pipelined step's next task
+    private int _accumulated;                     // a pipelined step's blocks whose gradient terms are summed, all groups in order
+    private int _pipelineStep;                    // pipelined steps so far (stamps _rowsDone)
+    private DenseSums _dense;                     // a pipelined step's current group: which sums still add every term
 
-    private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step, StepRows, StepGradients }
+    private enum Phase { Generate, Forward, Backward, Update, Evaluate, Step, Pipeline }
     private Phase _phase;
     private bool _activationsDropped; // the last operation was a fused step, which keeps row losses and gradients only
     private uint _step;
     private long _firstSample;
     private bool _evaluation;
-    private OptimizerStep? _scalars;
+    private OptimizerScalars? _scalars;
 
-    /// <param name="split">Whether a step runs in two phases over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
-    public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? split = null) : base(config)
+    /// <param name="config">The run: instance s goes to lane s % Lanes of group s / Lanes (<see cref="Suits"/> says when this layout pays).</param>
+    /// <param name="threads">Worker threads: 0 for every core (Environment.ProcessorCount); negative throws a ConfigException.</param>
+    /// <param name="instructionSet">The vectors: Avx512, Avx2, Sse or Scalar put 16, 8, 4 or 1 instances in a group; above
+    /// <see cref="InstructionSets.Best"/> on this machine throws a ConfigException.</param>
+    /// <param name="pipelined">Whether a step runs as a pipeline of row blocks over all threads (null: when the groups do not share the threads evenly; see <see cref="StepCore"/>).</param>
+    public InstanceLanesBackend(AutoencoderConfig config, int threads, InstructionSet instructionSet, bool? pipelined = null) : base(config)
     {
         if (threads < 0) throw new ConfigException("BackendOptions.Threads", threads, "0 (all cores) or a positive integer");
         if (instructionSet > InstructionSets.Best)
@@ -116,33 +123,30 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _negativeStepSize = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _decay = (float*)Buffer((long)_groups * _lanes * sizeof(float));
         _stream = new StreamScratch[count];
-        int capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamScratch.Slack;
         for (int t = 0; t < count; t++)
             _stream[t] = new StreamScratch
             {
-                Capacity = capacity,
-                Count = (int*)Buffer(_lanes * sizeof(int)),
-                Feature = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
-                Sample = (ulong*)Buffer((long)_lanes * capacity * sizeof(ulong)),
-                Offset = (nint*)Buffer((long)_lanes * capacity * sizeof(nint)),
+                Entries = (ulong*)Buffer(StreamScratch.Capacity(n, _lanes) * sizeof(ulong)),
                 Blocks = Buffer((long)(n + 3) / 4 * 3 * 64),
                 Masks = (ulong*)Buffer((long)StreamScratch.PassRows(n) * ((n + 3) / 4) * sizeof(ulong)),
             };
         _blockRows = RowsPerBlock(n, m, b, _lanes);
         _whole = GradientPiece.Whole(n, m);
-        _split = split ?? (count > 1 && _groups % count != 0 && _groups < 4 * count);
+        _pipelined = pipelined ?? (count > 1 && _groups % count != 0 && _groups < 4 * count);
         _rowBlocks = (b + _blockRows - 1) / _blockRows;
-        _pieces = Pieces(n, m, 4 * count);
-        _pieceNonFinite = new uint[_groups * _pieces.Length];
-        _gzOnGrid = new bool[_groups * _rowBlocks];
-        _block = new LaneGroup[count];
-        for (int t = 0; t < count; t++)
+        _rowsDone = new int[_groups * _rowBlocks];
+        _block = new LaneGroup[BlockBuffers(count)];
+        _blockOnGrid = new bool[_block.Length];
+        for (int t = 0; t < _block.Length; t++)
             _block[t] = new LaneGroup
             {
                 X = RowTensor(_blockRows, n), H = RowTensor(_blockRows, m), Z = RowTensor(_blockRows, n), Gz = RowTensor(_blockRows, n), Gh = RowTensor(_blockRows, m),
             };
     }
 
+
+    /// <summary>Buffers of one block of rows: one per thread, and one more so that a pipelined step keeps every thread busy.</summary>
+    internal static int BlockBuffers(int threads) => threads + 1;
 
     /// <summary>Rows per block of a step (tests place inputs in a later block with it).</summary>
     internal int BlockRows => _blockRows;
@@ -254,29 +258,24 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     /// A whole step. When the groups share the threads evenly (or are many), each thread takes whole groups: a group's
     /// step runs one block of rows at a time (generate, forward, loss and the gradients' terms of the block while
     /// its activations are in cache), then the update; one hand-off per step. Otherwise (a pack of 8 on 2 threads is
-    /// one group) the step runs in two phases that every thread shares: blocks of rows (generate, forward, loss, g_h)
-    /// into the batch's buffers, then pieces of the gradients (each element's sum over all rows, then its update).
+    /// one group) the step is a pipeline (<see cref="Pipeline"/>): the blocks' rows (generate, forward, loss, g_h) run
+    /// on any thread, several blocks at once, while the blocks' gradient terms are summed one block after another.
     /// Either way every sum runs in the reference's order. Keeps row losses and gradients; x, h, z are not kept
     /// (read them after separate operations).
     /// </summary>
-    protected override void StepCore(OptimizerStep scalars)
+    protected override void StepCore(OptimizerScalars scalars)
     {
         _step = (uint)scalars.Step;
         _evaluation = false;
         SetStepScalars(scalars);
         _activationsDropped = true;
-        if (_split)
+        if (_pipelined)
         {
-            _phase = Phase.StepRows;
-            _pool.Run(this, _groups * _rowBlocks);
-            _phase = Phase.StepGradients;
-            _pool.Run(this, _groups * _pieces.Length);
-            for (int g = 0; g < _groups; g++)
-            {
-                uint nonFinite = 0;
-                for (int k = 0; k < _pieces.Length; k++) nonFinite |= _pieceNonFinite[g * _pieces.Length + k];
-                RecordNonFinite(g, nonFinite);
-            }
+            _tasks = 0;
+            _accumulated = 0;
+            _pipelineStep++;
+            _phase = Phase.Pipeline;
+            _pool.Run(this, _pool.Threads);
         }
         else
         {
@@ -285,35 +284,20 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         _scalars = null;
     }
 
-    /// <summary>
-    /// About <paramref name="count"/> rectangles of the gradients (ranges of hidden units j by ranges of features i, the
-    /// latter in whole tiles of 8) that together cover every element once, the first with g_b.
-    /// </summary>
-    internal static GradientPiece[] Pieces(int n, int m, int count)
-    {
-        int columns = Math.Min(m, count), tiles = (n + 7) / 8, rowParts = Math.Clamp(count / columns, 1, tiles);
-        var pieces = new List<GradientPiece>();
-        for (int c = 0; c < columns; c++)
-            for (int r = 0; r < rowParts; r++)
-                pieces.Add(new GradientPiece(m * c / columns, m * (c + 1) / columns,
-                    Math.Min(n, 8 * (tiles * r / rowParts)), Math.Min(n, 8 * (tiles * (r + 1) / rowParts)), pieces.Count == 0));
-        return [.. pieces];
-    }
-
     private void ThrowIfDropped(string operation)
     {
         if (_activationsDropped)
             throw new InvalidOperationException($"{operation} needs the x of a GenerateBatch: a Step of this backend keeps only row losses and gradients");
     }
 
-    protected override void UpdateCore(OptimizerStep scalars)
+    protected override void UpdateCore(OptimizerScalars scalars)
     {
         SetStepScalars(scalars);
         Run(Phase.Update);
         _scalars = null;
     }
 
-    private void SetStepScalars(OptimizerStep scalars)
+    private void SetStepScalars(OptimizerScalars scalars)
     {
         for (int s = 0; s < Instances; s++)
         {
@@ -344,14 +328,10 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
     /// <summary>One item of the current phase: a group's share, or in a split step a block of rows or a gradient piece of a group.</summary>
     void IWorkItems.Run(int item, int thread)
     {
-        switch (_phase)
+        if (_phase == Phase.Pipeline)
         {
-            case Phase.StepRows:
-                StepRows(item / _rowBlocks, item % _rowBlocks, thread);
-                return;
-            case Phase.StepGradients:
-                _pieceNonFinite[item] = StepGradients(item / _pieces.Length, _pieces[item % _pieces.Length]);
-                return;
+            Pipeline(thread);
+            return;
         }
         int g = item;
         ref readonly var group = ref _group[g];
@@ -406,40 +386,87 @@ internal sealed unsafe class InstanceLanesBackend : Backend, IWorkItems
         }
     }
 
-    /// <summary>Rows first .. first + rows - 1 of block b of group g's batch buffers, as a group whose buffers begin at that row.</summary>
-    private LaneGroup RowBlock(int g, int b)
+    /// <summary>
+    /// One thread's share of a pipelined step: it takes the step's tasks in a fixed order (<see cref="PipelineTask"/>) until none
+    /// is left, each task once. A rows task (generate, forward, loss, g_h of one block into a block buffer) waits until the
+    /// buffer's last block is summed; a sums task (the block's terms in the gradients, and after a group's last block its
+    /// update) waits for its rows and for the block before it. Every task waits only for tasks earlier in the order,
+    /// which other threads have taken and are running, so the step finishes on any number of threads, one included;
+    /// and the sums run block after block in ascending rows, the reference's order.
+    /// </summary>
+    private void Pipeline(int thread)
     {
-        ref readonly var group = ref _group[g];
-        int first = b * _blockRows, n = Config.N, m = Config.M;
-        return group with
+        int blocks = _groups * _rowBlocks, buffers = _block.Length, stamp = _pipelineStep;
+        for (int t = Interlocked.Increment(ref _tasks) - 1; t < 2 * blocks; t = Interlocked.Increment(ref _tasks) - 1)
         {
-            X = group.X + Panels.Offset(first, 0, n, _lanes), H = group.H + Panels.Offset(first, 0, m, _lanes),
-            Z = group.Z + Panels.Offset(first, 0, n, _lanes), Gz = group.Gz + Panels.Offset(first, 0, n, _lanes),
-            Gh = group.Gh + Panels.Offset(first, 0, m, _lanes), RowLoss = group.RowLoss + (nint)first * _lanes,
-        };
+            var (rows, k) = PipelineTask(t, blocks, buffers);
+            var spin = new SpinWait();
+            if (rows)
+            {
+                while (Volatile.Read(ref _accumulated) <= k - buffers) spin.SpinOnce(sleep1Threshold: -1);
+                RowsOfBlock(k, thread);
+                Volatile.Write(ref _rowsDone[k], stamp);
+            }
+            else
+            {
+                while (Volatile.Read(ref _rowsDone[k]) != stamp || Volatile.Read(ref _accumulated) != k) spin.SpinOnce(sleep1Threshold: -1);
+                SumsOfBlock(k);
+                Volatile.Write(ref _accumulated, k + 1);
+            }
+        }
     }
 
-    /// <summary>A split step's first phase for one block of rows: x, h, z, the row losses, g_z and g_h.</summary>
-    private void StepRows(int g, int b, int thread)
+    /// <summary>
+    /// Task t of a pipelined step of <paramref name="blocks"/> blocks (all groups' row blocks in order): the rows of the
+    /// first blocks, then the sums of block j alternating with the rows of block j + lead, then the last sums. The rows run
+    /// ahead by lead = buffers - 1 blocks, so a rows task never waits for a buffer while the sums have work.
+    /// </summary>
+    internal static (bool Rows, int Block) PipelineTask(int t, int blocks, int buffers)
     {
-        var block = RowBlock(g, b);
-        int first = b * _blockRows, rows = Math.Min(_blockRows, Config.Batch - first);
+        int lead = Math.Min(buffers - 1, blocks);
+        if (t < lead) return (true, t);
+        int u = t - lead, j = u / 2;
+        if (j < blocks - lead) return (u % 2 == 1, u % 2 == 1 ? j + lead : j);
+        return (false, blocks - lead + (u - 2 * (blocks - lead)));
+    }
+
+    /// <summary>Block k's rows (group k / blocks per batch): x, h, z, the row losses, g_z and g_h, in block buffer k mod buffers.</summary>
+    private void RowsOfBlock(int k, int thread)
+    {
+        var (g, block, first, rows) = PipelineBlock(k);
         Generate(g, block.X, first, rows, thread);
         _kernels.Forward(block, rows);
         bool gzOnGrid = _kernels.Loss(block, rows, gradient: true);
         _kernels.HiddenGradient(block, rows, gzOnGrid);
-        _gzOnGrid[g * _rowBlocks + b] = gzOnGrid;
+        _blockOnGrid[k % _block.Length] = gzOnGrid;
     }
 
-    /// <summary>A split step's second phase for one piece: its gradients over all rows (block by block, in order), then their update.</summary>
-    private uint StepGradients(int g, GradientPiece piece)
+    /// <summary>Block k's terms in its group's gradients; after the group's last block, its update.</summary>
+    private void SumsOfBlock(int k)
     {
-        _kernels.Begin(_group[g], piece);
-        var dense = DenseSums.Start;
-        for (int b = 0; b < _rowBlocks; b++)
-            _kernels.Accumulate(RowBlock(g, b), Math.Min(_blockRows, Config.Batch - b * _blockRows), piece, _gzOnGrid[g * _rowBlocks + b], ref dense);
-        _kernels.End(_group[g], piece);
-        return Update(g, piece);
+        var (g, block, first, rows) = PipelineBlock(k);
+        if (first == 0)
+        {
+            _kernels.Begin(_group[g], _whole);
+            _dense = DenseSums.Start;
+        }
+        _kernels.Accumulate(block, rows, _whole, _blockOnGrid[k % _block.Length], ref _dense);
+        if (first + rows == Config.Batch)
+        {
+            _kernels.End(_group[g], _whole);
+            RecordNonFinite(g, Update(g, _whole));
+        }
+    }
+
+    private (int Group, LaneGroup Block, int First, int Rows) PipelineBlock(int k)
+    {
+        int g = k / _rowBlocks, first = k % _rowBlocks * _blockRows;
+        var buffer = _block[k % _block.Length];
+        var block = _group[g] with
+        {
+            X = buffer.X, H = buffer.H, Z = buffer.Z, Gz = buffer.Gz, Gh = buffer.Gh, RowLoss = _group[g].RowLoss + (nint)first * _lanes,
+        };
+        return (g, block, first, Math.Min(_blockRows, Config.Batch - first));
     }
 
     private void GenerateGroup(int g, int thread) => Generate(g, _group[g].X, _firstSample, Rows, thread);

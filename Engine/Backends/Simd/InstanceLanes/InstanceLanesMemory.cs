@@ -22,6 +22,9 @@ internal static class InstanceLanesMemory
         _ => 1,
     };
 
+    /// <param name="config">The run whose buffers are listed: n, m, batch, instances (and their mean p), tied, bias, optimizer slots.</param>
+    /// <param name="threads">Worker threads as the backend takes them (0: every core): the per-thread scratch and block buffers scale with it.</param>
+    /// <param name="set">The instruction set the backend will use: its lanes per group (16, 8, 4 or 1) set the group count and every tensor's width.</param>
     /// <param name="evaluationSamples">Samples the run evaluates: x, h, z rows are written for min(B, that) rows only.</param>
     public static IEnumerable<MemoryPart> Parts(AutoencoderConfig config, int threads, InstructionSet set, long evaluationSamples = long.MaxValue)
     {
@@ -43,13 +46,13 @@ internal static class InstanceLanesMemory
         // Per group: the seeds, the data stream's key schedule and thresholds (LaneStream).
         yield return new MemoryPart("data stream keys", 8 * (config.InstanceCount + groups * (4 * Philox.Rounds + 2) * words));
         if (config.Tied) yield return new MemoryPart("tied gW_out", floats * n * m);
-        // Per thread: the data stream's lists of active features (p of each pass's elements are written), its masks and
-        // round-0 words, and one block of rows.
-        long capacity = Math.Max(StreamScratch.ChunkElements, n) + StreamScratch.Slack;
-        long lists = 3 * 8 * lanes * capacity, listsResident = Math.Min(lists, (long)(3 * 8 * lanes * p * capacity) + SimdMemory.Page);
-        long stream = 4 * lanes + (n + 3) / 4 * 3 * 64 + (long)StreamScratch.PassRows(n) * ((n + 3) / 4) * 8;
+        // Per thread: the data stream's list of active entries (p of each pass's elements are written), its masks and
+        // round-0 words; and the buffers of one block of rows (one per thread and one more).
+        long lists = 8 * StreamScratch.Capacity(n, lanes), listsResident = Math.Min(lists, (long)(lists * p) + SimdMemory.Page);
+        long stream = (n + 3) / 4 * 3 * 64 + (long)StreamScratch.PassRows(n) * ((n + 3) / 4) * 8;
         long block = 4 * Panels.Floats(InstanceLanesBackend.RowsPerBlock(n, m, b, lanes), 3 * n + 2 * m, lanes);
-        yield return new MemoryPart("thread scratch", threads * (listsResident + stream + block), Reserved: threads * (lists + stream + block));
+        long blocks = InstanceLanesBackend.BlockBuffers(threads) * block;
+        yield return new MemoryPart("thread scratch", threads * (listsResident + stream) + blocks, Reserved: threads * (lists + stream) + blocks);
         yield return new MemoryPart("bookkeeping", config.InstanceCount * (2L * 4 * n + 32));
     }
 }

@@ -61,7 +61,15 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// output[r][c] = serial over k of term(weight[c][k], input[r][k], acc) from +0 (then + bias[c]), rows 0 .. rows - 1.
     /// Eight rows of a panel run side by side, each its own chain, sharing the weight's vector.
     /// </summary>
+    /// <param name="output">A per-row tensor (<see cref="Panels"/>) of <paramref name="width"/> elements a row: rows 0 .. rows - 1 overwritten, the rest of a last panel left alone.</param>
+    /// <param name="width">Output elements c per row (m for h and g_h, n for z).</param>
+    /// <param name="input">A per-row tensor (<see cref="Panels"/>) of <paramref name="depth"/> elements a row, read from row 0.</param>
+    /// <param name="depth">Terms k per sum: the input's elements per row.</param>
+    /// <param name="weight">A group tensor (element e at weight + e Lanes), element [0][0] of the weight as read here.</param>
     /// <param name="weightOut">Elements between weight[c][k] and weight[c + 1][k]; <paramref name="weightDepth"/> between weight[c][k] and weight[c][k + 1].</param>
+    /// <param name="weightDepth">1 when the sum runs along a stored row of the weight, its row length (n or m) when it runs down a column.</param>
+    /// <param name="bias">null, or a group tensor of <paramref name="width"/> elements: bias[c] added to each finished sum (one rounded add).</param>
+    /// <param name="rows">Rows to compute, from row 0, in panels of <see cref="Panels.Rows"/>.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowProducts<TTerm>(float* output, int width, float* input, int depth, float* weight, nint weightOut, nint weightDepth,
         float* bias, int rows) where TTerm : ITerm
@@ -130,8 +138,16 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// i in 0 .. features - 1 and c in 0 .. columns - 1: the gradients' sums over the batch. Eight i run side by side;
     /// each tile of them takes every column before the next, while its rows of own are in cache.
     /// </summary>
+    /// <param name="output">A group tensor (element e at output + e Lanes) at output[0][0]: each element's chain is loaded, continued and stored.</param>
     /// <param name="outputColumn">Elements between output[c][i] and output[c + 1][i]; <paramref name="outputFeature"/> between output[c][i] and output[c][i + 1].</param>
+    /// <param name="outputFeature">Elements between output[c][i] and output[c][i + 1] (see <paramref name="outputColumn"/>).</param>
+    /// <param name="shared">shared[r][c]: the first column's element of row 0 of a per-row tensor (<see cref="Panels"/>), h or g_h (unread by <see cref="Sum"/>).</param>
+    /// <param name="sharedWidth">Elements per row of the tensor <paramref name="shared"/> points into (m).</param>
+    /// <param name="columns">Columns c: 0 .. columns - 1 of <paramref name="shared"/> and of the output.</param>
+    /// <param name="own">own[r][i]: the first feature's element of row 0 of a per-row tensor (<see cref="Panels"/>), g_z or x.</param>
     /// <param name="ownWidth">Elements per row of the tensor <paramref name="own"/> points into; <paramref name="sharedWidth"/> likewise.</param>
+    /// <param name="features">Features i: 0 .. features - 1 of <paramref name="own"/> and of the output.</param>
+    /// <param name="rows">Rows 0 .. rows - 1 of the buffers, added to every chain in ascending order.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gradients<TTerm>(float* output, nint outputColumn, nint outputFeature, float* shared, int sharedWidth, int columns,
         float* own, int ownWidth, int features, int rows) where TTerm : ITerm
@@ -364,7 +380,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     }
 
     /// <summary>The optimizer update of <paramref name="piece"/>'s parameters; returns the lanes that hold a non-finite one.</summary>
-    public uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay)
+    public uint Update(in LaneGroup g, GradientPiece piece, OptimizerScalars o, float* negativeStepSize, float* decay)
     {
         int n = g.N, m = g.M, width = piece.I1 - piece.I0;
         uint nonFinite = 0;
@@ -382,7 +398,7 @@ internal sealed unsafe class LaneKernels<TVec, TWords, TLanes> : ILaneKernels
     /// first + count - 1 of the parameter layout; returns the lanes that hold a non-finite parameter.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static uint Update(in LaneGroup g, nint first, nint count, OptimizerStep o, float* negativeStepSize, float* decay)
+    private static uint Update(in LaneGroup g, nint first, nint count, OptimizerScalars o, float* negativeStepSize, float* decay)
     {
         TVec minusStep = TLanes.Load(negativeStepSize);
         TVec l2 = TLanes.Broadcast(o.L2);
@@ -443,7 +459,7 @@ internal unsafe interface ILaneKernels
     void Begin(in LaneGroup g, GradientPiece piece);
     void Accumulate(in LaneGroup g, int rows, GradientPiece piece, bool gzOnGrid, ref DenseSums dense);
     void End(in LaneGroup g, GradientPiece piece);
-    uint Update(in LaneGroup g, GradientPiece piece, OptimizerStep o, float* negativeStepSize, float* decay);
+    uint Update(in LaneGroup g, GradientPiece piece, OptimizerScalars o, float* negativeStepSize, float* decay);
 }
 
 /// <summary>

@@ -104,4 +104,9 @@ internal unsafe interface IWordLanes<TWords> where TWords : unmanaged
     static abstract uint BelowEach(TWords words, TWords thresholds);
     /// <summary>Lane l's low 32 bits.</summary>
     static abstract uint Word(TWords words, int l);
+    static abstract TWords Add(TWords a, TWords b);
+    static abstract TWords And(TWords a, TWords b);
+    static abstract TWords ShiftRight(TWords a, byte bits);
+    /// <summary>table[low 32 bits of lane l] in the low half of lane l; every index below 2 <see cref="WordCount"/> (at most 16).</summary>
+    static abstract TWords Lookup(uint* table, TWords index);
 }

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 namespace ToyModels.Backends.Simd.Lanes;
 
 /// <summary>The vector width the SIMD backend runs at; the value is the number of float lanes.</summary>
-public enum InstructionSet
+internal enum InstructionSet
 {
     /// <summary>One lane: no FMA or no hardware intrinsics. Still bit-identical (MathF.FusedMultiplyAdd is exact everywhere).</summary>
     Scalar = 1,
@@ -15,7 +15,7 @@ public enum InstructionSet
     Avx512 = 16,
 }
 
-public static class InstructionSets
+internal static class InstructionSets
 {
     /// <summary>
     /// The widest set this process may use. The vector paths need FMA (numerics.md rule 3: the fused

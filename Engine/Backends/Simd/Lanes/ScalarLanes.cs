@@ -59,4 +59,8 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Below(ulong words, ulong threshold) => (words & 0xFFFF_FFFFUL) < threshold ? 1u : 0u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint BelowEach(ulong words, ulong thresholds) => Below(words, thresholds);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(ulong words, int l) => (uint)words;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Add(ulong a, ulong b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong And(ulong a, ulong b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong ShiftRight(ulong a, byte bits) => a >> bits;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Lookup(uint* table, ulong index) => table[(uint)index];
 }

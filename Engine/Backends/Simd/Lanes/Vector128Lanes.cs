@@ -21,7 +21,7 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> WherePositive(Vector128<float> z, Vector128<float> value) =>
-        Vector128.ConditionalSelect(Vector128.GreaterThan(z, Vector128<float>.Zero), value, Vector128<float>.Zero);
+        value & Vector128.GreaterThan(z, Vector128<float>.Zero); // a select with zero: one and, where the JIT's select takes three
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> KeepFirst(Vector128<float> value, int lanes) =>
         Vector128.ConditionalSelect(Vector128.LessThan(Vector128<int>.Indices, Vector128.Create(lanes)).AsSingle(), value, Vector128<float>.Zero);
@@ -84,4 +84,10 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     public static uint BelowEach(Vector128<ulong> words, Vector128<ulong> thresholds) =>
         (uint)Vector128.LessThan((words & Vector128.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector128<ulong> words, int l) => (uint)words.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Add(Vector128<ulong> a, Vector128<ulong> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> And(Vector128<ulong> a, Vector128<ulong> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> ShiftRight(Vector128<ulong> a, byte bits) => Vector128.ShiftRightLogical(a, bits);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> Lookup(uint* table, Vector128<ulong> index) =>
+        Vector128.Create((ulong)table[(uint)index.GetElement(0)], table[(uint)index.GetElement(1)]);
 }

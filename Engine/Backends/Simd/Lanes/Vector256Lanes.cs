@@ -21,7 +21,7 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> WherePositive(Vector256<float> z, Vector256<float> value) =>
-        Vector256.ConditionalSelect(Vector256.GreaterThan(z, Vector256<float>.Zero), value, Vector256<float>.Zero);
+        value & Vector256.GreaterThan(z, Vector256<float>.Zero); // a select with zero: one and, where the JIT's select takes three
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> KeepFirst(Vector256<float> value, int lanes) =>
         Vector256.ConditionalSelect(Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(lanes)).AsSingle(), value, Vector256<float>.Zero);
@@ -86,4 +86,9 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     public static uint BelowEach(Vector256<ulong> words, Vector256<ulong> thresholds) =>
         (uint)Vector256.LessThan((words & Vector256.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector256<ulong> words, int l) => (uint)words.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Add(Vector256<ulong> a, Vector256<ulong> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> And(Vector256<ulong> a, Vector256<ulong> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> ShiftRight(Vector256<ulong> a, byte bits) => Vector256.ShiftRightLogical(a, bits);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ulong> Lookup(uint* table, Vector256<ulong> index) => Avx2.PermuteVar8x32(Vector256.Load(table), index.AsUInt32()).AsUInt64();
 }

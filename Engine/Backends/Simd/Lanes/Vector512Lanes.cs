@@ -77,4 +77,9 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
     public static uint BelowEach(Vector512<ulong> words, Vector512<ulong> thresholds) =>
         (uint)Vector512.LessThan((words & Vector512.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector512<ulong> words, int l) => (uint)words.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Add(Vector512<ulong> a, Vector512<ulong> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> And(Vector512<ulong> a, Vector512<ulong> b) => a & b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> ShiftRight(Vector512<ulong> a, byte bits) => Vector512.ShiftRightLogical(a, bits);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Lookup(uint* table, Vector512<ulong> index) => Avx512F.PermuteVar16x32(Vector512.Load(table), index.AsUInt32()).AsUInt64();
 }

@@ -40,9 +40,13 @@ internal static class BackwardPlan
     /// <paramref name="denseDensity"/> dense and keeping its zero terms provably changes no bit (every factor
     /// finite and no product able to underflow to zero, <see cref="ExactDense"/>); otherwise sparse from the panels.
     /// </summary>
+    /// <param name="density">This step's fraction of nonzero g_z (<see cref="Density"/>), 0 .. 1.</param>
+    /// <param name="denseDensity">The threshold: at this density or above the dense products are considered (SimdBackend.DenseDensity, 0.6 by default).</param>
     /// <param name="gzSmallest">Smallest nonzero |g_z| of this step (+inf when g_z is all zero).</param>
     /// <param name="decoderSmallest">Smallest nonzero |W_out| (g_h's other factor), and whether W_out may hold a non-finite value.</param>
+    /// <param name="decoderNonFinite">Whether W_out may hold a non-finite value: then g_h stays sparse (a kept 0 x inf would be NaN).</param>
     /// <param name="hSmallest">Smallest nonzero finite |h| (gW_out's other factor), and whether some h was not finite.</param>
+    /// <param name="hNonFinite">Whether some h was not finite: then gW_out stays sparse.</param>
     public static BackwardPaths Unfused(double density, double denseDensity, float gzSmallest,
         float decoderSmallest, bool decoderNonFinite, float hSmallest, bool hNonFinite)
     {

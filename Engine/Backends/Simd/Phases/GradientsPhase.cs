@@ -7,10 +7,12 @@ namespace ToyModels.Backends.Simd.Phases;
 internal sealed class GradientsPhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
-    private OptimizerStep? _fused;
+    private OptimizerScalars? _fused;
 
+    /// <param name="runner">Runs the items (instances.Count x <see cref="StepState.FeatureBlocks"/>) on the pool's threads or inline on one thread.</param>
+    /// <param name="instances">The instances whose gradients are computed; their backward paths (StepState.Records) are already chosen.</param>
     /// <param name="fused">The optimizer step to apply as rows are finished, or null to store the gradients.</param>
-    public void Run(IItemRunner runner, InstanceSet instances, OptimizerStep? fused)
+    public void Run(IItemRunner runner, InstanceSet instances, OptimizerScalars? fused)
     {
         (_instances, _fused) = (instances, fused);
         runner.Run(this, instances.Count * State.FeatureBlocks);

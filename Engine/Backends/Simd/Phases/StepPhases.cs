@@ -42,7 +42,7 @@ internal sealed class StepPhases(StepState state)
     /// is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's path
     /// (<see cref="BackwardPlan"/>). Every path gives the same bits: the plan only chooses how fast.
     /// </summary>
-    public void Backward(IItemRunner runner, InstanceSet instances, OptimizerStep? fused, double denseDensity)
+    public void Backward(IItemRunner runner, InstanceSet instances, OptimizerScalars? fused, double denseDensity)
     {
         var w = state.W;
         var records = state.Records;
@@ -73,14 +73,14 @@ internal sealed class StepPhases(StepState state)
     }
 
     /// <summary>The optimizer over the stored gradients.</summary>
-    public void Update(IItemRunner runner, InstanceSet instances, OptimizerStep scalars)
+    public void Update(IItemRunner runner, InstanceSet instances, OptimizerScalars scalars)
     {
         _update.Run(runner, instances, scalars);
         state.RecordUpdate(instances, scalars.Step);
     }
 
     /// <summary>A whole training step of the instances: x of the step, h and z, and the backward pass fused with the update.</summary>
-    public void Train(IItemRunner runner, InstanceSet instances, OptimizerStep scalars, double denseDensity)
+    public void Train(IItemRunner runner, InstanceSet instances, OptimizerScalars scalars, double denseDensity)
     {
         _generate.Run(runner, instances, state.W.Batch, scalars.Step, 0, evaluation: false);
         Forward(runner, instances, state.W.Batch);

@@ -1,4 +1,4 @@
-using ToyModels.Backends.Simd.Kernels;
+using ToyModels.Backends.Simd.Loops;
 
 namespace ToyModels.Backends.Simd.Phases;
 

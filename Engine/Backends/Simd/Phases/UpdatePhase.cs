@@ -4,9 +4,9 @@ namespace ToyModels.Backends.Simd.Phases;
 internal sealed class UpdatePhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
-    private OptimizerStep _scalars = null!;
+    private OptimizerScalars _scalars = null!;
 
-    public void Run(IItemRunner runner, InstanceSet instances, OptimizerStep scalars)
+    public void Run(IItemRunner runner, InstanceSet instances, OptimizerScalars scalars)
     {
         (_instances, _scalars) = (instances, scalars);
         runner.Run(this, instances.Count * State.FeatureBlocks);

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>What the update of a block of parameters saw: a non-finite result, and the smallest nonzero |W_out|.</summary>
 internal readonly record struct UpdateResult(bool NonFinite, float DecoderSmallest);
@@ -41,9 +41,9 @@ internal unsafe interface IStepKernels
     /// Every gradient of features [i0, i1): rows of gW_out (dense or sparse) and gW_in^T (tied: their sum) and
     /// g_b, handed to the optimizer as they are finished (<paramref name="fused"/> given) or stored in the gradient buffer.
     /// </summary>
-    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, DecoderGradient path);
+    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path);
     /// <summary>The optimizer over the stored gradients of features [i0, i1).</summary>
-    UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars);
+    UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerScalars scalars);
 }
 
 internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
@@ -317,7 +317,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         }
     }
 
-    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerStep? fused, DecoderGradient path)
+    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path)
     {
         if (fused is null)
         {
@@ -330,7 +330,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         return new UpdateResult(sink.NonFinite != 0, TLanes.Smallest(sink.Smallest));
     }
 
-    private static OptimizerSink<TVec, TLanes> Sink(Workspace w, int s, OptimizerStep scalars) =>
+    private static OptimizerSink<TVec, TLanes> Sink(Workspace w, int s, OptimizerScalars scalars) =>
         new(scalars, s, w.Block(w.Parameters, s), w.First == null ? null : w.Block(w.First, s), w.Second == null ? null : w.Block(w.Second, s));
 
     /// <summary>
@@ -503,7 +503,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerStep scalars)
+    public UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerScalars scalars)
     {
         var sink = Sink(w, s, scalars);
         float* gradient = w.Block(w.Gradients, s);

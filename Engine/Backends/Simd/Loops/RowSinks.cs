@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>Where a kernel puts a finished row of output lanes.</summary>
 internal interface IRowSink<TVec> where TVec : unmanaged
@@ -23,6 +23,7 @@ internal unsafe struct StoreRow<TVec, TLanes> : IRowSink<TVec>
     private readonly nint _tileStride;
     private float* _row;
 
+    /// <param name="base">Where offset 0 of <see cref="Start"/> points: an instance's h tiles (tileStride its hidden tile) or its gradient block; only written.</param>
     /// <param name="tileStride">Lanes [64 t, 64 t + 64) of a row are at row + t * tileStride; 64 for a row-major row.</param>
     public StoreRow(float* @base, nint tileStride = Workspace.Tile)
     {

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Data;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// Data stream v1 (<see cref="DataStream"/>), one sample at a time, vectorised over Philox counters:

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The sparse products, all one shape: a row that is a combination of matrix rows chosen by a sparse
@@ -26,7 +26,13 @@ internal static unsafe class RowProduct
 
     /// <summary>A whole output row of <paramref name="width"/> lanes (a multiple of 16): its pieces, then the rest.</summary>
     /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
+    /// <param name="rowStride">Floats between rows r and r + 1 of <paramref name="rows"/> (the row length, or 64 for rows inside tiles).</param>
+    /// <param name="tileStride">Floats between lanes j and j + 64 of a row of <paramref name="rows"/>.</param>
+    /// <param name="list">The nonzero factors, ascending: entry t picks row list[t].Index and scales it by list[t].Value.</param>
+    /// <param name="count">Entries in <paramref name="list"/>; 0 gives a row of +0 (plus the addend).</param>
+    /// <param name="width">Lanes of the output row, every one computed and put (padding lanes included): the padded row length.</param>
     /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
+    /// <param name="sink">Takes each finished vector (Put, lanes [j, j + Count)); the caller has started the row on it (Start).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Combine<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int width,
         float* addend, ref TSink sink)
@@ -43,7 +49,13 @@ internal static unsafe class RowProduct
     /// while every list passes through it (the chains are per lane, so the order of pieces changes no bit).
     /// </summary>
     /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
+    /// <param name="rowStride">Floats between rows r and r + 1 of <paramref name="rows"/> (the row length, or 64 for rows inside tiles).</param>
+    /// <param name="tileStride">Floats between lanes j and j + 64 of a row of <paramref name="rows"/>.</param>
+    /// <param name="list">The nonzero factors, ascending: entry t picks row list[t].Index and scales it by list[t].Value.</param>
+    /// <param name="count">Entries in <paramref name="list"/>; 0 gives +0 (plus the addend).</param>
+    /// <param name="j">The piece's first lane: a multiple of <see cref="RowPieces.Span"/>(Count), with the whole piece inside the row.</param>
     /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
+    /// <param name="sink">Takes the piece's 8 vectors (Put, lanes j + v Count); the caller has started the row on it (Start).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Piece<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
         float* addend, ref TSink sink)
@@ -151,7 +163,10 @@ internal readonly struct RestOffsets
 {
     public readonly nint O0, O1, O2, O3, O4, O5, O6;
 
+    /// <param name="j">The rest's first lane (just past the last whole piece).</param>
     /// <param name="vectors">Vectors in the rest, 1 .. 7.</param>
+    /// <param name="width">Lanes per vector (TLanes.Count): vector k of the rest starts at lane j + k width.</param>
+    /// <param name="tileStride">Floats between lanes j and j + 64 of the row the offsets are for.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public RestOffsets(int j, int vectors, int width, nint tileStride)
     {
@@ -182,7 +197,13 @@ internal static unsafe class RowPieces
     public static int Span(int width) => 8 * width;
 
     /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64.</param>
+    /// <param name="rowStride">Floats between rows r and r + 1 of <paramref name="rows"/> (the row length, or 64 for rows inside tiles).</param>
+    /// <param name="tileStride">Floats between lanes j and j + 64 of a row of <paramref name="rows"/>.</param>
+    /// <param name="list">This block's nonzero factors, ascending and after every entry of earlier blocks: entry t adds row list[t].Index times list[t].Value.</param>
+    /// <param name="count">Entries in <paramref name="list"/>; 0 stores the chains back unchanged.</param>
+    /// <param name="j">The piece's first lane: a multiple of <see cref="Span"/>(Count), with the whole piece inside the row.</param>
     /// <param name="output">Element j at output + (j / 64) * outputTileStride + j % 64; holds the chains to resume.</param>
+    /// <param name="outputTileStride">Floats between lanes j and j + 64 of <paramref name="output"/> (64 for a row-major row).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Resume<TVec, TLanes>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
         float* output, nint outputTileStride)

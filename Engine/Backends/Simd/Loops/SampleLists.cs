@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// Per sample of a panel, its nonzero g_z over a block of features: the lists of the sparse g_h walk, built
@@ -17,7 +17,11 @@ internal static unsafe class SampleLists
     public static int Room(int n) => Math.Min(Blocking.HiddenFeatures, n) + SparseAppend.Slack;
 
     /// <param name="panel">Element (i, l) at panel + 64 i + l, for features [i0, i1) (at most <see cref="Room"/> minus the slack).</param>
+    /// <param name="i0">The block's first feature; entries carry the feature number itself (panel is addressed from feature 0).</param>
+    /// <param name="i1">One past the block's last feature.</param>
+    /// <param name="n">The model's features: only sizes each list's room, <see cref="Room"/>(n) entries.</param>
     /// <param name="lists">Sample l's list at lists + l * <see cref="Room"/>(n); its length goes to counts[l].</param>
+    /// <param name="counts">64 ints, one per sample of the panel: zeroed, then each list's length (its nonzero g_z, in ascending feature order).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Build(float* panel, int i0, int i1, int n, SparseEntry* lists, int* counts)
     {

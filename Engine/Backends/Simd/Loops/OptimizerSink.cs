@@ -3,11 +3,11 @@ using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Phases;
 using ToyModels.Model;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The optimizer update applied to gradient lanes as soon as they are finished (or read back from a
-/// stored gradient): the exact per-element sequence of <see cref="OptimizerStep"/>, lane by lane.
+/// stored gradient): the exact per-element sequence of <see cref="OptimizerScalars"/>, lane by lane.
 /// Parameters and state slots share one layout, so one offset addresses all of them.
 /// </summary>
 internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
@@ -26,8 +26,12 @@ internal unsafe struct OptimizerSink<TVec, TLanes> : IRowSink<TVec>
     /// <summary>Per lane, the smallest nonzero finite magnitude of the updated W_out (for the choice of exact paths, <see cref="ExactDense"/>).</summary>
     public TVec Smallest;
 
+    /// <param name="o">The step's scalars: the rule, betas, eps, L2 and momentum, broadcast to every lane here.</param>
+    /// <param name="instance">The instance's index in the pack (0 .. K - 1): picks its StepSize and DecayFactor from <paramref name="o"/>.</param>
     /// <param name="parameters">The instance's parameter block; <paramref name="first"/> and <paramref name="second"/> its state slots (or null).</param>
-    public OptimizerSink(OptimizerStep o, int instance, float* parameters, float* first, float* second)
+    /// <param name="first">Adam's m or SGD's momentum buffer, at the parameters' offsets; read and written. Null only for SGD without momentum.</param>
+    /// <param name="second">Adam's v, at the parameters' offsets; read and written. Null for SGD, which never reads it.</param>
+    public OptimizerSink(OptimizerScalars o, int instance, float* parameters, float* first, float* second)
     {
         _parameters = parameters;
         _first = first;

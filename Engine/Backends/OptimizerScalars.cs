@@ -24,29 +24,31 @@ namespace ToyModels.Backends;
 /// BiasCorrection2Sqrt = sqrt(1 - beta2^(t+1)), DecayFactor = 1 - lr * weight_decay (AdamW only, else 1),
 /// L2 = weight_decay for Adam and SGD, 0 for AdamW. t is the 0-based step index.
 /// </remarks>
-public sealed class OptimizerStep
+public sealed class OptimizerScalars
 {
+    /// <summary>The update rule of the run these scalars were made for.</summary>
     public OptimizerKind Kind { get; }
     /// <summary>0-based index of the step these scalars belong to.</summary>
     public long Step { get; private set; }
-    public float Beta1 { get; }
-    public float Beta2 { get; }
-    public float OneMinusBeta1 { get; }
-    public float OneMinusBeta2 { get; }
-    public float Eps { get; }
-    public float L2 { get; }
-    public float Momentum { get; }
-    public float BiasCorrection2Sqrt { get; private set; }
+    internal float Beta1 { get; }
+    internal float Beta2 { get; }
+    internal float OneMinusBeta1 { get; }
+    internal float OneMinusBeta2 { get; }
+    internal float Eps { get; }
+    internal float L2 { get; }
+    internal float Momentum { get; }
+    internal float BiasCorrection2Sqrt { get; private set; }
     /// <summary>Per instance.</summary>
-    public float[] StepSize { get; }
+    internal float[] StepSize { get; }
     /// <summary>Per instance (1 unless AdamW).</summary>
-    public float[] DecayFactor { get; }
+    internal float[] DecayFactor { get; }
 
     private readonly AutoencoderConfig _config;
 
-    public OptimizerStep(AutoencoderConfig config)
+    /// <summary>The scalars of step 0 for every instance of <paramref name="config"/>; <see cref="Set"/> moves them to another step.</summary>
+    public OptimizerScalars(AutoencoderConfig config)
     {
-        _config = config;
+        _config = config ?? throw new ArgumentNullException(nameof(config));
         var o = config.Optimizer;
         Kind = o.Kind;
         Beta1 = (float)o.Beta1;
@@ -61,8 +63,9 @@ public sealed class OptimizerStep
         Set(0);
     }
 
-    /// <summary>Sets the scalars of step t (0-based). Allocates nothing.</summary>
-    public OptimizerStep Set(long step)
+    /// <summary>Sets the scalars of step t (0-based) and returns this object. Allocates nothing.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> is negative.</exception>
+    public OptimizerScalars Set(long step)
     {
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "steps are >= 0");
         Step = step;

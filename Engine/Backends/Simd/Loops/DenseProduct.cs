@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>Where the elements of a dense product's left operand A are: (r, k) at a + (r / 64) RowPanel + (r % 64) Row + (k / 64) KPanel + (k % 64) K.</summary>
 internal readonly unsafe struct Operand(float* a, nint rowPanel, nint row, nint kPanel, nint k)
@@ -40,7 +40,17 @@ internal static unsafe class DenseProduct
     /// <summary>Floats of packing space for products of up to <paramref name="rows"/> rows.</summary>
     public static nint PackFloats(int rows) => (nint)(rows + TileRows) * KBlock;
 
+    /// <param name="a">A: where its element (r, k) lies (<see cref="Operand"/>); read only, copied per block of 64 k into <paramref name="pack"/>.</param>
+    /// <param name="b">B: element (k, l) at b + (l / 64) bPanel + k bK + l % 64; read only.</param>
+    /// <param name="bPanel">Floats between B's 64-lane tiles (lanes l and l + 64 of a row): the size of a panel or tile in the layouts of <see cref="Workspace"/>.</param>
+    /// <param name="bK">Floats between B's rows k and k + 1 (64 in the panels of <see cref="Workspace"/>).</param>
+    /// <param name="c">C: element (r, l) at c + (l / 64) cPanel + r cRow + l % 64. Overwritten (the first block of k starts each
+    /// sum from +0, later blocks resume it from C); rows past <paramref name="rows"/> and lanes past <paramref name="lanes"/> are not written.</param>
+    /// <param name="cPanel">Floats between C's 64-lane tiles (lanes l and l + 64 of a row).</param>
+    /// <param name="cRow">Floats between C's rows r and r + 1 (64 in the panels of <see cref="Workspace"/>, the row length for a row-major C).</param>
+    /// <param name="rows">Rows of A and C: a short last tile of 6 is padded with zero rows that are computed but not stored.</param>
     /// <param name="lanes">Columns of B and C: a multiple of 16.</param>
+    /// <param name="k">Terms per sum (A's columns, B's rows), walked in ascending order in blocks of <see cref="KBlock"/>; with k 0, C is left as it was.</param>
     /// <param name="pack">Room for <see cref="PackFloats"/>(rows).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<TVec, TLanes>(Operand a, float* b, nint bPanel, nint bK, float* c, nint cPanel, nint cRow,

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using ToyModels.Backends.Simd.Lanes;
 
-namespace ToyModels.Backends.Simd.Kernels;
+namespace ToyModels.Backends.Simd.Loops;
 
 /// <summary>
 /// The loss terms and the output gradient in one pass over (z, x), vectorised across samples: the
@@ -25,7 +25,13 @@ internal static unsafe class LossLanes
     /// <paramref name="gz"/>: g_z[i][l] = z &gt; 0 ? GradScale_i * d : 0.
     /// </summary>
     /// <param name="z">The panel: element (i, l) at z + 64 i + l; likewise <paramref name="x"/> and <paramref name="gz"/> (null: no gradient).</param>
+    /// <param name="x">The panel of x (the target), laid out as z; read only.</param>
+    /// <param name="gz">Where g_z goes, laid out as z: all 64 lanes of features 0 .. n - 1 written (lanes from <paramref name="live"/> on get 0); null: losses only.</param>
+    /// <param name="n">Features: rows 0 .. n - 1 of each panel are walked.</param>
+    /// <param name="importance">The instance's I_i, n floats: feature i's weight in the loss.</param>
+    /// <param name="gradScale">The instance's (float)(2 I_i / (B n)), n floats: g_z = GradScale_i * d where z &gt; 0.</param>
     /// <param name="live">Samples of the panel that exist (1 .. 64): the others get g_z = 0 and a junk loss.</param>
+    /// <param name="rowLoss">64 floats, all written: sample l's loss (the sum over i of I_i d^2, not yet averaged) at rowLoss[l].</param>
     /// <returns>How many g_z are nonzero, and the smallest nonzero finite |g_z| (+infinity if none).</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static (int Nonzero, float Smallest) Panel<TVec, TLanes>(float* z, float* x, float* gz, int n, float* importance, float* gradScale,
