@@ -67,6 +67,10 @@ public sealed class SimdBlockingParityTests
         for (int vectors = 1; vectors <= 7; vectors++)
             Add("sparse walk rest of vectors", 2 * Alignment + 5, RowPieces.Span(Vector512Lanes.Count) + vectors * Alignment - 3, Tile + 3,
                 tied: vectors % 2 == 0, p: 0.3);
+        // Rests of at most RowPieces.PairedVectors vectors go two lists a pass (g_h's samples, gW_out's features), an odd one alone.
+        foreach (int m in new[] { Alignment + 3, RowPieces.Span(Vector256Lanes.Count) + Alignment - 5 })
+            foreach (bool tied in new[] { false, true })
+                Add("short rests paired", Blocking.HiddenFeatures + 7, m, Tile + 13, tied: tied, p: 0.3);
         // The encoder and gW_in with pieces of lanes outermost (at least Blocking.PiecesOutermost entries a list), at both vector widths.
         foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
             foreach (bool tied in new[] { false, true })

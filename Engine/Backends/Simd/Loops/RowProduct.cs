@@ -264,4 +264,63 @@ internal static unsafe class RowPieces
         if (vectors > 5) TLanes.Store(output + to.O5, a5);
         if (vectors > 6) TLanes.Store(output + to.O6, a6);
     }
+
+    /// <summary>Rests of at most this many vectors go two chains a pass (<see cref="ResumeRestPair"/>).</summary>
+    public const int PairedVectors = 4;
+
+    /// <summary>
+    /// <see cref="ResumeRest"/> for two independent chains (lists a and b, each into its own output) in one pass,
+    /// for rests of at most <see cref="PairedVectors"/> vectors. A short rest is one chain of dependent fmas per
+    /// vector, too few to cover the fma latency; two lists side by side double the chains and load no repeated
+    /// vectors. Each chain takes its own list in order, so no bit changes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ResumeRestPair<TVec, TLanes>(float* rows, nint rowStride, nint tileStride, int j, int width, nint outputTileStride,
+        SparseEntry* listA, int countA, float* outputA, SparseEntry* listB, int countB, float* outputB)
+        where TVec : unmanaged where TLanes : ILanes<TVec>
+    {
+        int c = TLanes.Count, vectors = (width - j) / c;
+        var at = new RestOffsets(j, vectors, c, tileStride);
+        var to = new RestOffsets(j, vectors, c, outputTileStride);
+        TVec a0 = TLanes.Load(outputA + to.O0), a1 = TLanes.Load(outputA + to.O1), a2 = TLanes.Load(outputA + to.O2), a3 = TLanes.Load(outputA + to.O3);
+        TVec b0 = TLanes.Load(outputB + to.O0), b1 = TLanes.Load(outputB + to.O1), b2 = TLanes.Load(outputB + to.O2), b3 = TLanes.Load(outputB + to.O3);
+        int both = Math.Min(countA, countB), t = 0;
+        for (; t < both; t++)
+        {
+            float* rowA = rows + listA[t].Index * rowStride, rowB = rows + listB[t].Index * rowStride;
+            TVec x = TLanes.Broadcast(listA[t].Value), y = TLanes.Broadcast(listB[t].Value);
+            a0 = TLanes.Fma(TLanes.Load(rowA + at.O0), x, a0);
+            b0 = TLanes.Fma(TLanes.Load(rowB + at.O0), y, b0);
+            a1 = TLanes.Fma(TLanes.Load(rowA + at.O1), x, a1);
+            b1 = TLanes.Fma(TLanes.Load(rowB + at.O1), y, b1);
+            a2 = TLanes.Fma(TLanes.Load(rowA + at.O2), x, a2);
+            b2 = TLanes.Fma(TLanes.Load(rowB + at.O2), y, b2);
+            a3 = TLanes.Fma(TLanes.Load(rowA + at.O3), x, a3);
+            b3 = TLanes.Fma(TLanes.Load(rowB + at.O3), y, b3);
+        }
+        for (int u = t; u < countA; u++)
+        {
+            float* row = rows + listA[u].Index * rowStride;
+            TVec x = TLanes.Broadcast(listA[u].Value);
+            a0 = TLanes.Fma(TLanes.Load(row + at.O0), x, a0);
+            a1 = TLanes.Fma(TLanes.Load(row + at.O1), x, a1);
+            a2 = TLanes.Fma(TLanes.Load(row + at.O2), x, a2);
+            a3 = TLanes.Fma(TLanes.Load(row + at.O3), x, a3);
+        }
+        for (int u = t; u < countB; u++)
+        {
+            float* row = rows + listB[u].Index * rowStride;
+            TVec y = TLanes.Broadcast(listB[u].Value);
+            b0 = TLanes.Fma(TLanes.Load(row + at.O0), y, b0);
+            b1 = TLanes.Fma(TLanes.Load(row + at.O1), y, b1);
+            b2 = TLanes.Fma(TLanes.Load(row + at.O2), y, b2);
+            b3 = TLanes.Fma(TLanes.Load(row + at.O3), y, b3);
+        }
+        // As in ResumeRest, repeated vectors are not stored.
+        TLanes.Store(outputA + to.O0, a0);
+        TLanes.Store(outputB + to.O0, b0);
+        if (vectors > 1) { TLanes.Store(outputA + to.O1, a1); TLanes.Store(outputB + to.O1, b1); }
+        if (vectors > 2) { TLanes.Store(outputA + to.O2, a2); TLanes.Store(outputB + to.O2, b2); }
+        if (vectors > 3) { TLanes.Store(outputA + to.O3, a3); TLanes.Store(outputB + to.O3, b3); }
+    }
 }

@@ -269,9 +269,25 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             }
         }
         if (j < lanes)
+        {
+            // Short rests pair up the samples with a list (see RowPieces.ResumeRestPair); an odd one out goes alone.
+            bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
+            int waiting = -1;
             for (int l = 0; l < live; l++)
-                if (counts[l] > 0)
-                    RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, lanes, gh + (nint)(first + l) * Tile, w.HiddenTile);
+            {
+                if (counts[l] == 0) continue;
+                if (!paired) RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, lanes, gh + (nint)(first + l) * Tile, w.HiddenTile);
+                else if (waiting < 0) waiting = l;
+                else
+                {
+                    RowPieces.ResumeRestPair<TVec, TLanes>(decoder, w.Ldm, Tile, j, lanes, w.HiddenTile,
+                        lists + waiting * stride, counts[waiting], gh + (nint)(first + waiting) * Tile, lists + l * stride, counts[l], gh + (nint)(first + l) * Tile);
+                    waiting = -1;
+                }
+            }
+            if (waiting >= 0)
+                RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + waiting * stride, counts[waiting], j, lanes, gh + (nint)(first + waiting) * Tile, w.HiddenTile);
+        }
     }
 
     public void HiddenGradientDense(Workspace w, int s, int j0, int j1, int l0, int l1, ThreadScratch scratch)
@@ -405,10 +421,29 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                             RowPieces.Resume<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
                                 scratch.Rows + (nint)f * ldm, Tile);
                 if (j < lanes)
+                {
+                    // Short rests pair up the features with entries in the block (see RowPieces.ResumeRestPair).
+                    bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
+                    int waiting = -1;
                     for (int f = 0; f < features; f++)
-                        if (end[f] > cursor[f])
+                    {
+                        if (end[f] == cursor[f]) continue;
+                        if (!paired)
                             RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j, lanes,
                                 scratch.Rows + (nint)f * ldm, Tile);
+                        else if (waiting < 0) waiting = f;
+                        else
+                        {
+                            RowPieces.ResumeRestPair<TVec, TLanes>(h, Tile, w.HiddenTile, j, lanes, Tile,
+                                lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting], scratch.Rows + (nint)waiting * ldm,
+                                lists + (nint)f * batch + cursor[f], end[f] - cursor[f], scratch.Rows + (nint)f * ldm);
+                            waiting = -1;
+                        }
+                    }
+                    if (waiting >= 0)
+                        RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting],
+                            j, lanes, scratch.Rows + (nint)waiting * ldm, Tile);
+                }
                 for (int f = 0; f < features; f++) cursor[f] = end[f];
             }
             for (int f = 0; f < features; f++)
