@@ -298,29 +298,14 @@ internal static unsafe class RowPieces
             a3 = TLanes.Fma(TLanes.Load(rowA + at.O3), x, a3);
             b3 = TLanes.Fma(TLanes.Load(rowB + at.O3), y, b3);
         }
-        for (int u = t; u < countA; u++)
-        {
-            float* row = rows + listA[u].Index * rowStride;
-            TVec x = TLanes.Broadcast(listA[u].Value);
-            a0 = TLanes.Fma(TLanes.Load(row + at.O0), x, a0);
-            a1 = TLanes.Fma(TLanes.Load(row + at.O1), x, a1);
-            a2 = TLanes.Fma(TLanes.Load(row + at.O2), x, a2);
-            a3 = TLanes.Fma(TLanes.Load(row + at.O3), x, a3);
-        }
-        for (int u = t; u < countB; u++)
-        {
-            float* row = rows + listB[u].Index * rowStride;
-            TVec y = TLanes.Broadcast(listB[u].Value);
-            b0 = TLanes.Fma(TLanes.Load(row + at.O0), y, b0);
-            b1 = TLanes.Fma(TLanes.Load(row + at.O1), y, b1);
-            b2 = TLanes.Fma(TLanes.Load(row + at.O2), y, b2);
-            b3 = TLanes.Fma(TLanes.Load(row + at.O3), y, b3);
-        }
         // As in ResumeRest, repeated vectors are not stored.
         TLanes.Store(outputA + to.O0, a0);
         TLanes.Store(outputB + to.O0, b0);
         if (vectors > 1) { TLanes.Store(outputA + to.O1, a1); TLanes.Store(outputB + to.O1, b1); }
         if (vectors > 2) { TLanes.Store(outputA + to.O2, a2); TLanes.Store(outputB + to.O2, b2); }
         if (vectors > 3) { TLanes.Store(outputA + to.O3, a3); TLanes.Store(outputB + to.O3, b3); }
+        // The longer list's tail continues its chain from the stored sums (a store and a load change no bit).
+        if (t < countA) ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, listA + t, countA - t, j, width, outputA, outputTileStride);
+        if (t < countB) ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, listB + t, countB - t, j, width, outputB, outputTileStride);
     }
 }
