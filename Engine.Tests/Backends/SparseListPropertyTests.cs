@@ -114,4 +114,64 @@ public sealed unsafe class SparseListPropertyTests
             Assert.All(lists[end..], e => Assert.Equal(Sentinel, e));
         }), cases: 60, seed: 41);
     }
+
+    /// <summary>
+    /// The mask-driven builders (SampleLists.FromMasks, SparseAppend.Bits) on drawn sparse blocks: the same lists as
+    /// the plain loop, with all-zero rows, single nonzeros and full rows among the draws; Bits writes nothing past its list.
+    /// </summary>
+    [Fact]
+    public void Lists_from_masks_keep_what_the_plain_loop_keeps()
+    {
+        const int Tile = Workspace.Tile;
+        var sparse = Gen.Frequency((12, Gen.Constant(0f)), (1, Properties.SparseFloats));
+        var rowsOf =
+            from kind in Gen.Choose(0, 3)
+            from row in kind == 0 ? Gen.Constant(new float[Tile]) : kind == 1 ? Gen.ArrayOf(Properties.SparseFloats, Tile) : Gen.ArrayOf(sparse, Tile)
+            select row;
+        var blocks =
+            from n in Gen.Choose(1, 2 * Blocking.HiddenFeatures + 3)
+            from i0 in Gen.Choose(0, n - 1)
+            from length in Gen.Choose(0, Math.Min(n - i0, Math.Min(Blocking.HiddenFeatures, n)))
+            from rows in Gen.ArrayOf(rowsOf, length)
+            from first in Gen.Choose(0, 1 << 20)
+            select (n, i0, i1: i0 + length, rows, first);
+        Properties.Check(Prop.ForAll(blocks.ToArbitrary(), block =>
+        {
+            var (n, i0, i1, rows, first) = block;
+            var panel = new float[i1 * Tile];
+            var masks = new ulong[Math.Max(1, i1 - i0)];
+            for (int i = i0; i < i1; i++)
+                for (int l = 0; l < Tile; l++)
+                {
+                    panel[i * Tile + l] = rows[i - i0][l];
+                    if (rows[i - i0][l] != 0f) masks[i - i0] |= 1UL << l;
+                }
+            int room = SampleLists.Room(n), end = Tile * room;
+            var lists = new SparseEntry[end + Guard];
+            Array.Fill(lists, Sentinel, end, Guard);
+            var counts = new int[Tile];
+            var row = new SparseEntry[Tile + Guard];
+            fixed (float* p = panel)
+            fixed (ulong* k = masks)
+            fixed (SparseEntry* l = lists)
+            fixed (SparseEntry* r = row)
+            fixed (int* c = counts)
+            {
+                SampleLists.FromMasks(p, k, i0, i1, n, l, c);
+                for (int i = i0; i < i1; i++)
+                {
+                    Array.Fill(row, Sentinel);
+                    int count = SparseAppend.Bits(p + i * Tile, masks[i - i0], first, r);
+                    Assert.Equal(NonZero(rows[i - i0], first), Listed(row, 0, count));
+                    Assert.All(row[count..], e => Assert.Equal(Sentinel, e));
+                }
+            }
+            for (int sample = 0; sample < Tile; sample++)
+            {
+                var column = Enumerable.Range(i0, i1 - i0).Select(i => panel[i * Tile + sample]);
+                Assert.Equal(NonZero(column, i0), Listed(lists, sample * room, counts[sample]));
+            }
+            Assert.All(lists[end..], e => Assert.Equal(Sentinel, e));
+        }), cases: 60, seed: 43);
+    }
 }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
@@ -23,6 +24,23 @@ internal static unsafe class SparseAppend
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ulong LaneOrder(uint bits) =>
         Bmi2.X64.ParallelBitExtract(0x0706050403020100UL, Bmi2.X64.ParallelBitDeposit(bits, 0x0101010101010101UL) * 0xFF);
+
+    /// <summary>
+    /// The lanes of the 64-lane <paramref name="row"/> whose bits are set in <paramref name="mask"/>, in lane order, as
+    /// entries (firstIndex + l, row[l]); returns how many. Writes nothing past them: work per set bit, for sparse rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Bits(float* row, ulong mask, int firstIndex, SparseEntry* destination)
+    {
+        int count = 0;
+        for (; mask != 0; mask &= mask - 1, count++)
+        {
+            int l = BitOperations.TrailingZeroCount(mask);
+            destination[count].Index = firstIndex + l;
+            destination[count].Value = row[l];
+        }
+        return count;
+    }
 
     /// <summary>Every lane written, the write position moved past the nonzero ones only: no branch on the data.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -51,10 +51,13 @@ internal static unsafe class LossLanes
         for (int e = 0; e < Accumulators(TLanes.Count); e++) acc[e] = TLanes.Zero;
     }
 
-    /// <summary>Features [i0, i1) of the walk of <see cref="Panel"/>; g_z's count and smallest go to <paramref name="gradient"/>.</summary>
+    /// <summary>
+    /// Features [i0, i1) of the walk of <see cref="Panel"/>; g_z's count and smallest go to <paramref name="gradient"/>,
+    /// and with <paramref name="masks"/> (and <paramref name="gz"/>) feature i's nonzero g_z lanes to bit l of masks[i - i0].
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Rows<TVec, TLanes>(TVec* acc, float* z, float* x, float* gz, int i0, int i1, float* importance, float* gradScale,
-        int live, ref GradientSummary<TVec, TLanes> gradient)
+        int live, ref GradientSummary<TVec, TLanes> gradient, ulong* masks = null)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int w = TLanes.Count, vectors = Workspace.Tile / w;
@@ -64,6 +67,7 @@ internal static unsafe class LossLanes
             TVec scaleI = TLanes.Broadcast(gradScale[i]);
             TVec* lane = acc + (i & 31) * vectors;
             nint at = (nint)i * Workspace.Tile;
+            ulong mask = 0;
             for (int v = 0; v < vectors; v++)
             {
                 TVec zi = TLanes.Load(z + at + v * w);
@@ -73,9 +77,14 @@ internal static unsafe class LossLanes
                 TVec g = TLanes.WherePositive(zi, TLanes.Multiply(scaleI, d));
                 if (live - v * w < w) g = TLanes.KeepFirst(g, live - v * w);
                 TLanes.Store(gz + at + v * w, g);
-                gradient.Nonzero += BitOperations.PopCount(TLanes.NonZeroBits(g));
-                gradient.Smallest = TLanes.MinMagnitude(gradient.Smallest, g);
+                mask |= (ulong)TLanes.NonZeroBits(g) << (v * w);
             }
+            if (gz == null) continue;
+            if (masks != null) masks[i - i0] = mask;
+            // Late in training most rows of g_z are all zero: the smallest is looked for only in the others.
+            if (mask == 0) continue;
+            gradient.Nonzero += BitOperations.PopCount(mask);
+            for (int v = 0; v < vectors; v++) gradient.Smallest = TLanes.MinMagnitude(gradient.Smallest, TLanes.Load(gz + at + v * w));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 using ToyModels.Backends.Simd.Lanes;
@@ -50,6 +51,12 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     where TVec : unmanaged where TWords : unmanaged where TLanes : ILanes<TVec>, IWordLanes<TWords>
 {
     private const int Tile = Workspace.Tile;
+
+    /// <summary>A row of g_z with at most this many nonzero lanes is listed by its mask's bits rather than vector by vector.</summary>
+    private const int SparseRowLanes = 8;
+
+    /// <summary>A block of the fused walk with at most 1 / this of its g_z nonzero builds its sample lists from the masks.</summary>
+    private const int SparseBlockShare = 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Generate(Workspace w, int s, int p, int rows, uint step, long firstSample, bool evaluation)
@@ -185,19 +192,29 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         // entries are scattered into the thread's zeroed x block and cleared after it.
         int* cursor = stackalloc int[Tile];
         for (int l = 0; l < live; l++) cursor[l] = 0;
+        // Per feature of the block, its nonzero g_z lanes: late in training g_z is mostly zero, and the lists are
+        // then built by walking these bits rather than every element.
+        ulong* masks = stackalloc ulong[Blocking.HiddenFeatures];
         for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
         {
             int i1 = Math.Min(i0 + Blocking.HiddenFeatures, w.N);
             // The block's g_z and x rows live in the thread's block buffers, addressed as if they were the panels.
             float* block = scratch.GradientBlock - (nint)i0 * Tile, x = scratch.InputBlock - (nint)i0 * Tile;
             ScatterInput(w, s, first, live, i1, cursor, x, clear: false);
-            LossLanes.Rows<TVec, TLanes>(acc, z, x, block, i0, i1, importance, gradScale, live, ref gradient);
+            int before = gradient.Nonzero;
+            LossLanes.Rows<TVec, TLanes>(acc, z, x, block, i0, i1, importance, gradScale, live, ref gradient, masks);
             ScatterInput(w, s, first, live, i1, cursor, x, clear: true);
-            HiddenBlock(w, s, p, block, i0, i1, scratch);
+            HiddenBlock(w, s, p, block, i0, i1, scratch, masks, gradient.Nonzero - before);
             for (int i = i0; i < i1; i++)
             {
                 start[i] = listed;
                 float* row = block + (nint)i * Tile;
+                ulong mask = masks[i - i0];
+                if (BitOperations.PopCount(mask) <= SparseRowLanes)
+                {
+                    listed += SparseAppend.Bits(row, mask, first, list + listed);
+                    continue;
+                }
                 for (int v = 0; v < Tile; v += TLanes.Count)
                     listed += TLanes.AppendNonZero(TLanes.Load(row + v), first + v, list + listed);
             }
@@ -238,34 +255,48 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     /// panel's samples pass through it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void HiddenBlock(Workspace w, int s, int p, float* panel, int i0, int i1, ThreadScratch scratch)
+    private static void HiddenBlock(Workspace w, int s, int p, float* panel, int i0, int i1, ThreadScratch scratch, ulong* masks = null, int nonzero = 0)
     {
         // Each sample's nonzero g_z of the block, by ascending feature.
         int width = TLanes.Count, stride = SampleLists.Room(w.N);
         int* counts = scratch.Counts;
         SparseEntry* lists = scratch.Lists;
-        SampleLists.Build(panel, i0, i1, w.N, lists, counts);
+        bool sparse = masks != null && nonzero * SparseBlockShare <= (i1 - i0) * Tile;
+        if (sparse) SampleLists.FromMasks(panel, masks, i0, i1, w.N, lists, counts);
+        else SampleLists.Build(panel, i0, i1, w.N, lists, counts);
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
         float* gh = w.Tiles(w.GH, s);
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        // The samples with a list, and (sparse) the block's rows that some list takes: only those rows are fetched.
+        ulong active = 0;
+        for (int l = 0; l < live; l++) active |= (ulong)(counts[l] > 0 ? 1 : 0) << l;
+        if (active == 0) return;
+        int activeCount = BitOperations.PopCount(active), usedCount = 0;
+        int* used = stackalloc int[Blocking.HiddenFeatures];
+        for (int i = i0; i < i1; i++)
+        {
+            used[usedCount] = i;
+            usedCount += sparse && masks[i - i0] == 0 ? 0 : 1;
+        }
         int j = 0;
         for (; j + span <= lanes; j += span)
         {
             // While this piece's samples pass, fetch the next piece's rows of the block (or the next block's first
             // piece) into L1: the rows are scattered, so the hardware would fetch each on its first use.
-            int nextJ = j + span, nextI0 = i0, nextI1 = i1;
-            if (nextJ + span > lanes) { nextJ = 0; nextI0 = i1; nextI1 = Math.Min(i1 + Blocking.HiddenFeatures, w.N); }
-            int ahead = nextI1 - nextI0, fetched = 0;
-            for (int l = 0; l < live; l++)
+            int nextJ = j + span;
+            bool nextBlock = nextJ + span > lanes;
+            int ahead = nextBlock ? Math.Min(i1 + Blocking.HiddenFeatures, w.N) - i1 : usedCount, fetched = 0, k = 0;
+            if (nextBlock) nextJ = 0;
+            for (ulong rest = active; rest != 0; rest &= rest - 1)
             {
+                int l = BitOperations.TrailingZeroCount(rest);
                 if (Sse.IsSupported)
-                    for (int upto = (l + 1) * ahead / live; fetched < upto; fetched++)
+                    for (int upto = ++k * ahead / activeCount; fetched < upto; fetched++)
                     {
-                        float* row = decoder + (nint)(nextI0 + fetched) * w.Ldm + nextJ;
+                        float* row = decoder + (nint)(nextBlock ? i1 + fetched : used[fetched]) * w.Ldm + nextJ;
                         Sse.Prefetch0(row); Sse.Prefetch0(row + 16); Sse.Prefetch0(row + 32); Sse.Prefetch0(row + 48);
                     }
-                if (counts[l] > 0)
-                    RowPieces.Resume<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, gh + (nint)(first + l) * Tile, w.HiddenTile);
+                RowPieces.Resume<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, gh + (nint)(first + l) * Tile, w.HiddenTile);
             }
         }
         if (j < lanes)
@@ -273,9 +304,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             // Short rests pair up the samples with a list (see RowPieces.ResumeRestPair); an odd one out goes alone.
             bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
             int waiting = -1;
-            for (int l = 0; l < live; l++)
+            for (ulong rest = active; rest != 0; rest &= rest - 1)
             {
-                if (counts[l] == 0) continue;
+                int l = BitOperations.TrailingZeroCount(rest);
                 if (!paired) RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, lanes, gh + (nint)(first + l) * Tile, w.HiddenTile);
                 else if (waiting < 0) waiting = l;
                 else
