@@ -15,10 +15,10 @@ internal static unsafe class InputPanel
 
     /// <summary>
     /// Whether the whole panel is better rewritten than patched entry by entry: a scattered store to a 128 KiB
-    /// panel misses L1, a block rewritten in L1 costs an eighth of a store per float, so patching wins below about
-    /// n entries in the panel's 64 rows.
+    /// panel misses L1, while a rewrite clears every float and walks every row once per block. On the rug grid's
+    /// n 512 a density of 1/16 parts p 0.026 (patched: no slower than before) from p 0.135 (rewritten: faster).
     /// </summary>
-    public static bool Rewrites(long entries, int n) => entries >= n;
+    public static bool Rewrites(long entries, int n) => entries >= 4L * n;
 
     /// <summary>Zeroes the panel's entries listed in the rows of lanes 0 .. <paramref name="live"/> - 1 (row l at rows + l stride).</summary>
     public static void Clear(float* xT, SparseEntry* rows, nint stride, int* counts, int live)
