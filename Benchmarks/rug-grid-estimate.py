@@ -6,11 +6,13 @@
 Each file is one call's output; its last line is the JSON the tool prints. The calls' rows (early seconds and
 FLOP per step of a width and p, trained alone) are scaled to the whole run by the whole-run factors of the calls'
 profiles (a width's p trained through every step), interpolated linearly in m between the widths that have a
-whole run of that p (a p with one such width takes its factor everywhere); every grid p of a width is interpolated
-linearly in p between its measured ones. Prints per width the estimated seconds of its runs, then the grid's hours,
-executed FLOP and their share of the highest FMA peak the calls measured.
+whole run of that p (a p with one such width takes its factor everywhere); a measured p with no whole run in any
+call takes its factor linearly in log p between the nearest p that have one (constant beyond them). Every grid p
+of a width is interpolated linearly in p between its measured ones. Prints per width the estimated seconds of its
+runs, then the grid's hours, executed FLOP and their share of the highest FMA peak the calls measured.
 """
 import json
+import math
 import sys
 
 
@@ -38,11 +40,19 @@ def main(paths):
     for m in sorted({r["m"] for r in rows}):
         measured = sorted((r for r in rows if r["m"] == m), key=lambda r: r["p"])
         ps = [r["p"] for r in measured]
-        factors = []
-        for p in ps:
-            whole = sorted(profiles[p])
-            ms = [w[0] for w in whole]
-            factors.append((interpolate(ms, [w[1] for w in whole], m), interpolate(ms, [w[2] for w in whole], m)))
+        whole_ps = sorted(profiles)
+
+        def factor_at(p):
+            """(time factor, FLOP factor) of p at this m: from p's own whole runs, else between its neighbours in log p."""
+            if p in profiles:
+                whole = sorted(profiles[p])
+                ms = [w[0] for w in whole]
+                return interpolate(ms, [w[1] for w in whole], m), interpolate(ms, [w[2] for w in whole], m)
+            at = [factor_at(q) for q in whole_ps]
+            logs = [math.log(q) for q in whole_ps]
+            return interpolate(logs, [f[0] for f in at], math.log(p)), interpolate(logs, [f[1] for f in at], math.log(p))
+
+        factors = [factor_at(p) for p in ps]
         per_step = [r["early_s_per_step"] * f[0] for r, f in zip(measured, factors)]
         flop = [r["early_flop_per_step"] * f[1] for r, f in zip(measured, factors)]
         fixed = [r["eval_s"] + r["theory_s"] for r in measured]

@@ -56,6 +56,14 @@ public sealed class SimdBlockingParityTests
         foreach (int n in Around(2 * Blocking.HiddenFeatures)) Add("two g_h walk feature blocks", n, Alignment + 1, 2 * Tile - 5, p: 0.03);
         foreach (int b in Around(Blocking.GradientSamples)) Add("gW_out sample block", 2 * Alignment + 7, 2 * Alignment + 1, b);
         foreach (int b in Around(2 * Blocking.GradientSamples)) Add("two gW_out sample blocks", Alignment + 9, Alignment + 3, b, p: 0.2);
+        // The sparse gW_out walk: pieces outermost over the whole batch below Blocking.WholeBatchEntries nonzero g_z a
+        // feature (a batch smaller than that), blocks of samples at or above (a dense x keeps g_z dense); ragged pieces and rests.
+        foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 5, RowPieces.Span(Vector512Lanes.Count) + 2 * Alignment + 3 })
+            foreach (bool tied in new[] { false, true })
+            {
+                Add("gW_out over the whole batch", Blocking.Features + 5, m, Blocking.WholeBatchEntries - 3, tied: tied, p: 0.05);
+                Add("gW_out in sample blocks", Blocking.Features + 5, m, 2 * Blocking.GradientSamples + 3, tied: tied, p: 0.95);
+            }
         // ldm: m rounded up to Alignment floats and then to an odd number of cache lines.
         foreach (int m in new[] { Alignment - 1, Alignment, Alignment + 1, 2 * Alignment, 3 * Alignment + 1 })
             Add("ldm rounding", Blocking.Features + 3, m, Tile + 5);

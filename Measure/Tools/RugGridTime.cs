@@ -17,7 +17,7 @@ namespace ToyModels.Measure.Tools;
 /// A grid's wall time on this machine (the n 512 Persian-rug grid by default), estimated from a measured subset, and
 /// the share of the CPU's FMA peak its executed arithmetic reaches.
 /// <list type="bullet">
-/// <item>Every width with a few of its sparsities (default: the sparsest, the middle and the densest p) trains alone
+/// <item>Every width with several of its sparsities (default: seven, <see cref="DefaultPIndices"/>) trains alone
 /// from step 0 for --early steps on the simd backend, timed; then one evaluation of the grid's eval_samples and the
 /// sweep's per-run theory fit are timed.</item>
 /// <item>One width's sparsities (--whole-width, default the cheapest; --whole-p-index, default all measured) train
@@ -33,7 +33,7 @@ namespace ToyModels.Measure.Tools;
 /// product dense, the encoder and gW_in 2 m per nonzero x (at its expectation p n B), g_h and gW_out 2 m per nonzero
 /// g_z or 2 n m B where the plan took the dense product, 7 per output element and 13 per parameter (Adam).
 /// Run: dotnet Benchmarks/bin/Release/net10.0/Benchmarks.dll rug [--grid Samples/Sweep/grids/persian-rug-n512.json]
-///   [--p-index 0,10,19] [--early 400] [--window 500] [--whole-width 0] [--whole-p-index 0,10,19] [--widths all] [--threads 0]
+///   [--p-index 0,5,10,12,15,17,19] [--early 400] [--window 500] [--whole-width 0] [--whole-p-index LIST] [--widths all] [--threads 0]
 /// </summary>
 internal static class RugGridTime
 {
@@ -48,7 +48,7 @@ internal static class RugGridTime
         int early = options.Int("--early", 400, SkipSteps + 1), window = options.Int("--window", 500, 1), threads = options.Int("--threads", 0, 0);
         var widths = grid.Runs.Select(r => r.M).Distinct().Order().ToArray();
         var ps = grid.Runs.Select(r => r.Instance.P).Distinct().Order().ToArray();
-        int[] pIndex = Indices(options.String("--p-index", $"0,{ps.Length / 2},{ps.Length - 1}"), ps.Length, "--p-index");
+        int[] pIndex = Indices(options.String("--p-index", string.Join(",", DefaultPIndices(ps.Length))), ps.Length, "--p-index");
         int wholeWidth = options.Int("--whole-width", 0, 0);
         int[] wholeP = Indices(options.String("--whole-p-index", string.Join(",", pIndex)), ps.Length, "--whole-p-index");
         if (wholeP.Except(pIndex).Any()) throw new ArgumentException("--whole-p-index: indices among --p-index");
@@ -89,6 +89,18 @@ internal static class RugGridTime
                 flop_per_step = run.Flop / steps, early_flop_per_step = run.EarlyFlopPerStep, flop_factor = flopFactor[j], windows });
         }
 
+        // A measured p without a whole run of its own takes its factors linearly in log p between the nearest p that
+        // have one (constant beyond them), as Benchmarks/rug-grid-estimate.py does across calls.
+        int[] whole = pIndex.Select((k, j) => (k, j)).Where(e => wholeP.Contains(e.k)).Select(e => e.j).ToArray();
+        if (whole.Length > 0)
+        {
+            double[] logs = whole.Select(j => Math.Log(ps[pIndex[j]])).ToArray();
+            double[] time = whole.Select(j => factor[j]).ToArray(), work = whole.Select(j => flopFactor[j]).ToArray();
+            for (int j = 0; j < pIndex.Length; j++)
+                if (!wholeP.Contains(pIndex[j]))
+                    (factor[j], flopFactor[j]) = (Between(logs, time, Math.Log(ps[pIndex[j]])), Between(logs, work, Math.Log(ps[pIndex[j]])));
+        }
+
         Console.WriteLine("      m   p        early ms/step  whole-run est.  early GFLOP/step  GFLOP/s   eval s   theory s   g_z density  paths");
         var rows = new List<object>();
         double gridSeconds = 0, gridFlop = 0, subsetSeconds = 0;
@@ -120,7 +132,7 @@ internal static class RugGridTime
         }
         if (double.IsNaN(gridSeconds))
         {
-            Console.WriteLine("some p had no whole run here: combine this call's JSON with others' (Benchmarks/rug-grid-estimate.py)");
+            Console.WriteLine("no whole run here: combine this call's JSON with others' (Benchmarks/rug-grid-estimate.py)");
             gridSeconds = gridFlop = double.NaN;
         }
         double hours = gridSeconds / 3600;
@@ -139,16 +151,30 @@ internal static class RugGridTime
         return 0;
     }
 
-    /// <summary>f at <paramref name="p"/>, piecewise linear in p through the measured points (constant beyond them).</summary>
-    private static double Interpolate(double[] ps, int[] measured, double[] f, double p)
+    /// <summary>
+    /// The sparsities measured by default: the sparsest, a quarter and half way along the grid's p, then four spread
+    /// over the denser half, where a step's time bends most (n 512, m 128, early steps: 5.2, 6.9, 8.4, 10.1 and 13.4
+    /// ms at p 0.026, 0.07, 0.135, 0.26 and 0.5; a straight line from 0.026 to 0.5 is 9-15% low at 0.07, 0.135 and 0.26).
+    /// For the rug grid's 20 p: indices 0, 5, 10, 12, 15, 17, 19.
+    /// </summary>
+    internal static int[] DefaultPIndices(int count)
     {
-        if (p <= ps[measured[0]]) return f[0];
-        for (int j = 1; j < measured.Length; j++)
-            if (p <= ps[measured[j]])
-            {
-                double p0 = ps[measured[j - 1]], p1 = ps[measured[j]];
-                return f[j - 1] + (f[j] - f[j - 1]) * (p - p0) / (p1 - p0);
-            }
+        if (count <= 3) return Enumerable.Range(0, count).ToArray();
+        int half = count / 2, last = count - 1;
+        var picks = new List<int> { 0, half / 2, half };
+        for (int j = 1; j <= 4; j++) picks.Add(half + (int)Math.Round((last - half) * j / 4.0, MidpointRounding.AwayFromZero));
+        return picks.Distinct().Order().ToArray();
+    }
+
+    /// <summary>f at <paramref name="p"/>, piecewise linear in p through the measured points (constant beyond them).</summary>
+    private static double Interpolate(double[] ps, int[] measured, double[] f, double p) => Between(measured.Select(k => ps[k]).ToArray(), f, p);
+
+    /// <summary>f at x, piecewise linear through (xs, f) with xs ascending, constant beyond the ends.</summary>
+    private static double Between(double[] xs, double[] f, double x)
+    {
+        if (x <= xs[0]) return f[0];
+        for (int j = 1; j < xs.Length; j++)
+            if (x <= xs[j]) return f[j - 1] + (f[j] - f[j - 1]) * (x - xs[j - 1]) / (xs[j] - xs[j - 1]);
         return f[^1];
     }
 

@@ -401,56 +401,12 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 }
                 counts[f] = count;
             }
-            // gW_out[i][j] = serial over i's nonzero g_z, ascending b, of fma(h[b][j], g_z[b][i], acc): walked in
-            // blocks of samples, so the block of h under one piece of lanes stays in L1 while the block's features
-            // pass through it; each chain is stored in the block's rows between blocks and resumed (no bit changes).
-            int span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
-            new Span<float>(scratch.Rows, features * ldm).Clear(); // lanes past m stay zero
-            int* cursor = stackalloc int[features];
-            int* end = stackalloc int[features];
-            for (int f = 0; f < features; f++) cursor[f] = 0;
-            for (int b0 = 0; b0 < batch; b0 += Blocking.GradientSamples)
-            {
-                int b1 = Math.Min(b0 + Blocking.GradientSamples, batch);
-                for (int f = 0; f < features; f++)
-                {
-                    SparseEntry* list = lists + (nint)f * batch;
-                    int e = cursor[f];
-                    while (e < counts[f] && list[e].Index < b1) e++;
-                    end[f] = e;
-                }
-                int j = 0;
-                for (; j + span <= lanes; j += span)
-                    for (int f = 0; f < features; f++)
-                        if (end[f] > cursor[f])
-                            RowPieces.Resume<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
-                                scratch.Rows + (nint)f * ldm, Tile);
-                if (j < lanes)
-                {
-                    // Short rests pair up the features with entries in the block (see RowPieces.ResumeRestPair).
-                    bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
-                    int waiting = -1;
-                    for (int f = 0; f < features; f++)
-                    {
-                        if (end[f] == cursor[f]) continue;
-                        if (!paired)
-                            RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j, lanes,
-                                scratch.Rows + (nint)f * ldm, Tile);
-                        else if (waiting < 0) waiting = f;
-                        else
-                        {
-                            RowPieces.ResumeRestPair<TVec, TLanes>(h, Tile, w.HiddenTile, j, lanes, Tile,
-                                lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting], scratch.Rows + (nint)waiting * ldm,
-                                lists + (nint)f * batch + cursor[f], end[f] - cursor[f], scratch.Rows + (nint)f * ldm);
-                            waiting = -1;
-                        }
-                    }
-                    if (waiting >= 0)
-                        RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting],
-                            j, lanes, scratch.Rows + (nint)waiting * ldm, Tile);
-                }
-                for (int f = 0; f < features; f++) cursor[f] = end[f];
-            }
+            // gW_out[i][j] = serial over i's nonzero g_z, ascending b, of fma(h[b][j], g_z[b][i], acc); either walk
+            // gives these chains, so the choice changes no bit.
+            int listed = 0;
+            for (int f = 0; f < features; f++) listed += counts[f];
+            if (listed < Blocking.WholeBatchEntries * features) DecoderGradientPieces(w, h, lists, counts, features, scratch.Rows);
+            else DecoderGradientBlocks(w, h, lists, counts, features, scratch.Rows);
             for (int f = 0; f < features; f++)
             {
                 SparseEntry* list = lists + (nint)f * batch;
@@ -496,6 +452,91 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                     w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
             }
         if (w.Bias) PutBias(w, i0, i1, bias, ref sink);
+    }
+
+    /// <summary>
+    /// The gW_out rows of a block of features from few entries a feature: pieces of lanes outermost over the whole
+    /// batch, each chain in one pass over its list (one piece of h, B x 64 lanes, stays in L2 while the features
+    /// pass), so no chain is stored and resumed between blocks of samples and the rows need no clearing. Feature f
+    /// takes its nonzero g_z by ascending sample from lists + f B (counts[f] of them) and writes its row, lanes past
+    /// m zero, to rows + f ldm; h is the instance's h tiles.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecoderGradientPieces(Workspace w, float* h, SparseEntry* lists, int* counts, int features, float* rows)
+    {
+        int width = TLanes.Count, span = RowPieces.Span(width), batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        var store = new StoreRow<TVec, TLanes>(rows, Tile);
+        int j = 0;
+        for (; j + span <= lanes; j += span)
+            for (int f = 0; f < features; f++)
+            {
+                store.Start((nint)f * ldm, w.M);
+                RowProduct.Piece<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists + (nint)f * batch, counts[f], j, null, ref store);
+            }
+        if (j < lanes)
+            for (int f = 0; f < features; f++)
+            {
+                store.Start((nint)f * ldm, w.M);
+                RowProduct.Rest<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists + (nint)f * batch, counts[f], j, lanes, null, ref store);
+            }
+        for (int f = 0; f < features; f++) new Span<float>(rows + (nint)f * ldm + lanes, ldm - lanes).Clear();
+    }
+
+    /// <summary>
+    /// The gW_out rows of a block of features (as <see cref="DecoderGradientPieces"/>) from many entries a feature:
+    /// walked in blocks of samples, so the block of h under one piece of lanes stays in L1 while the block's features
+    /// pass through it; each chain is stored in the block's rows between blocks and resumed (no bit changes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DecoderGradientBlocks(Workspace w, float* h, SparseEntry* lists, int* counts, int features, float* rows)
+    {
+        int width = TLanes.Count, span = RowPieces.Span(width), batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        new Span<float>(rows, features * ldm).Clear(); // lanes past m stay zero
+        int* cursor = stackalloc int[features];
+        int* end = stackalloc int[features];
+        for (int f = 0; f < features; f++) cursor[f] = 0;
+        for (int b0 = 0; b0 < batch; b0 += Blocking.GradientSamples)
+        {
+            int b1 = Math.Min(b0 + Blocking.GradientSamples, batch);
+            for (int f = 0; f < features; f++)
+            {
+                SparseEntry* list = lists + (nint)f * batch;
+                int e = cursor[f];
+                while (e < counts[f] && list[e].Index < b1) e++;
+                end[f] = e;
+            }
+            int j = 0;
+            for (; j + span <= lanes; j += span)
+                for (int f = 0; f < features; f++)
+                    if (end[f] > cursor[f])
+                        RowPieces.Resume<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
+                            rows + (nint)f * ldm, Tile);
+            if (j < lanes)
+            {
+                // Short rests pair up the features with entries in the block (see RowPieces.ResumeRestPair).
+                bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
+                int waiting = -1;
+                for (int f = 0; f < features; f++)
+                {
+                    if (end[f] == cursor[f]) continue;
+                    if (!paired)
+                        RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j, lanes,
+                            rows + (nint)f * ldm, Tile);
+                    else if (waiting < 0) waiting = f;
+                    else
+                    {
+                        RowPieces.ResumeRestPair<TVec, TLanes>(h, Tile, w.HiddenTile, j, lanes, Tile,
+                            lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting], rows + (nint)waiting * ldm,
+                            lists + (nint)f * batch + cursor[f], end[f] - cursor[f], rows + (nint)f * ldm);
+                        waiting = -1;
+                    }
+                }
+                if (waiting >= 0)
+                    RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting],
+                        j, lanes, rows + (nint)waiting * ldm, Tile);
+            }
+            for (int f = 0; f < features; f++) cursor[f] = end[f];
+        }
     }
 
     /// <summary>g_b of features [i0, i1) (i0 a multiple of 16): whole vectors, zero past the last feature.</summary>
