@@ -94,6 +94,7 @@ internal unsafe interface IWordLanes<TWords> where TWords : unmanaged
     /// <summary>Lanes first, first + 1, ..., first + Count - 1.</summary>
     static abstract TWords Counting(ulong first);
     static abstract TWords Load(ulong* source);
+    static abstract void Store(ulong* destination, TWords words);
     /// <summary>The full 64-bit product of the low 32 bits of each lane (the high halves are ignored).</summary>
     static abstract TWords MultiplyLow32(TWords a, TWords b);
     static abstract TWords ShiftRight32(TWords a);
@@ -102,8 +103,11 @@ internal unsafe interface IWordLanes<TWords> where TWords : unmanaged
     static abstract uint Below(TWords words, ulong threshold);
     /// <summary><see cref="Below"/> with a threshold per lane (each at most 2^32).</summary>
     static abstract uint BelowEach(TWords words, TWords thresholds);
-    /// <summary>Lane l's low 32 bits.</summary>
-    static abstract uint Word(TWords words, int l);
+    /// <summary>
+    /// A <see cref="SparseEntry"/> per lane: the low 32 bits of <paramref name="indices"/> as its index, and as its value
+    /// the data stream's value (<see cref="Data.DataStream.Value"/>) of the low 32 bits of <paramref name="words"/>.
+    /// </summary>
+    static abstract TWords Entries(TWords indices, TWords words);
     static abstract TWords Add(TWords a, TWords b);
     static abstract TWords And(TWords a, TWords b);
     static abstract TWords ShiftRight(TWords a, byte bits);

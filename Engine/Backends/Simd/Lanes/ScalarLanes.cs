@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ToyModels.Data;
 
 namespace ToyModels.Backends.Simd.Lanes;
 
@@ -53,12 +54,14 @@ internal unsafe struct ScalarLanes : ILanes<float>, IWordLanes<ulong>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Broadcast(ulong value) => value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Counting(ulong first) => first;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Load(ulong* source) => *source;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(ulong* destination, ulong words) => *destination = words;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong MultiplyLow32(ulong a, ulong b) => (ulong)(uint)a * (uint)b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong ShiftRight32(ulong a) => a >> 32;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Xor(ulong a, ulong b) => a ^ b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Below(ulong words, ulong threshold) => (words & 0xFFFF_FFFFUL) < threshold ? 1u : 0u;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint BelowEach(ulong words, ulong thresholds) => Below(words, thresholds);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(ulong words, int l) => (uint)words;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong Entries(ulong indices, ulong words) => (uint)indices | (ulong)BitConverter.SingleToUInt32Bits(DataStream.Value((uint)words)) << 32;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong Add(ulong a, ulong b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong And(ulong a, ulong b) => a & b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static ulong ShiftRight(ulong a, byte bits) => a >> bits;

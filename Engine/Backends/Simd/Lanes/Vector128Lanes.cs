@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using ToyModels.Data;
 
 namespace ToyModels.Backends.Simd.Lanes;
 
@@ -74,6 +75,7 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Broadcast(ulong value) => Vector128.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Counting(ulong first) => Vector128.Create(first) + Vector128<ulong>.Indices;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Load(ulong* source) => Vector128.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(ulong* destination, Vector128<ulong> words) => words.Store(destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> MultiplyLow32(Vector128<ulong> a, Vector128<ulong> b) => Sse2.Multiply(a.AsUInt32(), b.AsUInt32());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> ShiftRight32(Vector128<ulong> a) => Vector128.ShiftRightLogical(a, 32);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Xor(Vector128<ulong> a, Vector128<ulong> b) => a ^ b;
@@ -83,7 +85,10 @@ internal unsafe struct Vector128Lanes : ILanes<Vector128<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint BelowEach(Vector128<ulong> words, Vector128<ulong> thresholds) =>
         (uint)Vector128.LessThan((words & Vector128.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector128<ulong> words, int l) => (uint)words.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<ulong> Entries(Vector128<ulong> indices, Vector128<ulong> words) =>
+        (indices & Vector128.Create(0xFFFF_FFFFUL))
+        | Vector128.ShiftLeft((Vector128.ConvertToSingle(Vector128.ShiftRightLogical(words.AsUInt32(), 8).AsInt32()) * Vector128.Create(DataStream.ValueScale)).AsUInt64(), 32);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> Add(Vector128<ulong> a, Vector128<ulong> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> And(Vector128<ulong> a, Vector128<ulong> b) => a & b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<ulong> ShiftRight(Vector128<ulong> a, byte bits) => Vector128.ShiftRightLogical(a, bits);

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using ToyModels.Data;
 
 namespace ToyModels.Backends.Simd.Lanes;
 
@@ -76,6 +77,7 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Broadcast(ulong value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Counting(ulong first) => Vector256.Create(first) + Vector256<ulong>.Indices;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Load(ulong* source) => Vector256.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(ulong* destination, Vector256<ulong> words) => words.Store(destination);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> MultiplyLow32(Vector256<ulong> a, Vector256<ulong> b) => Avx2.Multiply(a.AsUInt32(), b.AsUInt32());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> ShiftRight32(Vector256<ulong> a) => Vector256.ShiftRightLogical(a, 32);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Xor(Vector256<ulong> a, Vector256<ulong> b) => a ^ b;
@@ -85,7 +87,10 @@ internal unsafe struct Vector256Lanes : ILanes<Vector256<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint BelowEach(Vector256<ulong> words, Vector256<ulong> thresholds) =>
         (uint)Vector256.LessThan((words & Vector256.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector256<ulong> words, int l) => (uint)words.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<ulong> Entries(Vector256<ulong> indices, Vector256<ulong> words) =>
+        (indices & Vector256.Create(0xFFFF_FFFFUL))
+        | Vector256.ShiftLeft((Vector256.ConvertToSingle(Vector256.ShiftRightLogical(words.AsUInt32(), 8).AsInt32()) * Vector256.Create(DataStream.ValueScale)).AsUInt64(), 32);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> Add(Vector256<ulong> a, Vector256<ulong> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> And(Vector256<ulong> a, Vector256<ulong> b) => a & b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<ulong> ShiftRight(Vector256<ulong> a, byte bits) => Vector256.ShiftRightLogical(a, bits);

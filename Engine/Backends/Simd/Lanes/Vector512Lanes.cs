@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using ToyModels.Data;
 
 namespace ToyModels.Backends.Simd.Lanes;
 
@@ -67,7 +68,12 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Broadcast(ulong value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Counting(ulong first) => Vector512.Create(first) + Vector512<ulong>.Indices;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Load(ulong* source) => Vector512.Load(source);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> MultiplyLow32(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(ulong* destination, Vector512<ulong> words) => words.Store(destination);
+    /// <remarks>Without AVX-512 (tests on narrower CPUs) the same product through .NET's software fallback.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> MultiplyLow32(Vector512<ulong> a, Vector512<ulong> b) => Avx512F.IsSupported
+        ? Avx512F.Multiply(a.AsUInt32(), b.AsUInt32())
+        : (a & Vector512.Create(0xFFFF_FFFFUL)) * (b & Vector512.Create(0xFFFF_FFFFUL));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> ShiftRight32(Vector512<ulong> a) => Vector512.ShiftRightLogical(a, 32);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Xor(Vector512<ulong> a, Vector512<ulong> b) => a ^ b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -76,7 +82,10 @@ internal unsafe struct Vector512Lanes : ILanes<Vector512<float>>, IWordLanes<Vec
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static uint BelowEach(Vector512<ulong> words, Vector512<ulong> thresholds) =>
         (uint)Vector512.LessThan((words & Vector512.Create(0xFFFF_FFFFUL)).AsInt64(), thresholds.AsInt64()).ExtractMostSignificantBits();
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static uint Word(Vector512<ulong> words, int l) => (uint)words.GetElement(l);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Entries(Vector512<ulong> indices, Vector512<ulong> words) =>
+        (indices & Vector512.Create(0xFFFF_FFFFUL))
+        | Vector512.ShiftLeft((Vector512.ConvertToSingle(Vector512.ShiftRightLogical(words.AsUInt32(), 8).AsInt32()) * Vector512.Create(DataStream.ValueScale)).AsUInt64(), 32);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> Add(Vector512<ulong> a, Vector512<ulong> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> And(Vector512<ulong> a, Vector512<ulong> b) => a & b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<ulong> ShiftRight(Vector512<ulong> a, byte bits) => Vector512.ShiftRightLogical(a, bits);

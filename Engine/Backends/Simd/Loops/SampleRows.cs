@@ -70,32 +70,56 @@ internal static unsafe class SampleRows
         return Values<TWords, TLanes>(k0, k1, step, sample, valueStream, row, count);
     }
 
-    /// <summary>Value words for the active features, several per call; compacts away exact zeros.</summary>
+    /// <summary>
+    /// The value of each listed feature, written beside its index: the entries are loaded as they are (index in the
+    /// low half of a 64-bit lane, which is the Philox counter's first word) and stored back whole. Compacts away exact zeros.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Values<TWords, TLanes>(uint k0, uint k1, uint step, uint sample, uint valueStream, SparseEntry* row, int count)
         where TWords : unmanaged where TLanes : IWordLanes<TWords>
     {
         int lanes = TLanes.WordCount;
-        ulong* staged = stackalloc ulong[32];
         TWords sampleWord = TLanes.Broadcast(sample), stepWord = TLanes.Broadcast(step), streamWord = TLanes.Broadcast(valueStream);
-        int kept = 0;
-        for (int e = 0; e < count; e += 2 * lanes)
+        ulong* staged = stackalloc ulong[2 * 8];
+        uint zeros = 0;
+        int e = 0;
+        for (; e + 2 * lanes <= count; e += 2 * lanes)
+            zeros |= ValueChunk<TWords, TLanes>((ulong*)(row + e), sampleWord, stepWord, streamWord, k0, k1);
+        // The ragged end through a staged copy, so nothing past the row's last entry is stored.
+        if (e < count)
         {
             int here = Math.Min(2 * lanes, count - e);
-            for (int l = 0; l < 2 * lanes; l++) staged[l] = l < here ? (uint)row[e + l].Index : 0u;
-            TWords a0 = TLanes.Load(staged), a1 = sampleWord, a2 = stepWord, a3 = streamWord;
-            TWords b0 = TLanes.Load(staged + lanes), b1 = sampleWord, b2 = stepWord, b3 = streamWord;
-            PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
-            for (int l = 0; l < here; l++)
-            {
-                float value = DataStream.Value(l < lanes ? TLanes.Word(a0, l) : TLanes.Word(b0, l - lanes));
-                if (value == 0f) continue;
-                // kept <= e + l: never overwrites an index not yet staged.
-                row[kept].Index = (int)staged[l];
-                row[kept].Value = value;
-                kept++;
-            }
+            for (int l = 0; l < 2 * lanes; l++) staged[l] = l < here ? *(ulong*)(row + e + l) : 0UL;
+            zeros |= ValueChunk<TWords, TLanes>(staged, sampleWord, stepWord, streamWord, k0, k1) & ((1u << here) - 1);
+            for (int l = 0; l < here; l++) row[e + l] = ((SparseEntry*)staged)[l];
         }
+        return zeros == 0 ? count : WithoutZeros(row, count);
+    }
+
+    /// <summary>
+    /// The entries of 2 <see cref="IWordLanes{TWords}.WordCount"/> features with their values, in place; bit l set
+    /// iff the value of entry l is exactly 0 (its word is below 2^8).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ValueChunk<TWords, TLanes>(ulong* entries, TWords sampleWord, TWords stepWord, TWords streamWord, uint k0, uint k1)
+        where TWords : unmanaged where TLanes : IWordLanes<TWords>
+    {
+        int lanes = TLanes.WordCount;
+        TWords a0 = TLanes.Load(entries), a1 = sampleWord, a2 = stepWord, a3 = streamWord;
+        TWords b0 = TLanes.Load(entries + lanes), b1 = sampleWord, b2 = stepWord, b3 = streamWord;
+        PhiloxLanes.Generate2<TWords, TLanes>(ref a0, ref a1, ref a2, ref a3, ref b0, ref b1, ref b2, ref b3, k0, k1);
+        // The indices are loaded again rather than kept live through the rounds, where they would crowd the registers.
+        TLanes.Store(entries, TLanes.Entries(TLanes.Load(entries), a0));
+        TLanes.Store(entries + lanes, TLanes.Entries(TLanes.Load(entries + lanes), b0));
+        return TLanes.Below(a0, 1u << 8) | TLanes.Below(b0, 1u << 8) << lanes;
+    }
+
+    /// <summary>Drops the entries whose value is exactly 0 (a word below 2^8, about one in 2^24), keeping the order.</summary>
+    private static int WithoutZeros(SparseEntry* row, int count)
+    {
+        int kept = 0;
+        for (int e = 0; e < count; e++)
+            if (row[e].Value != 0f) row[kept++] = row[e];
         return kept;
     }
 }

@@ -62,17 +62,22 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     public void Generate(Workspace w, int s, int p, int rows, uint step, long firstSample, bool evaluation)
     {
         float* xT = w.FeaturePanelOf(w.XT, s, p);
-        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows);
-        for (int b = b0; b < b1; b++)
+        int b0 = p * Tile, live = Math.Min(b0 + Tile, rows) - b0;
+        SparseEntry* panelRows = w.XRows + w.SparseRow(s, b0);
+        int* counts = w.XCountOf(s) + b0;
+        long old = 0, fresh = 0;
+        for (int l = 0; l < live; l++) old += counts[l];
+        // The old entries go before their rows are overwritten, unless the whole panel is rewritten after.
+        bool rewrite = InputPanel.Rewrites(old, w.N);
+        if (!rewrite) InputPanel.Clear(xT, panelRows, w.RowCapacity, counts, live);
+        for (int l = 0; l < live; l++)
         {
-            SparseEntry* row = w.XRows + w.SparseRow(s, b);
-            int* count = w.XCountOf(s) + b;
-            int lane = b - b0;
-            for (int e = 0; e < *count; e++) xT[row[e].Index * Tile + lane] = 0f;
-            uint sample = evaluation ? (uint)(firstSample + b) : (uint)b;
-            *count = SampleRows.Generate<TWords, TLanes>(w.Seed[s], w.Threshold[s], step, sample, evaluation, w.N, row);
-            for (int e = 0; e < *count; e++) xT[row[e].Index * Tile + lane] = row[e].Value;
+            uint sample = evaluation ? (uint)(firstSample + b0 + l) : (uint)(b0 + l);
+            counts[l] = SampleRows.Generate<TWords, TLanes>(w.Seed[s], w.Threshold[s], step, sample, evaluation, w.N, panelRows + l * w.RowCapacity);
+            fresh += counts[l];
         }
+        if (rewrite || InputPanel.Rewrites(fresh, w.N)) InputPanel.Rebuild(xT, w.N, panelRows, w.RowCapacity, counts, live);
+        else InputPanel.Scatter(xT, panelRows, w.RowCapacity, counts, live);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
