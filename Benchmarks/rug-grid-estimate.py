@@ -9,7 +9,9 @@ profiles (a width's p trained through every step), interpolated linearly in m be
 whole run of that p (a p with one such width takes its factor everywhere); a measured p with no whole run in any
 call takes its factor linearly in log p between the nearest p that have one (constant beyond them). Every grid p
 of a width is interpolated linearly in p between its measured ones. Prints per width the estimated seconds of its
-runs, then the grid's hours, executed FLOP and their share of the highest FMA peak the calls measured.
+runs, then the grid's hours, executed FLOP and their share of the highest FMA peak the calls measured, and the
+hours again with each whole run's factor taken over its width's early row (timed minutes later in the call) rather
+than over the run's own early steps: on this shared machine the two differ by the machine's drift between them.
 """
 import json
 import math
@@ -26,17 +28,11 @@ def interpolate(xs, ys, x):
     return ys[-1]
 
 
-def main(paths):
-    calls = [json.loads([line for line in open(p) if line.startswith("{")][-1]) for p in paths]
-    steps = calls[0]["steps"]
-    grid_p = sorted({p for c in calls for p in c["grid_p"]})
-    profiles = {}  # p -> [(m, time factor, FLOP factor)]
-    for c in calls:
-        for pr in c["profile"]:
-            profiles.setdefault(pr["p"], []).append((pr["m"], pr["factor"], pr["flop_factor"]))
-    rows = [r for c in calls for r in c["rows"]]
+def estimate(rows, profiles, grid_p, steps, show):
+    """The grid's (seconds, seconds from early figures alone, executed FLOP) over the widths of rows."""
     total_s = total_flop = early_s = 0.0
-    print("    m   est. s of its runs   (early figures alone)   time factor per measured p")
+    if show:
+        print("    m   est. s of its runs   (early figures alone)   time factor per measured p")
     for m in sorted({r["m"] for r in rows}):
         measured = sorted((r for r in rows if r["m"] == m), key=lambda r: r["p"])
         ps = [r["p"] for r in measured]
@@ -61,12 +57,34 @@ def main(paths):
         total_s += seconds
         early_s += early
         total_flop += sum(steps * interpolate(ps, flop, p) for p in grid_p)
-        print(f"{m:5d} {seconds:18.0f} {early:22.0f}   " + " ".join(f"{f[0]:.3f}" for f in factors))
+        if show:
+            print(f"{m:5d} {seconds:18.0f} {early:22.0f}   " + " ".join(f"{f[0]:.3f}" for f in factors))
+    return total_s, early_s, total_flop
+
+
+def main(paths):
+    calls = [json.loads([line for line in open(p) if line.startswith("{")][-1]) for p in paths]
+    steps = calls[0]["steps"]
+    grid_p = sorted({p for c in calls for p in c["grid_p"]})
+    rows = [r for c in calls for r in c["rows"]]
+    early_row = {(r["m"], r["p"]): r["early_s_per_step"] for r in rows}
+    # p -> [(m, time factor, FLOP factor)]: the whole run's mean step over its own early steps' (same minutes of the
+    # machine), and as a cross-check over the early row of its width and p (measured minutes later in a call).
+    profiles, against_rows = {}, {}
+    for c in calls:
+        for pr in c["profile"]:
+            profiles.setdefault(pr["p"], []).append((pr["m"], pr["factor"], pr["flop_factor"]))
+            row = early_row.get((pr["m"], pr["p"]))
+            factor = pr["seconds"] / steps / row if row else pr["factor"]
+            against_rows.setdefault(pr["p"], []).append((pr["m"], factor, pr["flop_factor"]))
+    total_s, early_s, total_flop = estimate(rows, profiles, grid_p, steps, True)
     peak = max(c["fma_peak_gflops"] for c in calls)
     rate = total_flop / total_s / 1e9
     print(f"grid: {total_s / 3600:.2f} h ({early_s / 3600:.2f} h from the early figures alone); executed {total_flop:.3e} FLOP, "
           f"{rate:.1f} GFLOP/s = {rate / peak:.1%} of the FMA peak {peak:.1f} GFLOP/s; "
           f"at that peak the executed FLOP take {total_flop / peak / 1e9 / 3600:.2f} h")
+    cross_s, _, _ = estimate(rows, against_rows, grid_p, steps, False)
+    print(f"cross-check, each whole run's factor over its width's early row instead of its own early steps: {cross_s / 3600:.2f} h")
 
 
 if __name__ == "__main__":

@@ -74,6 +74,10 @@ internal static class RugGridTime
         var factor = pIndex.Select(_ => double.NaN).ToArray();
         var flopFactor = pIndex.Select(_ => double.NaN).ToArray();
         var profile = new List<object>();
+        // A process's first steps are slow (JIT, the pool's threads, first touch of the runtime's memory): the first whole
+        // run's own early mean came out 1.3-1.7 times its width's later early run, so its factor was that much too small.
+        // One untimed run of the early steps warms the process before anything is timed.
+        using (var warm = Find(widths[wholeWidth], ps[pIndex[0]])) warm.Train(early, early, backendOptions, early);
         foreach (var (k, j) in pIndex.Select((k, j) => (k, j)))
         {
             if (!wholeP.Contains(k)) continue;
