@@ -44,6 +44,44 @@ internal static unsafe class RowProduct
     }
 
     /// <summary>
+    /// <see cref="Combine"/> for many lists over the same rows, pieces of lanes outermost: while one piece of the rows
+    /// stays in cache every list passes through it (the chains are per lane, so the order of pieces changes no bit).
+    /// List t (entries at lists + t <paramref name="listStride"/>, counts[t] of them) makes the output row started on
+    /// the sink at <paramref name="firstOffset"/> + t <paramref name="outputStride"/>.
+    /// </summary>
+    /// <param name="rows">As for <see cref="Combine"/>.</param>
+    /// <param name="rowStride">As for <see cref="Combine"/>.</param>
+    /// <param name="tileStride">As for <see cref="Combine"/>.</param>
+    /// <param name="lists">The first list; list t at lists + t listStride, each ascending as for <see cref="Combine"/>.</param>
+    /// <param name="listStride">Entries between the starts of lists t and t + 1.</param>
+    /// <param name="counts">Entries in each list, <paramref name="listCount"/> of them.</param>
+    /// <param name="listCount">Lists, and output rows.</param>
+    /// <param name="width">As for <see cref="Combine"/>: lanes of each output row.</param>
+    /// <param name="realWidth">The real lanes of each output row (Start's width).</param>
+    /// <param name="firstOffset">Where output row 0 starts on the sink.</param>
+    /// <param name="outputStride">Floats between the starts of output rows t and t + 1 on the sink.</param>
+    /// <param name="sink">Takes each finished vector of the row last started.</param>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void PiecesOutermost<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* lists, nint listStride,
+        int* counts, int listCount, int width, int realWidth, nint firstOffset, nint outputStride, ref TSink sink)
+        where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
+    {
+        int j = 0, span = RowPieces.Span(TLanes.Count);
+        for (; j + span <= width; j += span)
+            for (int t = 0; t < listCount; t++)
+            {
+                sink.Start(firstOffset + t * outputStride, realWidth);
+                Piece<TVec, TLanes, TSink>(rows, rowStride, tileStride, lists + t * listStride, counts[t], j, null, ref sink);
+            }
+        if (j < width)
+            for (int t = 0; t < listCount; t++)
+            {
+                sink.Start(firstOffset + t * outputStride, realWidth);
+                Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, lists + t * listStride, counts[t], j, width, null, ref sink);
+            }
+    }
+
+    /// <summary>
     /// Lanes [j, j + <see cref="RowPieces.Span"/>) of one output row (j a multiple of the span): callers that
     /// combine many lists over the same rows take the pieces outermost, so one piece of the rows stays in cache
     /// while every list passes through it (the chains are per lane, so the order of pieces changes no bit).

@@ -88,28 +88,16 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         var sink = new StoreRow<TVec, TLanes>(h, w.HiddenTile);
         TVec smallest = TLanes.Broadcast(float.PositiveInfinity);
         uint bad = 0;
-        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows), span = RowPieces.Span(TLanes.Count), lanes = 0;
+        int b0 = p * Tile, b1 = Math.Min(b0 + Tile, rows);
         SparseEntry* xRows = w.XRows;
         int* counts = w.XCountOf(s);
         int entries = 0;
         for (int b = b0; b < b1; b++) entries += counts[b];
         if (entries >= Blocking.PiecesOutermost * (b1 - b0))
-        {
             // Piece by piece of lanes, each over the panel's samples: one piece of W_in^T (n x 64 lanes, 128 KiB at
             // n 512) stays in L2 while the 64 samples' rows pass, where whole rows (2 KiB each) would stream from L3.
-            for (; lanes + span <= w.Ldm; lanes += span)
-                for (int b = b0; b < b1; b++)
-                {
-                    sink.Start((nint)b * Tile, w.M);
-                    RowProduct.Piece<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], lanes, null, ref sink);
-                }
-            if (lanes < w.Ldm)
-                for (int b = b0; b < b1; b++)
-                {
-                    sink.Start((nint)b * Tile, w.M);
-                    RowProduct.Rest<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], lanes, w.Ldm, null, ref sink);
-                }
-        }
+            RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b0), w.RowCapacity,
+                counts + b0, b1 - b0, w.Ldm, w.M, (nint)b0 * Tile, Tile, ref sink);
         else
             for (int b = b0; b < b1; b++)
             {
@@ -495,21 +483,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DecoderGradientPieces(Workspace w, float* h, SparseEntry* lists, int* counts, int features, float* rows)
     {
-        int width = TLanes.Count, span = RowPieces.Span(width), batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        int batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
         var store = new StoreRow<TVec, TLanes>(rows, Tile);
-        int j = 0;
-        for (; j + span <= lanes; j += span)
-            for (int f = 0; f < features; f++)
-            {
-                store.Start((nint)f * ldm, w.M);
-                RowProduct.Piece<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists + (nint)f * batch, counts[f], j, null, ref store);
-            }
-        if (j < lanes)
-            for (int f = 0; f < features; f++)
-            {
-                store.Start((nint)f * ldm, w.M);
-                RowProduct.Rest<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists + (nint)f * batch, counts[f], j, lanes, null, ref store);
-            }
+        RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists, batch, counts, features, lanes, w.M, 0, ldm, ref store);
         for (int f = 0; f < features; f++) new Span<float>(rows + (nint)f * ldm + lanes, ldm - lanes).Clear();
     }
 
