@@ -16,6 +16,9 @@ internal static class Blocking
     /// </summary>
     public const int ProductRows = 96;
 
+    /// <summary>Rows of the largest dense product an item runs (a block of z^T or g_h^T, or of gW_out): what a thread's packing space holds.</summary>
+    public const int MostProductRows = ProductRows > Features ? ProductRows : Features;
+
     /// <summary>Panels of 64 samples per item of the dense products.</summary>
     public const int LaneGroup = 16;
 

@@ -122,7 +122,7 @@ internal sealed unsafe class Workspace : IDisposable
                 (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Loops.SampleLists.Room(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
                 (int*)Allocate(Tile * sizeof(int)),
                 Floats((nint)features * Ldm),
-                Floats(Loops.DenseProduct.PackFloats(1024)),
+                Floats(Loops.DenseProduct.PackFloats(Blocking.MostProductRows)),
                 Floats(features + Tile),
                 Floats((nint)Blocking.HiddenFeatures * Tile),
                 Floats((nint)Blocking.HiddenFeatures * Tile));
