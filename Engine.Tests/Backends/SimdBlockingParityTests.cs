@@ -88,6 +88,11 @@ public sealed class SimdBlockingParityTests
         foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
             foreach (bool tied in new[] { false, true })
                 Add("pieces outermost", Blocking.PiecesOutermost + 13, m, 2 * Tile + 5, tied: tied, p: 0.95);
+        // The encoder in blocks of HiddenFeatures features (at least Blocking.EncoderBlocks entries a sample), ragged pieces and rests.
+        foreach (int n in Around(Blocking.HiddenFeatures)) Add("encoder feature block", n, Alignment + 3, Tile + 3, p: 0.95);
+        foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
+            foreach (bool tied in new[] { false, true })
+                Add("encoder blocks of features", 2 * Blocking.HiddenFeatures + 5, m, Tile + 5, tied: tied, p: 0.95);
         // SampleLists: 8 x 8 squares of (features, samples) and a short tail; CanonicalLayout moves tiles of 32 (private there).
         foreach (int n in new[] { 7, 9, 31, 33 }) Add("8 x 8 squares, layout tiles of 32", n, 33, Tile + 1, p: 0.3);
         return cases;

@@ -93,7 +93,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         int* counts = w.XCountOf(s);
         int entries = 0;
         for (int b = b0; b < b1; b++) entries += counts[b];
-        if (entries >= Blocking.PiecesOutermost * (b1 - b0))
+        if (entries >= Blocking.EncoderBlocks * (b1 - b0))
+            EncodeBlocks(w, encoder, h, xRows + w.SparseRow(s, b0), counts + b0, b1 - b0, b0);
+        else if (entries >= Blocking.PiecesOutermost * (b1 - b0))
             // Piece by piece of lanes, each over the panel's samples: one piece of W_in^T (n x 64 lanes, 128 KiB at
             // n 512) stays in L2 while the 64 samples' rows pass, where whole rows (2 KiB each) would stream from L3.
             RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b0), w.RowCapacity,
@@ -165,6 +167,49 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         ClearHiddenGradient(w, s, p);
         for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
             HiddenBlock(w, s, p, panel, i0, Math.Min(i0 + Blocking.HiddenFeatures, w.N), scratch);
+    }
+
+    /// <summary>
+    /// h of a panel's samples from many entries a sample: blocks of <see cref="Blocking.HiddenFeatures"/> features,
+    /// the block's rows of W_in^T under one piece of lanes (24 KiB) in L1 while the panel's samples pass, where
+    /// a piece of every row (128 KiB at n 512) is read from L2. Each sample's chains start at +0 in its h row and are
+    /// stored there between blocks and resumed, in ascending feature order: the bits of one pass.
+    /// </summary>
+    private static void EncodeBlocks(Workspace w, float* encoder, float* h, SparseEntry* panelRows, int* counts, int live, int b0)
+    {
+        int span = RowPieces.Span(TLanes.Count), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        for (int t = 0; t < w.HiddenTiles; t++) new Span<float>(h + t * w.HiddenTile + (nint)b0 * Tile, live * Tile).Clear();
+        int* begin = stackalloc int[Tile];
+        int* end = stackalloc int[Tile];
+        for (int l = 0; l < live; l++) end[l] = 0;
+        for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
+        {
+            int i1 = i0 + Blocking.HiddenFeatures;
+            // Each sample's entries below i1 not yet walked.
+            bool any = false;
+            for (int l = 0; l < live; l++)
+            {
+                SparseEntry* row = panelRows + (nint)l * w.RowCapacity;
+                int e = begin[l] = end[l];
+                while (e < counts[l] && row[e].Index < i1) e++;
+                end[l] = e;
+                any |= e > begin[l];
+            }
+            if (any)
+            {
+                int j = 0;
+                for (; j + span <= lanes; j += span)
+                    for (int l = 0; l < live; l++)
+                        if (end[l] > begin[l])
+                            RowPieces.Resume<TVec, TLanes>(encoder, w.Ldm, Tile, panelRows + (nint)l * w.RowCapacity + begin[l], end[l] - begin[l], j,
+                                h + (nint)(b0 + l) * Tile, w.HiddenTile);
+                if (j < lanes)
+                    for (int l = 0; l < live; l++)
+                        if (end[l] > begin[l])
+                            RowPieces.ResumeRest<TVec, TLanes>(encoder, w.Ldm, Tile, panelRows + (nint)l * w.RowCapacity + begin[l], end[l] - begin[l], j, lanes,
+                                h + (nint)(b0 + l) * Tile, w.HiddenTile);
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
