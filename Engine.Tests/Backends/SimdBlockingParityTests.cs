@@ -93,6 +93,10 @@ public sealed class SimdBlockingParityTests
         foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
             foreach (bool tied in new[] { false, true })
                 Add("encoder blocks of features", 2 * Blocking.HiddenFeatures + 5, m, Tile + 5, tied: tied, p: 0.95);
+        // gW_in in blocks of samples (at least Blocking.PiecesOutermost entries a feature): across sample blocks, with short rests paired.
+        foreach (int m in new[] { Alignment + 3, RowPieces.Span(Vector256Lanes.Count) + Alignment - 5 })
+            foreach (bool tied in new[] { false, true })
+                Add("gW_in in blocks of samples", Blocking.Features + 7, m, 2 * Blocking.GradientSamples + 3, tied: tied, p: 0.6);
         // SampleLists: 8 x 8 squares of (features, samples) and a short tail; CanonicalLayout moves tiles of 32 (private there).
         foreach (int n in new[] { 7, 9, 31, 33 }) Add("8 x 8 squares, layout tiles of 32", n, 33, Tile + 1, p: 0.3);
         return cases;

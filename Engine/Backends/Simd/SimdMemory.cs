@@ -88,7 +88,7 @@ internal static class SimdMemory
         long busy = Math.Min(threads, k * Blocking.Count(config.N, features));
         long perList = Math.Min(batch * Entry, (long)(Entry * FirstStepsDensity * batch) + Page);
         long lists = busy * Math.Min(listEntries * Entry, Math.Min(features, n) * perList + tile * SampleLists.Room(config.N) * Entry);
-        long scratch = threads * 4 * (features * ldm + DenseProduct.PackFloats(Blocking.MostProductRows) + features + tile + 2 * Blocking.HiddenFeatures * tile + tile);
+        long scratch = threads * 4 * (2 * features * ldm + DenseProduct.PackFloats(Blocking.MostProductRows) + features + tile + 2 * Blocking.HiddenFeatures * tile + tile);
         yield return new MemoryPart("thread scratch", lists + scratch, Reserved: threads * listEntries * Entry + scratch);
 
         long blocks = k * Blocking.Count(config.N, features);

@@ -122,6 +122,7 @@ internal sealed unsafe class Workspace : IDisposable
                 (SparseEntry*)Allocate((Math.Max((nint)features * Batch, Tile * Loops.SampleLists.Room(N)) + Lanes.SparseAppend.Slack) * sizeof(SparseEntry)),
                 (int*)Allocate(Tile * sizeof(int)),
                 Floats((nint)features * Ldm),
+                Floats((nint)features * Ldm),
                 Floats(Loops.DenseProduct.PackFloats(Blocking.MostProductRows)),
                 Floats(features + Tile),
                 Floats((nint)Blocking.HiddenFeatures * Tile),
@@ -210,8 +211,8 @@ internal sealed unsafe class Workspace : IDisposable
 /// vector's append past the last, and their lengths;
 /// a block of gradient rows; the dense product's packed A block; the block's bias gradients; a block of g_z and of x.
 /// </summary>
-internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* pack, float* biasGradient, float* gradientBlock,
-    float* inputBlock)
+internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, float* rows, float* inputRows, float* pack, float* biasGradient,
+    float* gradientBlock, float* inputBlock)
 {
     /// <summary>One block of g_z rows of a panel (Blocking.HiddenFeatures x 64) in the fused loss and g_h walk.</summary>
     public readonly float* GradientBlock = gradientBlock;
@@ -221,6 +222,8 @@ internal readonly unsafe struct ThreadScratch(SparseEntry* lists, int* counts, f
     public readonly int* Counts = counts;
     /// <summary>Blocking.Features rows of ldm: the block's gW_out rows.</summary>
     public readonly float* Rows = rows;
+    /// <summary>Blocking.Features rows of ldm: the block's gW_in^T rows when walked in blocks of samples.</summary>
+    public readonly float* InputRows = inputRows;
     public readonly float* Pack = pack;
     public readonly float* BiasGradient = biasGradient;
 }

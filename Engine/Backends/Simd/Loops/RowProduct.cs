@@ -95,7 +95,7 @@ internal static unsafe class RowProduct
     /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
     /// <param name="sink">Takes the piece's 8 vectors (Put, lanes j + v Count); the caller has started the row on it (Start).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Piece<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
+    private static void Piece<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j,
         float* addend, ref TSink sink)
         where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
     {
@@ -152,7 +152,7 @@ internal static unsafe class RowProduct
     /// the list (one vector at a time would be a chain of dependent fmas, latency bound, per vector).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Rest<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j, int width,
+    private static void Rest<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int j, int width,
         float* addend, ref TSink sink)
         where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
     {

@@ -470,7 +470,12 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             int listed = 0;
             for (int f = 0; f < features; f++) listed += counts[f];
             if (listed < Blocking.WholeBatchEntries * features) DecoderGradientPieces(w, h, lists, counts, features, scratch.Rows);
-            else DecoderGradientBlocks(w, h, lists, counts, features, scratch.Rows);
+            else
+            {
+                SparseEntry** featureLists = stackalloc SparseEntry*[features];
+                for (int f = 0; f < features; f++) featureLists[f] = lists + (nint)f * batch;
+                SampleBlocks(w, h, featureLists, counts, features, scratch.Rows);
+            }
             for (int f = 0; f < features; f++)
             {
                 SparseEntry* list = lists + (nint)f * batch;
@@ -487,25 +492,23 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         SparseEntry* columns = w.XColumnsOf(s);
         if (columnStart[i1] - columnStart[i0] >= Blocking.PiecesOutermost * (i1 - i0))
         {
-            // gW_in^T piece by piece of lanes, each over the block's features: one piece of g_h (B x 64 lanes, 256 KiB
-            // at B 1024) stays in L2 while the features' columns pass, where whole g_h rows would stream from L3.
-            int pieces = 0, pieceSpan = RowPieces.Span(width);
-            for (; pieces + pieceSpan <= ldm; pieces += pieceSpan)
-                for (int i = i0; i < i1; i++)
-                {
-                    int start = columnStart[i];
-                    sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
-                    RowProduct.Piece<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, pieces,
-                        w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
-                }
-            if (pieces < ldm)
-                for (int i = i0; i < i1; i++)
-                {
-                    int start = columnStart[i];
-                    sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
-                    RowProduct.Rest<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, pieces, ldm,
-                        w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
-                }
+            // gW_in^T in blocks of samples (g_h's rows under a piece, 32 KiB, in L1, where pieces of every row were read
+            // from L2), then each row to the sink; tied: plus gW_out's row, one rounded add, as Combine below adds it.
+            SparseEntry** columnLists = stackalloc SparseEntry*[features];
+            int* columnCounts = stackalloc int[features];
+            for (int f = 0; f < features; f++)
+            {
+                columnLists[f] = columns + columnStart[i0 + f];
+                columnCounts[f] = columnStart[i0 + f + 1] - columnStart[i0 + f];
+            }
+            SampleBlocks(w, gh, columnLists, columnCounts, features, scratch.InputRows);
+            for (int f = 0; f < features; f++)
+            {
+                sink.Start(w.EncoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: w.Tied);
+                float* row = scratch.InputRows + (nint)f * ldm, addend = scratch.Rows + (nint)f * ldm;
+                for (int j2 = 0; j2 < ldm; j2 += width)
+                    sink.Put(j2, w.Tied ? TLanes.Add(TLanes.Load(row + j2), TLanes.Load(addend + j2)) : TLanes.Load(row + j2));
+            }
         }
         else
             for (int i = i0; i < i1; i++)
@@ -535,12 +538,14 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     }
 
     /// <summary>
-    /// The gW_out rows of a block of features (as <see cref="DecoderGradientPieces"/>) from many entries a feature:
-    /// walked in blocks of samples, so the block of h under one piece of lanes stays in L1 while the block's features
-    /// pass through it; each chain is stored in the block's rows between blocks and resumed (no bit changes).
+    /// Rows of a block of features from many entries a feature, walked in blocks of samples, so the block of the
+    /// source's rows under one piece of lanes stays in L1 while the block's features pass through it; each chain is
+    /// stored in the block's rows between blocks and resumed (no bit changes). Feature f takes its entries (sample,
+    /// value) by ascending sample from lists[f] (counts[f] of them) and gets row f of rows (ldm apart, cleared first,
+    /// lanes past m zero): gW_out from g_z and h, gW_in^T from x's columns and g_h (source: an instance's tiles).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DecoderGradientBlocks(Workspace w, float* h, SparseEntry* lists, int* counts, int features, float* rows)
+    private static void SampleBlocks(Workspace w, float* source, SparseEntry** lists, int* counts, int features, float* rows)
     {
         int width = TLanes.Count, span = RowPieces.Span(width), batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
         new Span<float>(rows, features * ldm).Clear(); // lanes past m stay zero
@@ -552,7 +557,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             int b1 = Math.Min(b0 + Blocking.GradientSamples, batch);
             for (int f = 0; f < features; f++)
             {
-                SparseEntry* list = lists + (nint)f * batch;
+                SparseEntry* list = lists[f];
                 int e = cursor[f];
                 while (e < counts[f] && list[e].Index < b1) e++;
                 end[f] = e;
@@ -561,8 +566,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             for (; j + span <= lanes; j += span)
                 for (int f = 0; f < features; f++)
                     if (end[f] > cursor[f])
-                        RowPieces.Resume<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j,
-                            rows + (nint)f * ldm, Tile);
+                        RowPieces.Resume<TVec, TLanes>(source, Tile, w.HiddenTile, lists[f] + cursor[f], end[f] - cursor[f], j, rows + (nint)f * ldm, Tile);
             if (j < lanes)
             {
                 // Short rests pair up the features with entries in the block (see RowPieces.ResumeRestPair).
@@ -572,19 +576,18 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 {
                     if (end[f] == cursor[f]) continue;
                     if (!paired)
-                        RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)f * batch + cursor[f], end[f] - cursor[f], j, lanes,
-                            rows + (nint)f * ldm, Tile);
+                        RowPieces.ResumeRest<TVec, TLanes>(source, Tile, w.HiddenTile, lists[f] + cursor[f], end[f] - cursor[f], j, lanes, rows + (nint)f * ldm, Tile);
                     else if (waiting < 0) waiting = f;
                     else
                     {
-                        RowPieces.ResumeRestPair<TVec, TLanes>(h, Tile, w.HiddenTile, j, lanes, Tile,
-                            lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting], rows + (nint)waiting * ldm,
-                            lists + (nint)f * batch + cursor[f], end[f] - cursor[f], rows + (nint)f * ldm);
+                        RowPieces.ResumeRestPair<TVec, TLanes>(source, Tile, w.HiddenTile, j, lanes, Tile,
+                            lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting], rows + (nint)waiting * ldm,
+                            lists[f] + cursor[f], end[f] - cursor[f], rows + (nint)f * ldm);
                         waiting = -1;
                     }
                 }
                 if (waiting >= 0)
-                    RowPieces.ResumeRest<TVec, TLanes>(h, Tile, w.HiddenTile, lists + (nint)waiting * batch + cursor[waiting], end[waiting] - cursor[waiting],
+                    RowPieces.ResumeRest<TVec, TLanes>(source, Tile, w.HiddenTile, lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting],
                         j, lanes, rows + (nint)waiting * ldm, Tile);
             }
             for (int f = 0; f < features; f++) cursor[f] = end[f];
