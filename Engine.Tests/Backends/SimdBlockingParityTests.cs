@@ -11,7 +11,7 @@ namespace ToyModels.Tests.Backends;
 /// <summary>
 /// The SIMD backend at both sides of every constant that cuts its work (panels and tiles of 64, lane groups of
 /// 16 panels, feature blocks, product rows, the g_h walk's feature blocks, gW_out's sample blocks, the dense
-/// product's k-blocks, packed k and lane chunks, ldm's rounding, the vector pieces of the sparse walks, the instance-lane layout's limits and
+/// product's k-blocks, packed k, runs of k and lane chunks, ldm's rounding, the vector pieces of the sparse walks, the instance-lane layout's limits and
 /// row blocks), held to the reference bit for bit on the default, always-dense and always-sparse paths. The shapes
 /// are computed from the constants, so a changed constant moves its cases.
 /// </summary>
@@ -53,6 +53,8 @@ public sealed class SimdBlockingParityTests
         foreach (int n in Around(DenseProduct.PackedK)) Add("dense g_h packed k over n", n, Alignment + 1, Tile + 3, tied: true, p: 0.5);
         foreach (int b in Around(DenseProduct.PackedK)) Add("dense gW_out packed k over B", 2 * Alignment + 5, Alignment + 3, b);
         foreach (int b in Around(DenseProduct.LaneChunk)) Add("lane chunk over B", Tile + 5, Alignment + 7, b);
+        foreach (int m in Around(DenseProduct.KRun)) Add("decoder run of k over m", Alignment + 5, m, Tile + 3);
+        foreach (int b in Around(DenseProduct.KRun)) Add("dense gW_out run of k over B", 2 * Alignment + 5, Alignment + 3, b, p: 0.5);
         foreach (int n in Around(Blocking.Features)) Add("feature block (Blocking.Features)", n, Alignment + 3, Tile + 7, instances: 2);
         foreach (int n in Around(2 * Blocking.Features)) Add("two feature blocks", n, Alignment - 1, Tile + 7);
         foreach (int n in Around(Blocking.ProductRows)) Add("product rows over n (decoder)", n, Alignment + 5, Tile + 9);

@@ -51,6 +51,14 @@ internal static unsafe class DenseProduct
     /// </summary>
     public const int LaneChunk = 4 * Workspace.Tile;
 
+    /// <summary>
+    /// Terms of k per call of a tile: each tile's packed sliver runs on across blocks, so the tile's sums are loaded and
+    /// stored once per 256 terms rather than per 64, and its B block (256 x 16 lanes, 16 KiB) stays in L1. Interleaved
+    /// step by step with runs of 64 at n 512 on 2 threads, the decoder's phase took 2-4% less (m 512, p 0.5: 4.14 ms
+    /// against 4.28; m 256, p 0.5: 1.95 against 2.03).
+    /// </summary>
+    public const int KRun = 4 * KBlock;
+
     /// <summary>Floats of packing space for products of up to <paramref name="rows"/> rows.</summary>
     public static nint PackFloats(int rows) => (nint)(rows + TileRows) * PackedK;
 
@@ -77,16 +85,17 @@ internal static unsafe class DenseProduct
         for (int kp = 0; kp < k; kp += PackedK)
         {
             int kEnd = Math.Min(k, kp + PackedK);
-            // Block k0's slivers start at pack + (k0 - kp) tiles 6: every block before it is whole.
+            // Tile t's sliver runs over every packed term: (t, kk) at pack + (t (kEnd - kp) + kk - kp) 6.
+            nint tileFloats = (nint)(kEnd - kp) * TileRows;
             for (int k0 = kp; k0 < kEnd; k0 += KBlock)
-                Pack(a, pack + (nint)(k0 - kp) * tiles * TileRows, k0, Math.Min(KBlock, k - k0), rows, tiles);
-            // Chunk by chunk of lanes, every block of k in ascending order: each element's chain is the same.
+                Pack(a, pack + (nint)(k0 - kp) * TileRows, tileFloats, k0, Math.Min(KBlock, k - k0), rows, tiles);
+            // Chunk by chunk of lanes, every run of k in ascending order: each element's chain is the same.
             for (int lc = 0; lc < lanes; lc += LaneChunk)
-                for (int k0 = kp; k0 < kEnd; k0 += KBlock)
+                for (int k0 = kp; k0 < kEnd; k0 += KRun)
                 {
-                    int kc = Math.Min(KBlock, k - k0);
+                    int kc = Math.Min(KRun, kEnd - k0);
                     bool resume = k0 > 0;
-                    float* slivers = pack + (nint)(k0 - kp) * tiles * TileRows;
+                    float* slivers = pack + (nint)(k0 - kp) * TileRows;
                     for (int l0 = lc; l0 < Math.Min(lanes, lc + LaneChunk); l0 += tileLanes)
                     {
                         int vectors = Math.Min(tileVectors, (lanes - l0) / width);
@@ -94,7 +103,7 @@ internal static unsafe class DenseProduct
                         float* ct = c + (l0 >> 6) * cPanel + (l0 & 63);
                         for (int t = 0; t < tiles; t++)
                         {
-                            float* sliver = slivers + (nint)t * kc * TileRows;
+                            float* sliver = slivers + t * tileFloats;
                             float* cr = ct + t * TileRows * cRow;
                             int live = Math.Min(TileRows, rows - t * TileRows);
                             if (vectors == 4)
@@ -114,10 +123,10 @@ internal static unsafe class DenseProduct
     }
 
     /// <summary>
-    /// Rows of A, terms [k0, k0 + kc), as 6-row slivers contiguous over k: tile t, step kk, row r at
-    /// pack[(t kc + kk) 6 + r]; rows past the end are zeros.
+    /// Rows of A, terms [k0, k0 + kc) (within one 64-term panel of A), as 6-row slivers contiguous over k: tile t,
+    /// step kk, row r at pack[t tileFloats + 6 kk + r]; rows past the end are zeros.
     /// </summary>
-    private static void Pack(Operand a, float* pack, int k0, int kc, int rows, int tiles)
+    private static void Pack(Operand a, float* pack, nint tileFloats, int k0, int kc, int rows, int tiles)
     {
         float** row = stackalloc float*[TileRows];
         nint kBase = (k0 >> 6) * a.KPanel;
@@ -129,7 +138,7 @@ internal static unsafe class DenseProduct
                 int i = t * TileRows + r;
                 row[r] = a.A + (i >> 6) * a.RowPanel + (i & 63) * a.Row + kBase;
             }
-            float* sliver = pack + (nint)t * kc * TileRows;
+            float* sliver = pack + t * tileFloats;
             if (live == TileRows)
             {
                 // A whole tile, its six row pointers in registers.
