@@ -21,8 +21,9 @@ internal readonly unsafe struct Operand(float* a, nint rowPanel, nint row, nint 
 /// ascending k. Blocking over k stores the partial sums in C and resumes them in order, which changes no bit.
 /// </summary>
 /// <remarks>
-/// A (<see cref="Operand"/>) is packed per block of 64 k into 6-row slivers, contiguous over k (a short last tile padded
-/// with zero rows that are computed but never stored), and broadcast.
+/// A (<see cref="Operand"/>) is packed up to 512 terms of k at a time into 6-row slivers, contiguous over k (a short last
+/// tile padded with zero rows that are computed but never stored), and broadcast; the lanes go in chunks of 256 under
+/// each packing, and a tile's sums run 256 terms per call.
 /// B and C are addressed in tiles of 64 lanes: element (k, l) of B at b + (l / 64) bPanel + k bK + l % 64,
 /// and (r, l) of C at c + (l / 64) cPanel + r cRow + l % 64, which covers both the panel layouts of
 /// <see cref="Workspace"/> and plain row-major matrices. Tiles are 6 rows by 4 vectors where there are 32
@@ -31,10 +32,7 @@ internal readonly unsafe struct Operand(float* a, nint rowPanel, nint row, nint 
 internal static unsafe class DenseProduct
 {
     private const int TileRows = 6;
-    /// <summary>
-    /// k per block: one 64-lane panel of A's k, and the B block of one tile column (64 x 64 lanes, 16 KiB) plus the
-    /// packed A slivers stay in L1 while the tiles pass.
-    /// </summary>
+    /// <summary>k per block of packing: one 64-term panel of A's k (the layouts of <see cref="Workspace"/> cut k there).</summary>
     public const int KBlock = Workspace.Tile;
 
     /// <summary>Blocks of k packed at once: up to 512 terms of every row of A, so a lane chunk walks them all.</summary>
@@ -62,7 +60,7 @@ internal static unsafe class DenseProduct
     /// <summary>Floats of packing space for products of up to <paramref name="rows"/> rows.</summary>
     public static nint PackFloats(int rows) => (nint)(rows + TileRows) * PackedK;
 
-    /// <param name="a">A: where its element (r, k) lies (<see cref="Operand"/>); read only, copied per block of 64 k into <paramref name="pack"/>.</param>
+    /// <param name="a">A: where its element (r, k) lies (<see cref="Operand"/>); read only, copied up to 512 terms of k at a time into <paramref name="pack"/>.</param>
     /// <param name="b">B: element (k, l) at b + (l / 64) bPanel + k bK + l % 64; read only.</param>
     /// <param name="bPanel">Floats between B's 64-lane tiles (lanes l and l + 64 of a row): the size of a panel or tile in the layouts of <see cref="Workspace"/>.</param>
     /// <param name="bK">Floats between B's rows k and k + 1 (64 in the panels of <see cref="Workspace"/>).</param>
@@ -72,7 +70,7 @@ internal static unsafe class DenseProduct
     /// <param name="cRow">Floats between C's rows r and r + 1 (64 in the panels of <see cref="Workspace"/>, the row length for a row-major C).</param>
     /// <param name="rows">Rows of A and C: a short last tile of 6 is padded with zero rows that are computed but not stored.</param>
     /// <param name="lanes">Columns of B and C: a multiple of 16.</param>
-    /// <param name="k">Terms per sum (A's columns, B's rows), walked in ascending order in blocks of <see cref="KBlock"/>; with k 0, C is left as it was.</param>
+    /// <param name="k">Terms per sum (A's columns, B's rows), walked in ascending order in runs of <see cref="KRun"/>; with k 0, C is left as it was.</param>
     /// <param name="pack">Room for <see cref="PackFloats"/>(rows).</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<TVec, TLanes>(Operand a, float* b, nint bPanel, nint bK, float* c, nint cPanel, nint cRow,
