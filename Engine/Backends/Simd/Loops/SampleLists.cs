@@ -34,7 +34,7 @@ internal static unsafe class SampleLists
                 for (int v = 0; v < Workspace.Tile; v += 8)
                 {
                     float* r = panel + (nint)i * Workspace.Tile + v;
-                    Transpose8(Vector256.Load(r), Vector256.Load(r + 64), Vector256.Load(r + 128), Vector256.Load(r + 192),
+                    Squares.Transpose8(Vector256.Load(r), Vector256.Load(r + 64), Vector256.Load(r + 128), Vector256.Load(r + 192),
                         Vector256.Load(r + 256), Vector256.Load(r + 320), Vector256.Load(r + 384), Vector256.Load(r + 448),
                         out var s0, out var s1, out var s2, out var s3, out var s4, out var s5, out var s6, out var s7);
                     Append(s0, i, lists, room, counts, v);
@@ -86,22 +86,4 @@ internal static unsafe class SampleLists
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Append(Vector256<float> features, int first, SparseEntry* lists, int room, int* counts, int l) =>
         counts[l] += Vector256Lanes.AppendNonZero(features, first, lists + l * room + counts[l]);
-
-    /// <summary>Rows r0..r7 (feature k, lanes = samples) to columns s0..s7 (sample l, lanes = features).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
-        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
-        out Vector256<float> s0, out Vector256<float> s1, out Vector256<float> s2, out Vector256<float> s3,
-        out Vector256<float> s4, out Vector256<float> s5, out Vector256<float> s6, out Vector256<float> s7)
-    {
-        // Pairs of rows interleaved, then quads (columns l and l + 4 of four rows in the two halves), then the halves joined.
-        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-        Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
-        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44), u1 = Avx.Shuffle(t0, t2, 0xEE), u2 = Avx.Shuffle(t1, t3, 0x44), u3 = Avx.Shuffle(t1, t3, 0xEE);
-        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44), u5 = Avx.Shuffle(t4, t6, 0xEE), u6 = Avx.Shuffle(t5, t7, 0x44), u7 = Avx.Shuffle(t5, t7, 0xEE);
-        s0 = Avx.Permute2x128(u0, u4, 0x20); s4 = Avx.Permute2x128(u0, u4, 0x31);
-        s1 = Avx.Permute2x128(u1, u5, 0x20); s5 = Avx.Permute2x128(u1, u5, 0x31);
-        s2 = Avx.Permute2x128(u2, u6, 0x20); s6 = Avx.Permute2x128(u2, u6, 0x31);
-        s3 = Avx.Permute2x128(u3, u7, 0x20); s7 = Avx.Permute2x128(u3, u7, 0x31);
-    }
 }

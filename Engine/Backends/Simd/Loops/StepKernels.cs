@@ -121,15 +121,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         float* panel = w.HiddenPanelOf(w.HT, s, p);
         int live = b1 - b0, end = b1 == rows ? Tile : live;
         for (int j0 = 0; j0 < w.M; j0 += Tile)
-        {
-            float* tile = h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile;
-            for (int j = j0; j < Math.Min(j0 + Tile, w.M); j++)
-            {
-                float* column = panel + (nint)j * Tile;
-                for (int l = 0; l < live; l++) column[l] = tile[l * Tile + (j - j0)];
-                for (int l = live; l < end; l++) column[l] = 0f;
-            }
-        }
+            Squares.Transpose(h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile, Tile, panel + (nint)j0 * Tile, Tile, live, Math.Min(Tile, w.M - j0));
+        if (end > live)
+            for (int j = 0; j < w.M; j++) new Span<float>(panel + (nint)j * Tile + live, end - live).Clear();
         return (TLanes.Smallest(smallest), bad != 0);
     }
 
@@ -376,14 +370,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first);
         float* gh = w.Tiles(w.GH, s) + (nint)first * Tile;
         for (int j0 = 0; j0 < w.M; j0 += Tile)
-        {
-            float* tile = gh + (j0 >> 6) * w.HiddenTile;
-            for (int j = j0; j < Math.Min(j0 + Tile, w.M); j++)
-            {
-                float* column = panel + (nint)j * Tile;
-                for (int l = 0; l < live; l++) tile[l * Tile + (j - j0)] = column[l];
-            }
-        }
+            Squares.Transpose(panel + (nint)j0 * Tile, Tile, gh + (j0 >> 6) * w.HiddenTile, Tile, Math.Min(Tile, w.M - j0), live);
     }
 
     public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path)
