@@ -72,9 +72,11 @@ internal static unsafe class DenseProduct
     /// <param name="lanes">Columns of B and C: a multiple of 16.</param>
     /// <param name="k">Terms per sum (A's columns, B's rows), walked in ascending order in runs of <see cref="KRun"/>; with k 0, C is left as it was.</param>
     /// <param name="pack">Room for <see cref="PackFloats"/>(rows).</param>
+    /// <param name="addend">null, or per row r a value added to each finished sum as it is stored (one rounded add:
+    /// C[r][l] = sum + addend[r], the decoder's bias); k must then be at least 1.</param>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Multiply<TVec, TLanes>(Operand a, float* b, nint bPanel, nint bK, float* c, nint cPanel, nint cRow,
-        int rows, int lanes, int k, float* pack)
+        int rows, int lanes, int k, float* pack, float* addend = null)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int width = TLanes.Count;
@@ -92,7 +94,7 @@ internal static unsafe class DenseProduct
                 for (int k0 = kp; k0 < kEnd; k0 += KRun)
                 {
                     int kc = Math.Min(KRun, kEnd - k0);
-                    bool resume = k0 > 0;
+                    bool resume = k0 > 0, last = addend != null && k0 + kc == k;
                     float* slivers = pack + (nint)(k0 - kp) * TileRows;
                     for (int l0 = lc; l0 < Math.Min(lanes, lc + LaneChunk); l0 += tileLanes)
                     {
@@ -104,15 +106,16 @@ internal static unsafe class DenseProduct
                             float* sliver = slivers + t * tileFloats;
                             float* cr = ct + t * TileRows * cRow;
                             int live = Math.Min(TileRows, rows - t * TileRows);
+                            float* rowAddend = last ? addend + t * TileRows : null;
                             if (vectors == 4)
                             {
-                                Tile4<TVec, TLanes>(sliver, bt, bK, cr, cRow, kc, resume, live);
+                                Tile4<TVec, TLanes>(sliver, bt, bK, cr, cRow, kc, resume, live, rowAddend);
                             }
                             else
                             {
                                 int v = 0;
-                                for (; v + 2 <= vectors; v += 2) Tile2<TVec, TLanes>(sliver, bt + v * width, bK, cr + v * width, cRow, kc, resume, live);
-                                if (v < vectors) Tile1<TVec, TLanes>(sliver, bt + v * width, bK, cr + v * width, cRow, kc, resume, live);
+                                for (; v + 2 <= vectors; v += 2) Tile2<TVec, TLanes>(sliver, bt + v * width, bK, cr + v * width, cRow, kc, resume, live, rowAddend);
+                                if (v < vectors) Tile1<TVec, TLanes>(sliver, bt + v * width, bK, cr + v * width, cRow, kc, resume, live, rowAddend);
                             }
                         }
                     }
@@ -160,7 +163,7 @@ internal static unsafe class DenseProduct
 
     /// <summary>6 rows (the first <paramref name="live"/> of them real) by 4 vectors, over kc steps of k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile4<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live)
+    private static void Tile4<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live, float* addend)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int w = TLanes.Count;
@@ -195,6 +198,17 @@ internal static unsafe class DenseProduct
             a += TileRows;
             b += bK;
         }
+        if (addend != null)
+        {
+            // The live rows' finished sums plus their addend (rows past live are never stored, nor read here).
+            TVec e = TLanes.Broadcast(addend[0]);
+            s00 = TLanes.Add(s00, e); s01 = TLanes.Add(s01, e); s02 = TLanes.Add(s02, e); s03 = TLanes.Add(s03, e);
+            if (live > 1) { e = TLanes.Broadcast(addend[1]); s10 = TLanes.Add(s10, e); s11 = TLanes.Add(s11, e); s12 = TLanes.Add(s12, e); s13 = TLanes.Add(s13, e); }
+            if (live > 2) { e = TLanes.Broadcast(addend[2]); s20 = TLanes.Add(s20, e); s21 = TLanes.Add(s21, e); s22 = TLanes.Add(s22, e); s23 = TLanes.Add(s23, e); }
+            if (live > 3) { e = TLanes.Broadcast(addend[3]); s30 = TLanes.Add(s30, e); s31 = TLanes.Add(s31, e); s32 = TLanes.Add(s32, e); s33 = TLanes.Add(s33, e); }
+            if (live > 4) { e = TLanes.Broadcast(addend[4]); s40 = TLanes.Add(s40, e); s41 = TLanes.Add(s41, e); s42 = TLanes.Add(s42, e); s43 = TLanes.Add(s43, e); }
+            if (live > 5) { e = TLanes.Broadcast(addend[5]); s50 = TLanes.Add(s50, e); s51 = TLanes.Add(s51, e); s52 = TLanes.Add(s52, e); s53 = TLanes.Add(s53, e); }
+        }
         TLanes.Store(c0, s00); TLanes.Store(c0 + w, s01); TLanes.Store(c0 + 2 * w, s02); TLanes.Store(c0 + 3 * w, s03);
         if (live > 1) { TLanes.Store(c1, s10); TLanes.Store(c1 + w, s11); TLanes.Store(c1 + 2 * w, s12); TLanes.Store(c1 + 3 * w, s13); }
         if (live > 2) { TLanes.Store(c2, s20); TLanes.Store(c2 + w, s21); TLanes.Store(c2 + 2 * w, s22); TLanes.Store(c2 + 3 * w, s23); }
@@ -205,7 +219,7 @@ internal static unsafe class DenseProduct
 
     /// <summary>6 rows (the first <paramref name="live"/> real) by 2 vectors: the tile where there are 16 vector registers, and AVX-512's last lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile2<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live)
+    private static void Tile2<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live, float* addend)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         int w = TLanes.Count;
@@ -239,6 +253,16 @@ internal static unsafe class DenseProduct
             a += TileRows;
             b += bK;
         }
+        if (addend != null)
+        {
+            TVec e = TLanes.Broadcast(addend[0]);
+            s00 = TLanes.Add(s00, e); s01 = TLanes.Add(s01, e);
+            if (live > 1) { e = TLanes.Broadcast(addend[1]); s10 = TLanes.Add(s10, e); s11 = TLanes.Add(s11, e); }
+            if (live > 2) { e = TLanes.Broadcast(addend[2]); s20 = TLanes.Add(s20, e); s21 = TLanes.Add(s21, e); }
+            if (live > 3) { e = TLanes.Broadcast(addend[3]); s30 = TLanes.Add(s30, e); s31 = TLanes.Add(s31, e); }
+            if (live > 4) { e = TLanes.Broadcast(addend[4]); s40 = TLanes.Add(s40, e); s41 = TLanes.Add(s41, e); }
+            if (live > 5) { e = TLanes.Broadcast(addend[5]); s50 = TLanes.Add(s50, e); s51 = TLanes.Add(s51, e); }
+        }
         TLanes.Store(c0, s00); TLanes.Store(c0 + w, s01);
         if (live > 1) { TLanes.Store(c1, s10); TLanes.Store(c1 + w, s11); }
         if (live > 2) { TLanes.Store(c2, s20); TLanes.Store(c2 + w, s21); }
@@ -249,7 +273,7 @@ internal static unsafe class DenseProduct
 
     /// <summary>6 rows (the first <paramref name="live"/> real) by 1 vector: the last lanes of a product.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile1<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live)
+    private static void Tile1<TVec, TLanes>(float* a, float* b, nint bK, float* c, nint cRow, int kc, bool resume, int live, float* addend)
         where TVec : unmanaged where TLanes : ILanes<TVec>
     {
         TVec z = TLanes.Zero;
@@ -274,6 +298,15 @@ internal static unsafe class DenseProduct
             s5 = TLanes.Fma(TLanes.Broadcast(a[5]), v, s5);
             a += TileRows;
             b += bK;
+        }
+        if (addend != null)
+        {
+            s0 = TLanes.Add(s0, TLanes.Broadcast(addend[0]));
+            if (live > 1) s1 = TLanes.Add(s1, TLanes.Broadcast(addend[1]));
+            if (live > 2) s2 = TLanes.Add(s2, TLanes.Broadcast(addend[2]));
+            if (live > 3) s3 = TLanes.Add(s3, TLanes.Broadcast(addend[3]));
+            if (live > 4) s4 = TLanes.Add(s4, TLanes.Broadcast(addend[4]));
+            if (live > 5) s5 = TLanes.Add(s5, TLanes.Broadcast(addend[5]));
         }
         TLanes.Store(c, s0);
         if (live > 1) TLanes.Store(c + cRow, s1);

@@ -133,17 +133,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         float* block = w.Block(w.Parameters, s);
         float* decoder = block + (w.Tied ? w.EncoderOffset : w.DecoderOffset) + (nint)i0 * w.Ldm;
         float* zT = w.FeaturePanelOf(w.ZT, s, l0 / Tile) + (nint)i0 * Tile;
+        // z = (the chain over j) + b, the bias added as each finished sum is stored rather than in a pass of its own.
         DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, w.Ldm, 1), w.HiddenPanelOf(w.HT, s, l0 / Tile), w.HiddenPanel, Tile,
-            zT, w.FeaturePanel, Tile, i1 - i0, l1 - l0, w.M, scratch.Pack);
-        if (!w.Bias) return;
-        float* bias = block + w.BiasOffset;
-        for (int p = 0; p < (l1 - l0) / Tile; p++)
-            for (int i = i0; i < i1; i++)
-            {
-                TVec b = TLanes.Broadcast(bias[i]);
-                float* z = zT + p * w.FeaturePanel + (nint)(i - i0) * Tile;
-                for (int l = 0; l < Tile; l += TLanes.Count) TLanes.Store(z + l, TLanes.Add(TLanes.Load(z + l), b));
-            }
+            zT, w.FeaturePanel, Tile, i1 - i0, l1 - l0, w.M, scratch.Pack, w.Bias ? block + w.BiasOffset + i0 : null);
     }
 
     public (int Nonzero, float Smallest) Loss(Workspace w, int s, int p, int rows, bool gradients)
