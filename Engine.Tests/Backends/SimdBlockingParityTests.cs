@@ -90,7 +90,7 @@ public sealed class SimdBlockingParityTests
         foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
             foreach (bool tied in new[] { false, true })
                 Add("pieces outermost", Blocking.PiecesOutermost + 13, m, 2 * Tile + 5, tied: tied, p: 0.95);
-        // The encoder in blocks of HiddenFeatures features (at least Blocking.EncoderBlocks entries a sample), ragged pieces and rests.
+        // The encoder in blocks of HiddenFeatures features (at least Blocking.EncoderBlocks entries a sample in each), ragged pieces and rests.
         foreach (int n in Around(Blocking.HiddenFeatures)) Add("encoder feature block", n, Alignment + 3, Tile + 3, p: 0.95);
         foreach (int m in new[] { RowPieces.Span(Vector256Lanes.Count) + 3 * Alignment - 3, RowPieces.Span(Vector512Lanes.Count) + 5 * Alignment + 1 })
             foreach (bool tied in new[] { false, true })

@@ -50,12 +50,13 @@ internal static class Blocking
     public const int PiecesOutermost = 32;
 
     /// <summary>
-    /// Mean entries per sample from which the encoder walks blocks of <see cref="HiddenFeatures"/> features of W_in^T
-    /// (rows in L1, chains resumed between blocks) rather than pieces of every row (from L2). Interleaved step by step
-    /// at n 512 on 2 threads: m 512 encoder 4.71 ms against 6.73 at p 0.5 (256 a sample), 2.65 against 3.34 at p 0.26,
-    /// 2.14 against 2.30 at p 0.135 (69); below, at p 0.07 (36), 1.56 against 1.46 the other way.
+    /// Mean entries per sample in a block of <see cref="HiddenFeatures"/> features from which the encoder walks such
+    /// blocks of W_in^T (rows in L1, chains resumed between blocks) rather than pieces of every row (from L2): with
+    /// fewer, resuming the chains costs more than L1 saves. At n 512 that is 64 entries a sample. Interleaved step by
+    /// step there on 2 threads: m 512 encoder 4.71 ms against 6.73 at p 0.5 (256 a sample), 2.65 against 3.34 at
+    /// p 0.26, 2.14 against 2.30 at p 0.135 (69); below, at p 0.07 (36), 1.56 against 1.46 the other way.
     /// </summary>
-    public const int EncoderBlocks = 64;
+    public const int EncoderBlocks = 12;
 
     public static int Count(int total, int block) => (total + block - 1) / block;
 }

@@ -93,7 +93,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         int* counts = w.XCountOf(s);
         int entries = 0;
         for (int b = b0; b < b1; b++) entries += counts[b];
-        if (entries >= Blocking.EncoderBlocks * (b1 - b0))
+        if ((long)entries * Blocking.HiddenFeatures >= (long)Blocking.EncoderBlocks * w.N * (b1 - b0))
             EncodeBlocks(w, encoder, h, xRows + w.SparseRow(s, b0), counts + b0, b1 - b0, b0);
         else if (entries >= Blocking.PiecesOutermost * (b1 - b0))
             // Piece by piece of lanes, each over the panel's samples: one piece of W_in^T (n x 64 lanes, 128 KiB at
