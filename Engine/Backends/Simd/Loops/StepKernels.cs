@@ -163,39 +163,10 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     /// </summary>
     private static void EncodeBlocks(Workspace w, float* encoder, float* h, SparseEntry* panelRows, int* counts, int live, int b0)
     {
-        int span = RowPieces.Span(TLanes.Count), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
         for (int t = 0; t < w.HiddenTiles; t++) new Span<float>(h + t * w.HiddenTile + (nint)b0 * Tile, live * Tile).Clear();
-        int* begin = stackalloc int[Tile];
-        int* end = stackalloc int[Tile];
-        for (int l = 0; l < live; l++) end[l] = 0;
-        for (int i0 = 0; i0 < w.N; i0 += Blocking.HiddenFeatures)
-        {
-            int i1 = i0 + Blocking.HiddenFeatures;
-            // Each sample's entries below i1 not yet walked.
-            bool any = false;
-            for (int l = 0; l < live; l++)
-            {
-                SparseEntry* row = panelRows + (nint)l * w.RowCapacity;
-                int e = begin[l] = end[l];
-                while (e < counts[l] && row[e].Index < i1) e++;
-                end[l] = e;
-                any |= e > begin[l];
-            }
-            if (any)
-            {
-                int j = 0;
-                for (; j + span <= lanes; j += span)
-                    for (int l = 0; l < live; l++)
-                        if (end[l] > begin[l])
-                            RowPieces.Resume<TVec, TLanes>(encoder, w.Ldm, Tile, panelRows + (nint)l * w.RowCapacity + begin[l], end[l] - begin[l], j,
-                                h + (nint)(b0 + l) * Tile, w.HiddenTile);
-                if (j < lanes)
-                    for (int l = 0; l < live; l++)
-                        if (end[l] > begin[l])
-                            RowPieces.ResumeRest<TVec, TLanes>(encoder, w.Ldm, Tile, panelRows + (nint)l * w.RowCapacity + begin[l], end[l] - begin[l], j, lanes,
-                                h + (nint)(b0 + l) * Tile, w.HiddenTile);
-            }
-        }
+        SparseEntry** rows = stackalloc SparseEntry*[live];
+        for (int l = 0; l < live; l++) rows[l] = panelRows + (nint)l * w.RowCapacity;
+        BlockWalk(w, encoder, w.Ldm, Tile, rows, counts, live, Blocking.HiddenFeatures, h + (nint)b0 * Tile, Tile, w.HiddenTile);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -526,50 +497,70 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SampleBlocks(Workspace w, float* source, SparseEntry** lists, int* counts, int features, float* rows)
     {
-        int width = TLanes.Count, span = RowPieces.Span(width), batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
-        new Span<float>(rows, features * ldm).Clear(); // lanes past m stay zero
-        int* cursor = stackalloc int[features];
-        int* end = stackalloc int[features];
-        for (int f = 0; f < features; f++) cursor[f] = 0;
-        for (int b0 = 0; b0 < batch; b0 += Blocking.GradientSamples)
+        new Span<float>(rows, features * w.Ldm).Clear(); // lanes past m stay zero
+        BlockWalk(w, source, Tile, w.HiddenTile, lists, counts, features, Blocking.GradientSamples, rows, w.Ldm, Tile);
+    }
+
+    /// <summary>
+    /// The chains of several lists walked in ascending blocks of their entries' index (the index is ascending in each
+    /// list): per block, piece by piece of lanes, every list's entries in the block, so the source's rows of the block
+    /// under one piece stay in L1 while the lists pass. List t's chains live in its output row (output + t
+    /// outputStride, tiles outputTileStride apart; zeroed by the caller) and are stored and resumed between blocks,
+    /// which changes no bit. Rows of the source: entry index e at rows + e rowStride, lane j at (j / 64) tileStride + j % 64.
+    /// </summary>
+    private static void BlockWalk(Workspace w, float* rows, nint rowStride, nint tileStride, SparseEntry** lists, int* counts, int listCount,
+        int block, float* output, nint outputStride, nint outputTileStride)
+    {
+        int width = TLanes.Count, span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        int* cursor = stackalloc int[listCount];
+        int* end = stackalloc int[listCount];
+        for (int t = 0; t < listCount; t++) end[t] = 0;
+        for (int bound = block; ; bound += block)
         {
-            int b1 = Math.Min(b0 + Blocking.GradientSamples, batch);
-            for (int f = 0; f < features; f++)
+            bool any = false, more = false;
+            for (int t = 0; t < listCount; t++)
             {
-                SparseEntry* list = lists[f];
-                int e = cursor[f];
-                while (e < counts[f] && list[e].Index < b1) e++;
-                end[f] = e;
+                SparseEntry* list = lists[t];
+                int e = cursor[t] = end[t];
+                while (e < counts[t] && list[e].Index < bound) e++;
+                end[t] = e;
+                any |= e > cursor[t];
+                more |= e < counts[t];
             }
-            int j = 0;
-            for (; j + span <= lanes; j += span)
-                for (int f = 0; f < features; f++)
-                    if (end[f] > cursor[f])
-                        RowPieces.Resume<TVec, TLanes>(source, Tile, w.HiddenTile, lists[f] + cursor[f], end[f] - cursor[f], j, rows + (nint)f * ldm, Tile);
-            if (j < lanes)
+            if (any)
             {
-                // Short rests pair up the features with entries in the block (see RowPieces.ResumeRestPair).
-                bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
-                int waiting = -1;
-                for (int f = 0; f < features; f++)
+                int j = 0;
+                for (; j + span <= lanes; j += span)
+                    for (int t = 0; t < listCount; t++)
+                        if (end[t] > cursor[t])
+                            RowPieces.Resume<TVec, TLanes>(rows, rowStride, tileStride, lists[t] + cursor[t], end[t] - cursor[t], j,
+                                output + t * outputStride, outputTileStride);
+                if (j < lanes)
                 {
-                    if (end[f] == cursor[f]) continue;
-                    if (!paired)
-                        RowPieces.ResumeRest<TVec, TLanes>(source, Tile, w.HiddenTile, lists[f] + cursor[f], end[f] - cursor[f], j, lanes, rows + (nint)f * ldm, Tile);
-                    else if (waiting < 0) waiting = f;
-                    else
+                    // Short rests pair up the lists with entries in the block (see RowPieces.ResumeRestPair).
+                    bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
+                    int waiting = -1;
+                    for (int t = 0; t < listCount; t++)
                     {
-                        RowPieces.ResumeRestPair<TVec, TLanes>(source, Tile, w.HiddenTile, j, lanes, Tile,
-                            lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting], rows + (nint)waiting * ldm,
-                            lists[f] + cursor[f], end[f] - cursor[f], rows + (nint)f * ldm);
-                        waiting = -1;
+                        if (end[t] == cursor[t]) continue;
+                        if (!paired)
+                            RowPieces.ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, lists[t] + cursor[t], end[t] - cursor[t], j, lanes,
+                                output + t * outputStride, outputTileStride);
+                        else if (waiting < 0) waiting = t;
+                        else
+                        {
+                            RowPieces.ResumeRestPair<TVec, TLanes>(rows, rowStride, tileStride, j, lanes, outputTileStride,
+                                lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting], output + waiting * outputStride,
+                                lists[t] + cursor[t], end[t] - cursor[t], output + t * outputStride);
+                            waiting = -1;
+                        }
                     }
+                    if (waiting >= 0)
+                        RowPieces.ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting],
+                            j, lanes, output + waiting * outputStride, outputTileStride);
                 }
-                if (waiting >= 0)
-                    RowPieces.ResumeRest<TVec, TLanes>(source, Tile, w.HiddenTile, lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting],
-                        j, lanes, rows + (nint)waiting * ldm, Tile);
             }
-            for (int f = 0; f < features; f++) cursor[f] = end[f];
+            if (!more) return;
         }
     }
 
