@@ -45,6 +45,7 @@ internal sealed unsafe class Workspace : IDisposable
     public readonly SparseEntry* XRows;      // [k][B][RowCapacity]
     public readonly int* XCount;             // [k][B]
     public readonly int* XColumnStart;       // [k][n + 1]
+    public readonly int* XPanelStart;        // [k][panels][n]
     public readonly SparseEntry* XColumns;   // [k][B n]
     /// <summary>
     /// g_z's nonzeros of each panel, by ascending feature and then sample (the sample's number in the batch):
@@ -107,6 +108,7 @@ internal sealed unsafe class Workspace : IDisposable
         GzStart = (int*)Allocate((nint)k * Panels * (N + 1) * sizeof(int));
         XCount = (int*)Allocate((nint)k * Batch * sizeof(int));
         XColumnStart = (int*)Allocate((nint)k * (N + 1) * sizeof(int));
+        XPanelStart = (int*)Allocate((nint)k * Panels * N * sizeof(int));
         XT = Floats(k * Panels * FeaturePanel);
         ZT = Floats(k * Panels * FeaturePanel);
         GzT = Floats(k * Panels * FeaturePanel);
@@ -174,6 +176,9 @@ internal sealed unsafe class Workspace : IDisposable
     /// <summary>x of instance s as columns: where each feature's entries start (n + 1 of them), and the entries.</summary>
     public int* XColumnStartOf(int s) => XColumnStart + (nint)Slot(s) * (N + 1);
     public SparseEntry* XColumnsOf(int s) => XColumns + (nint)Slot(s) * Batch * N;
+
+    /// <summary>Per feature, how many entries panel p of instance s's training batch has, then where they go in its column.</summary>
+    public int* XPanelStartOf(int s, int p) => XPanelStart + ((nint)Slot(s) * Panels + p) * N;
 
     /// <summary>Gradients in the parameter layout, allocated by the first Backward that is not fused into a Step.</summary>
     public float* Gradients => _gradients is null ? null : (float*)_gradients.Pointer;
