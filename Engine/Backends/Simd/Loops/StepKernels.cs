@@ -296,23 +296,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         }
         if (j < lanes)
         {
-            // Short rests pair up the samples with a list (see RowPieces.ResumeRestPair); an odd one out goes alone.
-            bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
-            int waiting = -1;
-            for (ulong rest = active; rest != 0; rest &= rest - 1)
-            {
-                int l = BitOperations.TrailingZeroCount(rest);
-                if (!paired) RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + l * stride, counts[l], j, lanes, gh + (nint)(first + l) * Tile, w.HiddenTile);
-                else if (waiting < 0) waiting = l;
-                else
-                {
-                    RowPieces.ResumeRestPair<TVec, TLanes>(decoder, w.Ldm, Tile, j, lanes, w.HiddenTile,
-                        lists + waiting * stride, counts[waiting], gh + (nint)(first + waiting) * Tile, lists + l * stride, counts[l], gh + (nint)(first + l) * Tile);
-                    waiting = -1;
-                }
-            }
-            if (waiting >= 0)
-                RowPieces.ResumeRest<TVec, TLanes>(decoder, w.Ldm, Tile, lists + waiting * stride, counts[waiting], j, lanes, gh + (nint)(first + waiting) * Tile, w.HiddenTile);
+            SparseEntry** starts = stackalloc SparseEntry*[live];
+            for (int l = 0; l < live; l++) starts[l] = lists + l * stride;
+            Rests(decoder, w.Ldm, Tile, starts, counts, live, j, lanes, gh + (nint)first * Tile, Tile, w.HiddenTile);
         }
     }
 
@@ -511,57 +497,61 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     private static void BlockWalk(Workspace w, float* rows, nint rowStride, nint tileStride, SparseEntry** lists, int* counts, int listCount,
         int block, float* output, nint outputStride, nint outputTileStride)
     {
-        int width = TLanes.Count, span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
-        int* cursor = stackalloc int[listCount];
-        int* end = stackalloc int[listCount];
-        for (int t = 0; t < listCount; t++) end[t] = 0;
+        int span = RowPieces.Span(TLanes.Count), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        // List t's entries in the current block: lengths[t] of them from starts[t].
+        SparseEntry** starts = stackalloc SparseEntry*[listCount];
+        int* lengths = stackalloc int[listCount];
+        for (int t = 0; t < listCount; t++) { starts[t] = lists[t]; lengths[t] = 0; }
         for (int bound = block; ; bound += block)
         {
             bool any = false, more = false;
             for (int t = 0; t < listCount; t++)
             {
-                SparseEntry* list = lists[t];
-                int e = cursor[t] = end[t];
-                while (e < counts[t] && list[e].Index < bound) e++;
-                end[t] = e;
-                any |= e > cursor[t];
-                more |= e < counts[t];
+                SparseEntry* start = starts[t] += lengths[t], end = lists[t] + counts[t], e = start;
+                while (e < end && e->Index < bound) e++;
+                lengths[t] = (int)(e - start);
+                any |= e > start;
+                more |= e < end;
             }
             if (any)
             {
                 int j = 0;
                 for (; j + span <= lanes; j += span)
                     for (int t = 0; t < listCount; t++)
-                        if (end[t] > cursor[t])
-                            RowPieces.Resume<TVec, TLanes>(rows, rowStride, tileStride, lists[t] + cursor[t], end[t] - cursor[t], j,
-                                output + t * outputStride, outputTileStride);
-                if (j < lanes)
-                {
-                    // Short rests pair up the lists with entries in the block (see RowPieces.ResumeRestPair).
-                    bool paired = (lanes - j) / width <= RowPieces.PairedVectors;
-                    int waiting = -1;
-                    for (int t = 0; t < listCount; t++)
-                    {
-                        if (end[t] == cursor[t]) continue;
-                        if (!paired)
-                            RowPieces.ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, lists[t] + cursor[t], end[t] - cursor[t], j, lanes,
-                                output + t * outputStride, outputTileStride);
-                        else if (waiting < 0) waiting = t;
-                        else
-                        {
-                            RowPieces.ResumeRestPair<TVec, TLanes>(rows, rowStride, tileStride, j, lanes, outputTileStride,
-                                lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting], output + waiting * outputStride,
-                                lists[t] + cursor[t], end[t] - cursor[t], output + t * outputStride);
-                            waiting = -1;
-                        }
-                    }
-                    if (waiting >= 0)
-                        RowPieces.ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, lists[waiting] + cursor[waiting], end[waiting] - cursor[waiting],
-                            j, lanes, output + waiting * outputStride, outputTileStride);
-                }
+                        if (lengths[t] > 0)
+                            RowPieces.Resume<TVec, TLanes>(rows, rowStride, tileStride, starts[t], lengths[t], j, output + t * outputStride, outputTileStride);
+                if (j < lanes) Rests(rows, rowStride, tileStride, starts, lengths, listCount, j, lanes, output, outputStride, outputTileStride);
             }
             if (!more) return;
         }
+    }
+
+    /// <summary>
+    /// Lanes [j, <paramref name="lanes"/>) past the last whole piece, for every list with entries (list t: lengths[t] entries
+    /// from starts[t], chains in output + t outputStride): short rests pair up the lists (see RowPieces.ResumeRestPair),
+    /// an odd one out goes alone; longer rests go one list at a time.
+    /// </summary>
+    private static void Rests(float* rows, nint rowStride, nint tileStride, SparseEntry** starts, int* lengths, int listCount, int j, int lanes,
+        float* output, nint outputStride, nint outputTileStride)
+    {
+        bool paired = (lanes - j) / TLanes.Count <= RowPieces.PairedVectors;
+        int waiting = -1;
+        for (int t = 0; t < listCount; t++)
+        {
+            if (lengths[t] == 0) continue;
+            if (!paired)
+                RowPieces.ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, starts[t], lengths[t], j, lanes, output + t * outputStride, outputTileStride);
+            else if (waiting < 0) waiting = t;
+            else
+            {
+                RowPieces.ResumeRestPair<TVec, TLanes>(rows, rowStride, tileStride, j, lanes, outputTileStride,
+                    starts[waiting], lengths[waiting], output + waiting * outputStride, starts[t], lengths[t], output + t * outputStride);
+                waiting = -1;
+            }
+        }
+        if (waiting >= 0)
+            RowPieces.ResumeRest<TVec, TLanes>(rows, rowStride, tileStride, starts[waiting], lengths[waiting], j, lanes,
+                output + waiting * outputStride, outputTileStride);
     }
 
     /// <summary>g_b of features [i0, i1) (i0 a multiple of 16): whole vectors, zero past the last feature.</summary>
