@@ -53,6 +53,16 @@ internal sealed unsafe class SimdBackend : Backend
     /// </summary>
     internal bool? InstancesPerThread { get; set; }
 
+    /// <summary>
+    /// Whether the decoder runs over the kept samples only, each empty one (no active feature) taking the z of the
+    /// first (<see cref="EmptySamples"/>): null (the default) when that pays; tests set it to hold both ways to the reference.
+    /// </summary>
+    internal bool? DecodeEmptyOnce
+    {
+        get => _state.DecodeEmptyOnce;
+        set => _state.DecodeEmptyOnce = value;
+    }
+
     /// <summary>The cache's choice (<see cref="InstancesPerThread"/> null).</summary>
     private readonly bool _wholePerThread;
 
@@ -100,7 +110,7 @@ internal sealed unsafe class SimdBackend : Backend
             InstructionSet.Sse => new StepKernels<Vector128<float>, Vector128<ulong>, Vector128Lanes>(),
             _ => new StepKernels<float, ulong, ScalarLanes>(),
         };
-        _state = new StepState(_w, kernels);
+        _state = new StepState(_w, kernels, _instructionSet);
         _pool = new WorkerPool(count);
         int k = Instances;
         long cache = InstanceBlocks.LastLevelCache();
@@ -123,6 +133,9 @@ internal sealed unsafe class SimdBackend : Backend
 
     /// <summary>The g_z density of instance s's last Backward (for benchmarks).</summary>
     internal double GzDensityOf(int s) => _state.Records[s].LastDensity;
+
+    /// <summary>The samples instance s's last Forward decoded when it left out empty ones, or 0 when it decoded all (for tests).</summary>
+    internal int DecodedSamplesOf(int s) => _w.Kept[s];
 
     public override string Name => "simd";
     public override string Description => $"{InstructionSets.Name(_instructionSet)}, {_pool.Threads} thread{(_pool.Threads == 1 ? "" : "s")}";

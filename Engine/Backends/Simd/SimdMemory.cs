@@ -67,8 +67,8 @@ internal static class SimdMemory
         yield return new MemoryPart("activations g_h^T", denseHidden ? k * panels * hiddenPanel * 4 : 0, Reserved: k * panels * hiddenPanel * 4);
         yield return Dense("activations h, g_h", k * hiddenTiles * hiddenTile * 4, 2);
         // The counts: per sample its entries of x, per instance where each column starts, and per panel and feature
-        // its entries of x (then where they go in the columns).
-        yield return Dense("row losses, counts", k * ldb * 4 + k * batch * 4 + k * (n + 1) * 4 + k * panels * n * 4);
+        // its entries of x (then where they go in the columns); the decoder's plan for empty samples, per panel and per lane.
+        yield return Dense("row losses, counts", k * ldb * 4 + k * batch * 4 + k * (n + 1) * 4 + k * panels * n * 4 + k * (panels + 1) * 4 + k * ldb * 4);
 
         // Sparse x: per sample a row of rowCapacity entries filled from the front with its p n nonzeros, and per
         // instance the columns, B n entries filled from the front with all of them.

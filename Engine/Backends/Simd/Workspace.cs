@@ -47,6 +47,9 @@ internal sealed unsafe class Workspace : IDisposable
     public readonly int* XColumnStart;       // [k][n + 1]
     public readonly int* XPanelStart;        // [k][panels][n]
     public readonly SparseEntry* XColumns;   // [k][B n]
+    /// <summary>The decoder's plan for samples with no active feature (Phases.EmptySamples): per panel where its kept samples start among the kept, and per lane whose z it takes.</summary>
+    public readonly int* KeptStart;          // [k][panels + 1]
+    public readonly int* KeptColumn;         // [k][ldb]
     /// <summary>
     /// g_z's nonzeros of each panel, by ascending feature and then sample (the sample's number in the batch):
     /// panel p of instance s holds <see cref="PanelEntries"/> entries from <see cref="GzListOf"/>, feature i's
@@ -109,6 +112,9 @@ internal sealed unsafe class Workspace : IDisposable
         XCount = (int*)Allocate((nint)k * Batch * sizeof(int));
         XColumnStart = (int*)Allocate((nint)k * (N + 1) * sizeof(int));
         XPanelStart = (int*)Allocate((nint)k * Panels * N * sizeof(int));
+        KeptStart = (int*)Allocate((nint)k * (Panels + 1) * sizeof(int));
+        KeptColumn = (int*)Allocate((nint)k * Ldb * sizeof(int));
+        Kept = new int[k];
         XT = Floats(k * Panels * FeaturePanel);
         ZT = Floats(k * Panels * FeaturePanel);
         GzT = Floats(k * Panels * FeaturePanel);
@@ -146,6 +152,12 @@ internal sealed unsafe class Workspace : IDisposable
     /// </summary>
     public readonly int[] ActivationSlot;
 
+    /// <summary>
+    /// Per instance, the samples its last Forward decoded when it left out the empty ones (Phases.EmptySamples), or 0
+    /// when it decoded every sample.
+    /// </summary>
+    public readonly int[] Kept;
+
     /// <summary>Where instance s's activations are.</summary>
     public int Slot(int s) => ActivationSlot[s];
 
@@ -176,6 +188,10 @@ internal sealed unsafe class Workspace : IDisposable
     /// <summary>x of instance s as columns: where each feature's entries start (n + 1 of them), and the entries.</summary>
     public int* XColumnStartOf(int s) => XColumnStart + (nint)Slot(s) * (N + 1);
     public SparseEntry* XColumnsOf(int s) => XColumns + (nint)Slot(s) * Batch * N;
+
+    /// <summary>Instance s's kept samples: where each panel's start among them, and per lane the one whose z it takes.</summary>
+    public int* KeptStartOf(int s) => KeptStart + (nint)Slot(s) * (Panels + 1);
+    public int* KeptColumnOf(int s) => KeptColumn + (nint)Slot(s) * Ldb;
 
     /// <summary>Per feature, how many entries panel p of instance s's training batch has, then where they go in its column.</summary>
     public int* XPanelStartOf(int s, int p) => XPanelStart + ((nint)Slot(s) * Panels + p) * N;

@@ -15,10 +15,11 @@ internal unsafe interface IStepKernels
     /// <summary>The samples of panel p (those below <paramref name="rows"/>) of instance s: x as sparse rows and in the dense x^T panel.</summary>
     void Generate(Workspace w, int s, int p, int rows, uint step, long firstSample, bool evaluation);
     /// <summary>
-    /// h for the samples of panel p and the h^T panel (lanes past <paramref name="rows"/> zeroed). Returns the
+    /// h for the samples of panel p and the h^T panel (lanes past <paramref name="rows"/> zeroed), or the panel's kept
+    /// samples' columns of h^T when the instance decodes only those (Phases.EmptySamples). Returns the
     /// smallest nonzero finite |h| and whether some h is not finite.
     /// </summary>
-    (float Smallest, bool NonFinite) Encode(Workspace w, int s, int p, int rows);
+    (float Smallest, bool NonFinite) Encode(Workspace w, int s, int p, int rows, ThreadScratch scratch);
     /// <summary>z^T for features [i0, i1) and samples [l0, l1) (multiples of 64).</summary>
     void Decode(Workspace w, int s, int i0, int i1, int l0, int l1, ThreadScratch scratch);
     /// <summary>Row losses (and, with <paramref name="gradients"/>, g_z) for the samples of panel p: the nonzero count and smallest nonzero |g_z|.</summary>
@@ -81,7 +82,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public (float Smallest, bool NonFinite) Encode(Workspace w, int s, int p, int rows)
+    public (float Smallest, bool NonFinite) Encode(Workspace w, int s, int p, int rows, ThreadScratch scratch)
     {
         float* encoder = w.Block(w.Parameters, s) + w.EncoderOffset;
         float* h = w.Tiles(w.H, s);
@@ -116,15 +117,48 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 bad |= TLanes.NonFiniteBits(v);
             }
         }
-        // The h^T panel for the decoder, whose lanes are samples: 64 x 64 blocks of h transposed; lanes past
-        // the last sample are zeroed so junk never enters.
-        float* panel = w.HiddenPanelOf(w.HT, s, p);
-        int live = b1 - b0, end = b1 == rows ? Tile : live;
-        for (int j0 = 0; j0 < w.M; j0 += Tile)
-            Squares.Transpose(h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile, Tile, panel + (nint)j0 * Tile, Tile, live, Math.Min(Tile, w.M - j0));
-        if (end > live)
-            for (int j = 0; j < w.M; j++) new Span<float>(panel + (nint)j * Tile + live, end - live).Clear();
+        if (w.Kept[s] > 0) KeptHiddenColumns(w, s, p, rows, h, scratch.GradientBlock);
+        else
+        {
+            // The h^T panel for the decoder, whose lanes are samples: 64 x 64 blocks of h transposed; lanes past
+            // the last sample are zeroed so junk never enters.
+            float* panel = w.HiddenPanelOf(w.HT, s, p);
+            int live = b1 - b0, end = b1 == rows ? Tile : live;
+            for (int j0 = 0; j0 < w.M; j0 += Tile)
+                Squares.Transpose(h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile, Tile, panel + (nint)j0 * Tile, Tile, live, Math.Min(Tile, w.M - j0));
+            if (end > live)
+                for (int j = 0; j < w.M; j++) new Span<float>(panel + (nint)j * Tile + live, end - live).Clear();
+        }
         return (TLanes.Smallest(smallest), bad != 0);
+    }
+
+    /// <summary>
+    /// The h^T columns of panel p's kept samples (<see cref="EmptySamples"/>), at their places among the kept:
+    /// a run of columns that may straddle two panels of h^T, which other panels' items fill around it. The panel
+    /// of the last samples also zeroes the lanes past the last kept column.
+    /// </summary>
+    private static void KeptHiddenColumns(Workspace w, int s, int p, int rows, float* h, float* rowsBlock)
+    {
+        int* samples = stackalloc int[Tile];
+        int count = EmptySamples.KeptRows(w, s, p, rows, samples), first = w.KeptStartOf(s)[p];
+        int head = Math.Min(count, Tile - first % Tile);
+        float* panel = w.HiddenPanelOf(w.HT, s, first / Tile) + first % Tile, next = w.HiddenPanelOf(w.HT, s, first / Tile + 1);
+        for (int j0 = 0; j0 < w.M; j0 += Tile)
+        {
+            // The kept rows of this tile of h, gathered into one 64 x 64 block, then transposed in one or two runs.
+            float* tile = h + (j0 >> 6) * w.HiddenTile;
+            for (int r = 0; r < count; r++)
+                new ReadOnlySpan<float>(tile + (nint)samples[r] * Tile, Tile).CopyTo(new Span<float>(rowsBlock + r * Tile, Tile));
+            int columns = Math.Min(Tile, w.M - j0);
+            Squares.Transpose(rowsBlock, Tile, panel + (nint)j0 * Tile, Tile, head, columns);
+            if (count > head) Squares.Transpose(rowsBlock + head * Tile, Tile, next + (nint)j0 * Tile, Tile, count - head, columns);
+        }
+        int kept = w.Kept[s], end = Workspace.RoundUp(kept, Tile);
+        if (p == StepState.Panels(rows) - 1 && end > kept)
+        {
+            float* last = w.HiddenPanelOf(w.HT, s, kept / Tile);
+            for (int j = 0; j < w.M; j++) new Span<float>(last + (nint)j * Tile + kept % Tile, end - kept).Clear();
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -2,25 +2,40 @@ namespace ToyModels.Backends.Simd.Phases;
 
 /// <summary>
 /// z^T = W_out h + b, the one dense product: an item per block of <see cref="Blocking.ProductRows"/> features and
-/// <see cref="Blocking.LaneGroup"/> panels.
+/// <see cref="Blocking.LaneGroup"/> panels. An instance that decodes only its kept samples (<see cref="EmptySamples"/>)
+/// has an item per block of features over all its kept lanes, which then spreads those rows of z^T back to every sample.
 /// </summary>
 internal sealed class DecodePhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
     private int _rows, _groups, _blocks;
+    // Where each instance's items start (an instance's items: its blocks of features, times its groups of panels unless it keeps samples).
+    private readonly int[] _firstItem = new int[state.W.Instances + 1];
 
     public void Run(IItemRunner runner, InstanceSet instances, int rows)
     {
         (_instances, _rows, _groups) = (instances, rows, Blocking.Count(StepState.Panels(rows), Blocking.LaneGroup));
-        _blocks = Blocking.Count(W.N, Blocking.ProductRows) * _groups;
-        runner.Run(this, instances.Count * _blocks);
+        _blocks = Blocking.Count(W.N, Blocking.ProductRows);
+        for (int i = 0; i < instances.Count; i++)
+            _firstItem[i + 1] = _firstItem[i] + _blocks * (W.Kept[instances[i]] > 0 ? 1 : _groups);
+        runner.Run(this, _firstItem[instances.Count]);
     }
 
     protected override void RunItem(int item, int thread)
     {
-        int s = _instances[item / _blocks], block = item % _blocks;
-        int i0 = block / _groups * Blocking.ProductRows, l0 = block % _groups * Blocking.LaneGroup * Workspace.Tile;
-        State.Kernels.Decode(W, s, i0, Math.Min(i0 + Blocking.ProductRows, W.N), l0,
-            Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, Workspace.RoundUp(_rows, Workspace.Tile)), W.Scratch[thread]);
+        int i = Array.BinarySearch(_firstItem, 0, _instances.Count + 1, item);
+        if (i < 0) i = ~i - 1; // every instance has items, so the starts ascend strictly
+        int s = _instances[i], local = item - _firstItem[i], kept = W.Kept[s];
+        int groups = kept > 0 ? 1 : _groups, i0 = local / groups * Blocking.ProductRows, i1 = Math.Min(i0 + Blocking.ProductRows, W.N);
+        int lanes = Workspace.RoundUp(kept > 0 ? kept : _rows, Workspace.Tile), group = Blocking.LaneGroup * Workspace.Tile;
+        if (kept == 0)
+        {
+            int l0 = local % groups * group;
+            State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, lanes), W.Scratch[thread]);
+            return;
+        }
+        for (int l0 = 0; l0 < lanes; l0 += group)
+            State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, lanes), W.Scratch[thread]);
+        EmptySamples.Spread(W, s, i0, i1, _rows, State.Gathers);
     }
 }

@@ -1,3 +1,4 @@
+using ToyModels.Backends.Simd.Lanes;
 using ToyModels.Backends.Simd.Loops;
 
 namespace ToyModels.Backends.Simd.Phases;
@@ -21,11 +22,20 @@ internal sealed class StepState
     public readonly InstanceRecord[] Records;
     /// <summary>Per instance, the first step whose update left a non-finite parameter, or -1.</summary>
     public readonly long[] FirstNonFinite;
+    /// <summary>
+    /// Whether the decoder leaves out empty samples (<see cref="EmptySamples"/>): null when it pays
+    /// (<see cref="EmptySamples.Worth"/>), true whenever there is one, false never. Tests set it to hold both ways to the reference.
+    /// </summary>
+    public bool? DecodeEmptyOnce;
 
-    public StepState(Workspace w, IStepKernels kernels)
+    /// <summary>Whether the kernels' instruction set has AVX2's gathers (the spreading of z after a decoder that left out empty samples).</summary>
+    public readonly bool Gathers;
+
+    public StepState(Workspace w, IStepKernels kernels, InstructionSet set)
     {
         W = w;
         Kernels = kernels;
+        Gathers = set >= InstructionSet.Avx2;
         int k = w.Instances;
         FeatureBlocks = Blocking.Count(w.N, Blocking.Features);
         PanelSmallest = new float[k * w.Panels];

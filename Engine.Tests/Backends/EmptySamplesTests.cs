@@ -1,0 +1,110 @@
+using ToyModels.Backends;
+using ToyModels.Backends.Simd;
+using ToyModels.Backends.Simd.Lanes;
+using ToyModels.Backends.Simd.Phases;
+using ToyModels.Model;
+using ToyModels.Tests.Support;
+
+namespace ToyModels.Tests.Backends;
+
+/// <summary>
+/// The decoder over the kept samples only (<see cref="EmptySamples"/>): when it pays, and that z, the losses and
+/// every later state keep the reference's bits when most samples are empty, across panels whose kept samples
+/// straddle two panels of h^T, ragged batches, evaluation batches shorter than the training batch, tied and untied,
+/// at every instruction set here and 1 to 3 threads.
+/// </summary>
+public sealed class EmptySamplesTests
+{
+    [Theory]
+    [InlineData(1024, 410, 512, true)]    // n 512, p 0.001: 60% empty, 9 of 16 panels saved
+    [InlineData(1024, 410, 77, true)]
+    [InlineData(1024, 410, 51, false)]    // 576 x 51 < 32 x 1024: the spreading would cost what the product saves
+    [InlineData(1024, 960, 512, true)]    // one panel saved pays at m 512 (64 x 512 = 32 x 1024)
+    [InlineData(1024, 960, 128, false)]   // but not at m 128
+    [InlineData(1024, 1000, 512, false)]  // no whole panel saved
+    [InlineData(1024, 1024, 512, false)]
+    [InlineData(137, 1, 64, true)]        // ragged: 192 lanes, 128 saved
+    [InlineData(137, 1, 40, false)]
+    public void It_pays_when_the_panels_saved_outweigh_the_spreading(int rows, int kept, int m, bool worth) =>
+        Assert.Equal(worth, EmptySamples.Worth(rows, kept, m));
+
+    public static TheoryData<int, int, int, bool, double> Shapes() => new()
+    {
+        { 20, 40, 2 * Workspace.Tile + 9, false, 0.02 },   // about 2/3 empty; 3 panels, the last ragged
+        { 24, 9, 3 * Workspace.Tile, true, 0.04 },         // about 1/3 empty, tied, no bias
+        { 7, 33, Workspace.Tile - 5, false, 0.1 },         // one ragged panel, half empty
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Leaving_out_empty_samples_keeps_the_reference_bits(int n, int m, int batch, bool tied, double p)
+    {
+        var config = ParityCases.Make(n, m, batch, tied, bias: !tied, p, Importance.Decay(0.95), 2);
+        var parameters = Initialization.Create(config);
+        var expected = Run(BackendFactory.Create(BackendKind.Reference, config), config, parameters, out _);
+        foreach (var set in new[] { InstructionSet.Scalar, InstructionSet.Sse, InstructionSet.Avx2, InstructionSet.Avx512 })
+        {
+            if (set > InstructionSets.Best) continue;
+            foreach (int threads in new[] { 1, 2, 3 })
+                foreach (bool? once in new bool?[] { true, null })
+                {
+                    var actual = Run(new SimdBackend(config, threads, set) { DecodeEmptyOnce = once }, config, parameters, out int kept);
+                    if (once == true) Assert.True(kept > 0, $"n{n} m{m} B{batch}: no sample was left out");
+                    for (int t = 0; t < expected.Count; t++)
+                        Bits.Equal(expected[t].Values, actual[t].Values, $"n{n} m{m} B{batch} tied {tied}, {set}, {threads} threads, once {once}: {expected[t].What}");
+                }
+        }
+    }
+
+    [Fact]
+    public void A_batch_of_only_empty_samples_decodes_one()
+    {
+        var config = ParityCases.Make(9, 13, Workspace.Tile + 3, false, true, 0.0, Importance.Uniform, 1);
+        var parameters = Initialization.Create(config);
+        var expected = Run(BackendFactory.Create(BackendKind.Reference, config), config, parameters, out _);
+        var actual = Run(new SimdBackend(config, threads: 2) { DecodeEmptyOnce = true }, config, parameters, out int kept);
+        Assert.Equal(1, kept);
+        for (int t = 0; t < expected.Count; t++) Bits.Equal(expected[t].Values, actual[t].Values, expected[t].What);
+    }
+
+    /// <summary>
+    /// A training batch's z (after GenerateBatch and Forward), three whole steps' row losses, an evaluation batch
+    /// shorter than the training batch (z and row losses), then the parameters and optimizer state. <paramref name="kept"/>:
+    /// the samples the simd backend decoded for instance 0's training batch, 0 when it decoded all.
+    /// </summary>
+    private static List<(string What, float[] Values)> Run(IBackend backend, AutoencoderConfig config, float[] parameters, out int kept)
+    {
+        using var _ = backend;
+        backend.SetParameters(parameters);
+        var tensors = new List<(string, float[])>();
+        backend.GenerateBatch(0);
+        backend.Forward();
+        kept = backend is SimdBackend simd ? simd.DecodedSamplesOf(0) : 0;
+        tensors.Add(("training z", Read(backend, TensorKind.Z)));
+        var scalars = new OptimizerScalars(config);
+        for (long step = 0; step < 3; step++)
+        {
+            backend.Step(scalars.Set(step));
+            tensors.Add(($"step {step} row losses", Read(backend, TensorKind.RowLoss)));
+        }
+        int count = config.Batch - 2;
+        var rows = new float[config.InstanceCount * count];
+        backend.Evaluate(5, count, rows);
+        tensors.Add(("evaluation row losses", rows));
+        tensors.Add(("evaluation z", Read(backend, TensorKind.Z)));
+        var state = new float[config.Layout.Total];
+        backend.GetParameters(state);
+        tensors.Add(("parameters", state));
+        var optimizer = new float[config.OptimizerStateLength()];
+        backend.GetOptimizerState(optimizer);
+        tensors.Add(("optimizer state", optimizer));
+        return tensors;
+    }
+
+    private static float[] Read(IBackend backend, TensorKind tensor)
+    {
+        var values = new float[((Backend)backend).ElementCount(tensor)];
+        backend.Read(tensor, values);
+        return values;
+    }
+}
