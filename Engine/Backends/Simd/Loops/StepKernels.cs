@@ -109,6 +109,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             }
         for (int b = b0; b < b1; b++)
         {
+            // An empty sample's h is +0 throughout, which neither statistic counts.
+            if (counts[b] == 0) continue;
             for (int j = 0; j < w.M; j += TLanes.Count)
             {
                 TVec v = TLanes.Load(h + (j >> 6) * w.HiddenTile + (nint)b * Tile + (j & 63));
