@@ -14,9 +14,8 @@ namespace ToyModels.Backends.Simd;
 /// <para>Dense buffers are written whole and are resident whole; those of 2 MiB or more sit on 2 MiB pages where
 /// the system gives transparent huge pages, so they are counted in whole 2 MiB.</para>
 /// <para>The sparse buffers are sized for the worst case (every feature active) and only what is written becomes
-/// resident, a 4 KiB page at a time: sparse x as rows (p n entries a row) and columns (p n B per instance); and
-/// g_z's nonzeros, listed per panel by the fused loss and g_h walk and per feature by each thread of the gradient
-/// phase. g_z is nonzero where z &gt; 0: at initialisation about half the outputs (b and the W_out h are
+/// resident, a 4 KiB page at a time: sparse x as rows (p n entries a row); g_z's nonzeros, listed per panel by the
+/// fused loss and g_h walk and per feature by each thread of the gradient phase; and there, after them, x's. g_z is nonzero where z &gt; 0: at initialisation about half the outputs (b and the W_out h are
 /// symmetric about 0), and training only lowers that, so the lists are counted at density
 /// <see cref="FirstStepsDensity"/>, the high-water mark of the first steps.</para>
 /// </remarks>
@@ -30,7 +29,7 @@ internal static class SimdMemory
 
     /// <summary>
     /// The SIMD backends address every buffer with 64-bit offsets; inside one instance's batch the hot loops keep
-    /// 32-bit ints, which holds while B n (the sparse x columns' offsets, the lane kernels' active lists) and 64 n
+    /// 32-bit ints, which holds while B n (offsets across an instance's panels, the lane kernels' active lists) and 64 n
     /// (a panel of 64 samples) stay below 2^31. Checked before anything is allocated.
     /// </summary>
     public static void CheckSizes(AutoencoderConfig config)
@@ -66,16 +65,13 @@ internal static class SimdMemory
         yield return Dense("activations h^T", k * panels * hiddenPanel * 4);
         yield return new MemoryPart("activations g_h^T", denseHidden ? k * panels * hiddenPanel * 4 : 0, Reserved: k * panels * hiddenPanel * 4);
         yield return Dense("activations h, g_h", k * hiddenTiles * hiddenTile * 4, 2);
-        // The counts: per sample its entries of x, per instance where each column starts, and per panel and feature
-        // its entries of x (then where they go in the columns); the decoder's plan for empty samples, per panel and per lane.
-        yield return Dense("row losses, counts", k * ldb * 4 + k * batch * 4 + k * (n + 1) * 4 + k * panels * n * 4 + k * (panels + 1) * 4 + k * ldb * 4);
+        // The counts: per sample its entries of x; the decoder's plan for empty samples, per panel and per lane.
+        yield return Dense("row losses, counts", k * ldb * 4 + k * batch * 4 + k * (panels + 1) * 4 + k * ldb * 4);
 
-        // Sparse x: per sample a row of rowCapacity entries filled from the front with its p n nonzeros, and per
-        // instance the columns, B n entries filled from the front with all of them.
-        long rows = k * batch * rowCapacity * Entry, columns = k * batch * n * Entry;
+        // Sparse x: per sample a row of rowCapacity entries filled from the front with its p n nonzeros.
+        long rows = k * batch * rowCapacity * Entry;
         long rowResident = k * batch * Math.Min(rowCapacity * Entry, (long)(Entry * p * n) + Page);
-        long columnResident = k * Math.Min(batch * n * Entry, (long)(Entry * p * n * batch) + Page);
-        yield return new MemoryPart("sparse x", rowResident + columnResident, Reserved: rows + columns);
+        yield return new MemoryPart("sparse x", rowResident, Reserved: rows);
 
         // g_z's nonzeros per panel (the fused walk, which runs while g_z is sparser than the dense threshold).
         long panelEntries = n * tile + SparseAppend.Slack;
@@ -84,11 +80,13 @@ internal static class SimdMemory
         long starts = k * panels * (n + 1) * 4;
         yield return new MemoryPart("g_z lists of the panels", listed + (fused ? starts : 0), Reserved: k * panels * panelEntries * Entry + starts);
 
-        // Per thread: the gradient phase's lists (per feature of a block, its nonzero g_z over the batch) and blocks.
+        // Per thread: the gradient phase's lists (per feature of a block, its nonzero g_z over the batch, then its
+        // nonzero x: the denser of the two) and blocks.
         int features = Blocking.Features;
         long listEntries = Math.Max(features * batch, tile * SampleLists.Room(config.N)) + SparseAppend.Slack;
         long busy = Math.Min(threads, k * Blocking.Count(config.N, features));
-        long perList = Math.Min(batch * Entry, (long)(Entry * FirstStepsDensity * batch) + Page);
+        double densest = Math.Max(FirstStepsDensity, config.Instances.Max(i => i.P));
+        long perList = Math.Min(batch * Entry, (long)(Entry * densest * batch) + Page);
         long lists = busy * Math.Min(listEntries * Entry, Math.Min(features, n) * perList + tile * SampleLists.Room(config.N) * Entry);
         long scratch = threads * 4 * (2 * features * ldm + DenseProduct.PackFloats(Blocking.MostProductRows) + features + tile + 2 * Blocking.HiddenFeatures * tile + tile);
         yield return new MemoryPart("thread scratch", lists + scratch, Reserved: threads * listEntries * Entry + scratch);

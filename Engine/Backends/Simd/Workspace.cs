@@ -18,8 +18,8 @@ namespace ToyModels.Backends.Simd;
 /// (b / 64) * panelStride + 64 i + b % 64, so a vector holds one feature of several samples and a walk
 /// down the features of a panel is one contiguous run. h and g_h, walked across hidden units, are tiles of
 /// 64 units: element (b, j) at (j / 64) * tileStride + 64 b + j % 64. Every stride adds one cache line so
-/// rows of different panels never alias. Sparse x is kept as rows (per sample, ascending features) and
-/// columns (per feature, ascending samples).</para>
+/// rows of different panels never alias. Sparse x is kept as rows (per sample, ascending features); gW_in lists
+/// each feature's nonzero x from the x^T panels.</para>
 /// </remarks>
 internal sealed unsafe class Workspace : IDisposable
 {
@@ -44,9 +44,6 @@ internal sealed unsafe class Workspace : IDisposable
 
     public readonly SparseEntry* XRows;      // [k][B][RowCapacity]
     public readonly int* XCount;             // [k][B]
-    public readonly int* XColumnStart;       // [k][n + 1]
-    public readonly int* XPanelStart;        // [k][panels][n]
-    public readonly SparseEntry* XColumns;   // [k][B n]
     /// <summary>The decoder's plan for samples with no active feature (Phases.EmptySamples): per panel where its kept samples start among the kept, and per lane whose z it takes.</summary>
     public readonly int* KeptStart;          // [k][panels + 1]
     public readonly int* KeptColumn;         // [k][ldb]
@@ -99,19 +96,14 @@ internal sealed unsafe class Workspace : IDisposable
         Seed = constants.Seed;
         Threshold = constants.Threshold;
 
-        // The sparse structures are sized for the worst case (every feature active) in one block, which the
-        // operating system maps lazily: only the entries actually written become resident.
-        nint rows = (nint)k * Batch * RowCapacity, columns = (nint)k * Batch * N;
-        var arena = (SparseEntry*)Allocate((rows + columns) * sizeof(SparseEntry));
-        XRows = arena;
-        XColumns = arena + rows;
+        // The sparse rows are sized for the worst case (every feature active), which the operating system maps
+        // lazily: only the entries actually written become resident.
+        XRows = (SparseEntry*)Allocate((nint)k * Batch * RowCapacity * sizeof(SparseEntry));
         // g_z's nonzeros as the fused loss walk lists them, per panel by feature: worst case again, touched from the front.
         PanelEntries = (nint)N * Tile + Lanes.SparseAppend.Slack;
         GzEntries = (SparseEntry*)Allocate((nint)k * Panels * PanelEntries * sizeof(SparseEntry));
         GzStart = (int*)Allocate((nint)k * Panels * (N + 1) * sizeof(int));
         XCount = (int*)Allocate((nint)k * Batch * sizeof(int));
-        XColumnStart = (int*)Allocate((nint)k * (N + 1) * sizeof(int));
-        XPanelStart = (int*)Allocate((nint)k * Panels * N * sizeof(int));
         KeptStart = (int*)Allocate((nint)k * (Panels + 1) * sizeof(int));
         KeptColumn = (int*)Allocate((nint)k * Ldb * sizeof(int));
         Kept = new int[k];
@@ -185,16 +177,9 @@ internal sealed unsafe class Workspace : IDisposable
     /// <summary>The entries of each sparse row of x of instance s, by sample.</summary>
     public int* XCountOf(int s) => XCount + (nint)Slot(s) * Batch;
 
-    /// <summary>x of instance s as columns: where each feature's entries start (n + 1 of them), and the entries.</summary>
-    public int* XColumnStartOf(int s) => XColumnStart + (nint)Slot(s) * (N + 1);
-    public SparseEntry* XColumnsOf(int s) => XColumns + (nint)Slot(s) * Batch * N;
-
     /// <summary>Instance s's kept samples: where each panel's start among them, and per lane the one whose z it takes.</summary>
     public int* KeptStartOf(int s) => KeptStart + (nint)Slot(s) * (Panels + 1);
     public int* KeptColumnOf(int s) => KeptColumn + (nint)Slot(s) * Ldb;
-
-    /// <summary>Per feature, how many entries panel p of instance s's training batch has, then where they go in its column.</summary>
-    public int* XPanelStartOf(int s, int p) => XPanelStart + ((nint)Slot(s) * Panels + p) * N;
 
     /// <summary>Gradients in the parameter layout, allocated by the first Backward that is not fused into a Step.</summary>
     public float* Gradients => _gradients is null ? null : (float*)_gradients.Pointer;

@@ -460,19 +460,19 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 for (int j2 = 0; j2 < ldm; j2 += width) sink.Put(j2, TLanes.Load(row + j2));
             }
         }
-        int* columnStart = w.XColumnStartOf(s);
-        SparseEntry* columns = w.XColumnsOf(s);
-        if (columnStart[i1] - columnStart[i0] >= Blocking.PiecesOutermost * (i1 - i0))
+        // Each feature's nonzero x over samples, ascending, from the x^T panels: the lists of g_z above are done with.
+        SparseEntry** columnLists = stackalloc SparseEntry*[features];
+        int* columnCounts = stackalloc int[features];
+        long entries = 0;
+        for (int f = 0; f < features; f++)
+        {
+            columnLists[f] = scratch.Lists + (nint)f * batch;
+            entries += columnCounts[f] = InputColumn(w, s, i0 + f, columnLists[f]);
+        }
+        if (entries >= Blocking.PiecesOutermost * (i1 - i0))
         {
             // gW_in^T in blocks of samples (g_h's rows under a piece, 32 KiB, in L1, where pieces of every row were read
             // from L2), then each row to the sink; tied: plus gW_out's row, one rounded add, as Combine below adds it.
-            SparseEntry** columnLists = stackalloc SparseEntry*[features];
-            int* columnCounts = stackalloc int[features];
-            for (int f = 0; f < features; f++)
-            {
-                columnLists[f] = columns + columnStart[i0 + f];
-                columnCounts[f] = columnStart[i0 + f + 1] - columnStart[i0 + f];
-            }
             SampleBlocks(w, gh, columnLists, columnCounts, features, scratch.InputRows);
             for (int f = 0; f < features; f++)
             {
@@ -485,12 +485,31 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         else
             for (int i = i0; i < i1; i++)
             {
-                int start = columnStart[i];
                 sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
-                RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columns + start, columnStart[i + 1] - start, ldm,
+                RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columnLists[i - i0], columnCounts[i - i0], ldm,
                     w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
             }
         if (w.Bias) PutBias(w, i0, i1, bias, ref sink);
+    }
+
+    /// <summary>
+    /// Feature i's nonzero x of the training batch, by ascending sample, from the x^T panels (lanes past the batch
+    /// hold zeros) into <paramref name="list"/> (room for the batch and one vector's append); returns how many. A
+    /// vector of zeros, most of them at small p, costs a compare.
+    /// </summary>
+    private static int InputColumn(Workspace w, int s, int i, SparseEntry* list)
+    {
+        int count = 0;
+        for (int p = 0; p < w.Panels; p++)
+        {
+            float* row = w.FeaturePanelOf(w.XT, s, p) + (nint)i * Tile;
+            for (int v = 0; v < Tile; v += TLanes.Count)
+            {
+                TVec x = TLanes.Load(row + v);
+                if (TLanes.NonZeroBits(x) != 0) count += TLanes.AppendNonZero(x, p * Tile + v, list + count);
+            }
+        }
+        return count;
     }
 
     /// <summary>
@@ -514,7 +533,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     /// source's rows under one piece of lanes stays in L1 while the block's features pass through it; each chain is
     /// stored in the block's rows between blocks and resumed (no bit changes). Feature f takes its entries (sample,
     /// value) by ascending sample from lists[f] (counts[f] of them) and gets row f of rows (ldm apart, cleared first,
-    /// lanes past m zero): gW_out from g_z and h, gW_in^T from x's columns and g_h (source: an instance's tiles).
+    /// lanes past m zero): gW_out from g_z and h, gW_in^T from x's lists and g_h (source: an instance's tiles).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SampleBlocks(Workspace w, float* source, SparseEntry** lists, int* counts, int features, float* rows)

@@ -1,8 +1,7 @@
 namespace ToyModels.Backends.Simd.Phases;
 
 /// <summary>
-/// x of the first rows of each instance: sparse rows and the dense x^T panels, an item per panel of 64 samples; for
-/// a training batch also each panel's count of entries per feature, and then per instance where they go in x's columns.
+/// x of the first rows of each instance: sparse rows and the dense x^T panels, an item per panel of 64 samples.
 /// </summary>
 internal sealed class GeneratePhase(StepState state) : Phase(state)
 {
@@ -22,18 +21,11 @@ internal sealed class GeneratePhase(StepState state) : Phase(state)
     {
         (_instances, _rows, _panels, _step, _firstSample, _evaluation) = (instances, rows, StepState.Panels(rows), (uint)step, firstSample, evaluation);
         runner.Run(this, instances.Count * _panels);
-        if (!evaluation)
-            for (int i = 0; i < instances.Count; i++)
-            {
-                InputColumns.Offsets(W, instances[i]);
-                State.Records[instances[i]].ColumnsWritten = false;
-            }
     }
 
     protected override void RunItem(int item, int thread)
     {
         int s = _instances[item / _panels], p = item % _panels;
         State.Kernels.Generate(W, s, p, _rows, _step, _firstSample, _evaluation);
-        if (!_evaluation) InputColumns.Count(W, s, p);
     }
 }

@@ -3,16 +3,12 @@ namespace ToyModels.Backends.Simd.Phases;
 /// <summary>
 /// g_h after the loss, for instances that did not fuse it: per instance sparse (an item per panel) or dense (an
 /// item per block of <see cref="Blocking.ProductRows"/> hidden units and <see cref="Blocking.LaneGroup"/> panels,
-/// into g_h^T, transposed after by <see cref="TransposeHiddenPhase"/>), as its paths say. The last items write
-/// x's columns, one per panel of each instance: short items after the long ones, so that no thread is left with a
-/// long one at the end.
+/// into g_h^T, transposed after by <see cref="TransposeHiddenPhase"/>), as its paths say.
 /// </summary>
 internal sealed class HiddenPhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
-    /// <summary>The instances of the set whose x columns are still to be written.</summary>
-    private readonly InstanceSet _columns = new(state.W.Instances);
-    /// <summary>The first item of each instance of the set, and one past the last (where the column items start).</summary>
+    /// <summary>The first item of each instance of the set, and one past the last.</summary>
     private readonly int[] _start = new int[state.W.Instances + 1];
     private readonly int _groups = Blocking.Count(state.W.Panels, Blocking.LaneGroup);
 
@@ -23,19 +19,11 @@ internal sealed class HiddenPhase(StepState state) : Phase(state)
         _start[0] = 0;
         for (int i = 0; i < instances.Count; i++)
             _start[i + 1] = _start[i] + (State.Records[instances[i]].Paths.Hidden == HiddenGradient.Dense ? dense : W.Panels);
-        InputColumns.Pending(State, instances, _columns);
-        runner.Run(this, _start[instances.Count] + _columns.Count * W.Panels);
-        InputColumns.Written(State, _columns);
+        runner.Run(this, _start[instances.Count]);
     }
 
     protected override void RunItem(int item, int thread)
     {
-        int end = _start[_instances.Count];
-        if (item >= end)
-        {
-            InputColumns.Scatter(W, _columns[(item - end) / W.Panels], (item - end) % W.Panels);
-            return;
-        }
         int i = 0;
         while (item >= _start[i + 1]) i++;
         int s = _instances[i], block = item - _start[i];

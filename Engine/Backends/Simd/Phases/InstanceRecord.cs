@@ -16,9 +16,4 @@ internal struct InstanceRecord
     public double LastDensity;
     /// <summary>The paths of the Backward in progress.</summary>
     public BackwardPaths Paths;
-    /// <summary>
-    /// Whether x's columns hold the training batch now in the rows: set by the Backward that wrote them, cleared by the
-    /// training batch's generation (which counts the new entries). A second Backward of one batch keeps them.
-    /// </summary>
-    public bool ColumnsWritten;
 }

@@ -37,7 +37,7 @@ internal sealed class StepPhases(StepState state)
     public void Loss(IItemRunner runner, InstanceSet instances, int rows) => _loss.Run(runner, instances, rows, gradients: false);
 
     /// <summary>
-    /// Loss and g_z; g_h (and x's columns); then the per-feature gradients (into the optimizer when fused). Per
+    /// Loss and g_z; g_h; then the per-feature gradients (into the optimizer when fused). Per
     /// instance, when its last g_z was sparse the loss and the sparse g_h walk run together panel by panel (g_z
     /// is listed while in cache); otherwise the loss runs first and this g_z's density chooses g_h's path
     /// (<see cref="BackwardPlan"/>). Every path gives the same bits: the plan only chooses how fast.
