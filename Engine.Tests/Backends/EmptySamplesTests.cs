@@ -80,31 +80,19 @@ public sealed class EmptySamplesTests
         backend.GenerateBatch(0);
         backend.Forward();
         kept = backend is SimdBackend simd ? simd.DecodedSamplesOf(0) : 0;
-        tensors.Add(("training z", Read(backend, TensorKind.Z)));
+        tensors.Add(("training z", BackendTensors.Read(backend, TensorKind.Z)));
         var scalars = new OptimizerScalars(config);
         for (long step = 0; step < 3; step++)
         {
             backend.Step(scalars.Set(step));
-            tensors.Add(($"step {step} row losses", Read(backend, TensorKind.RowLoss)));
+            tensors.Add(($"step {step} row losses", BackendTensors.Read(backend, TensorKind.RowLoss)));
         }
         int count = config.Batch - 2;
         var rows = new float[config.InstanceCount * count];
         backend.Evaluate(5, count, rows);
         tensors.Add(("evaluation row losses", rows));
-        tensors.Add(("evaluation z", Read(backend, TensorKind.Z)));
-        var state = new float[config.Layout.Total];
-        backend.GetParameters(state);
-        tensors.Add(("parameters", state));
-        var optimizer = new float[config.OptimizerStateLength()];
-        backend.GetOptimizerState(optimizer);
-        tensors.Add(("optimizer state", optimizer));
+        tensors.Add(("evaluation z", BackendTensors.Read(backend, TensorKind.Z)));
+        BackendTensors.AddState(tensors, backend, config);
         return tensors;
-    }
-
-    private static float[] Read(IBackend backend, TensorKind tensor)
-    {
-        var values = new float[((Backend)backend).ElementCount(tensor)];
-        backend.Read(tensor, values);
-        return values;
     }
 }

@@ -84,16 +84,9 @@ public sealed class FusedSparsityParityTests
         for (long step = 0; step < 2; step++)
         {
             backend.Step(scalars.Set(step));
-            var rows = new float[((Backend)backend).ElementCount(TensorKind.RowLoss)];
-            backend.Read(TensorKind.RowLoss, rows);
-            tensors.Add(($"step {step} row losses", rows));
+            tensors.Add(($"step {step} row losses", BackendTensors.Read(backend, TensorKind.RowLoss)));
         }
-        var state = new float[config.Layout.Total];
-        backend.GetParameters(state);
-        tensors.Add(("parameters", state));
-        var optimizer = new float[config.OptimizerStateLength()];
-        backend.GetOptimizerState(optimizer);
-        tensors.Add(("optimizer state", optimizer));
+        BackendTensors.AddState(tensors, backend, config);
         return tensors;
     }
 }
