@@ -165,12 +165,7 @@ public sealed class SimdBlockingParityTests
                 backend.Step(scalars.Set(step));
                 Read(TensorKind.RowLoss, $"step {step}");
             }
-            var parameters = new float[config.Layout.Total];
-            backend.GetParameters(parameters);
-            tensors.Add(("parameters", parameters));
-            var state = new float[config.OptimizerStateLength()];
-            backend.GetOptimizerState(state);
-            tensors.Add(("optimizer state", state));
+            BackendTensors.AddState(tensors, backend, config);
             int count = Math.Min(config.Batch, 70);
             var rows = new float[config.InstanceCount * count];
             backend.Evaluate(1000, count, rows);
