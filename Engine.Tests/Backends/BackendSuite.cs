@@ -138,12 +138,15 @@ public abstract class BackendSuite
         using var actual = Create(config);
         var scalars = new OptimizerScalars(config);
         StepBoth(expected, actual, scalars, 2, "two steps");
-        foreach (var backend in new[] { expected, actual }) { backend.GenerateBatch(2); backend.Forward(); backend.Backward(); }
-        Compare(expected, actual, TensorKind.Gradients, "the first Backward");
-        foreach (var backend in new[] { expected, actual }) backend.Backward();
-        Compare(expected, actual, TensorKind.Gradients, "a second Backward of the same batch");
-        foreach (var backend in new[] { expected, actual }) { backend.GenerateBatch(3); backend.Forward(); backend.Backward(); }
-        Compare(expected, actual, TensorKind.Gradients, "the next batch after two Backwards");
+        void Both(Action<IBackend> operation, string at)
+        {
+            operation(expected);
+            operation(actual);
+            Compare(expected, actual, TensorKind.Gradients, at);
+        }
+        Both(b => { b.GenerateBatch(2); b.Forward(); b.Backward(); }, "the first Backward");
+        Both(b => b.Backward(), "a second Backward of the same batch");
+        Both(b => { b.GenerateBatch(3); b.Forward(); b.Backward(); }, "the next batch after two Backwards");
     }
 
     /// <summary>

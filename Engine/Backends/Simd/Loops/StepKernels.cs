@@ -418,22 +418,20 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             for (int f = 0; f < features; f++)
             {
                 SparseEntry* list = lists + (nint)f * batch;
+                if (path != DecoderGradient.SparseFromLists)
+                {
+                    counts[f] = NonZeroLanes(w, gz + f * Tile, list);
+                    continue;
+                }
                 int count = 0;
                 for (int p = 0; p < w.Panels; p++)
                 {
-                    if (path == DecoderGradient.SparseFromLists)
-                    {
-                        // The fused walk's list of the panel: feature i0 + f's entries, already in sample order.
-                        int* start = w.GzStartOf(s, p) + i0 + f;
-                        int from = start[0], length = start[1] - from;
-                        long* source = (long*)(w.GzListOf(s, p) + from), target = (long*)(list + count);
-                        for (int e = 0; e < length; e++) target[e] = source[e];
-                        count += length;
-                        continue;
-                    }
-                    float* row = gz + p * w.FeaturePanel + f * Tile;
-                    for (int v = 0; v < Tile; v += width)
-                        count += TLanes.AppendNonZero(TLanes.Load(row + v), p * Tile + v, list + count);
+                    // The fused walk's list of the panel: feature i0 + f's entries, already in sample order.
+                    int* start = w.GzStartOf(s, p) + i0 + f;
+                    int from = start[0], length = start[1] - from;
+                    long* source = (long*)(w.GzListOf(s, p) + from), target = (long*)(list + count);
+                    for (int e = 0; e < length; e++) target[e] = source[e];
+                    count += length;
                 }
                 counts[f] = count;
             }
@@ -467,7 +465,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         for (int f = 0; f < features; f++)
         {
             columnLists[f] = scratch.Lists + (nint)f * batch;
-            entries += columnCounts[f] = InputColumn(w, s, i0 + f, columnLists[f]);
+            entries += columnCounts[f] = NonZeroLanes(w, w.FeaturePanelOf(w.XT, s, 0) + (nint)(i0 + f) * Tile, columnLists[f]);
         }
         if (entries >= Blocking.PiecesOutermost * (i1 - i0))
         {
@@ -493,16 +491,16 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     }
 
     /// <summary>
-    /// Feature i's nonzero x of the training batch, by ascending sample, from the x^T panels (lanes past the batch
-    /// hold zeros) into <paramref name="list"/> (room for the batch and one vector's append); returns how many. A
-    /// vector of zeros, most of them at small p, costs a compare.
+    /// One feature's nonzero values over the batch, by ascending sample, from its row of an n-feature panel buffer
+    /// (x^T or g_z^T; <paramref name="row0"/> in panel 0; lanes past the batch hold zeros) into <paramref name="list"/>
+    /// (room for the batch and one vector's append); returns how many. A vector of zeros costs a compare.
     /// </summary>
-    private static int InputColumn(Workspace w, int s, int i, SparseEntry* list)
+    private static int NonZeroLanes(Workspace w, float* row0, SparseEntry* list)
     {
         int count = 0;
         for (int p = 0; p < w.Panels; p++)
         {
-            float* row = w.FeaturePanelOf(w.XT, s, p) + (nint)i * Tile;
+            float* row = row0 + p * w.FeaturePanel;
             for (int v = 0; v < Tile; v += TLanes.Count)
             {
                 TVec x = TLanes.Load(row + v);

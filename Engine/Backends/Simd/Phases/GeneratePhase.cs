@@ -1,8 +1,6 @@
 namespace ToyModels.Backends.Simd.Phases;
 
-/// <summary>
-/// x of the first rows of each instance: sparse rows and the dense x^T panels, an item per panel of 64 samples.
-/// </summary>
+/// <summary>x of the first rows of each instance: sparse rows and the dense x^T panels, an item per panel of 64 samples.</summary>
 internal sealed class GeneratePhase(StepState state) : Phase(state)
 {
     private InstanceSet _instances = null!;
@@ -23,9 +21,6 @@ internal sealed class GeneratePhase(StepState state) : Phase(state)
         runner.Run(this, instances.Count * _panels);
     }
 
-    protected override void RunItem(int item, int thread)
-    {
-        int s = _instances[item / _panels], p = item % _panels;
-        State.Kernels.Generate(W, s, p, _rows, _step, _firstSample, _evaluation);
-    }
+    protected override void RunItem(int item, int thread) =>
+        State.Kernels.Generate(W, _instances[item / _panels], item % _panels, _rows, _step, _firstSample, _evaluation);
 }
