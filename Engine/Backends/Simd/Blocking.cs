@@ -28,7 +28,12 @@ internal static class Blocking
     /// </summary>
     public const int HiddenFeatures = 96;
 
-    /// <summary>Samples per block of the sparse gW_out walk: the block's h rows under one piece (32 KiB) stay in L1.</summary>
+    /// <summary>
+    /// Samples per block of the sparse gW_out walk: the block's h rows under one piece (32 KiB) stay in L1. At n 512,
+    /// m 512, p 0.135 (g_z density 0.23) on 2 threads, each run interleaving step by step, the gradient phase took
+    /// 4.90-4.92 ms a step against 5.25-5.27 with blocks of 64, 4.06-4.09 against 5.16 with 32 (more chains stored
+    /// and resumed), 4.15-4.19 against 4.24-4.34 with 256 and 3.91-3.98 against 4.56-4.59 with 512 (blocks past L1).
+    /// </summary>
     public const int GradientSamples = 128;
 
     /// <summary>
