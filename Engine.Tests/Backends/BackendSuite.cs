@@ -127,7 +127,8 @@ public abstract class BackendSuite
 
     /// <summary>
     /// A second Backward of one training batch (after, say, reading the gradients) gives the same bits as the first
-    /// and as the reference: whatever a backend derives from the batch is not consumed by the first. Several panels with a ragged last one, and two instances.
+    /// and as the reference: whatever a backend derives from the batch is not consumed by the first. Several panels
+    /// with a ragged last one, and two instances.
     /// </summary>
     [SkippableFact]
     public void A_second_Backward_of_one_batch_gives_the_same_gradients()

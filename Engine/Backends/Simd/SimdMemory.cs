@@ -16,8 +16,9 @@ namespace ToyModels.Backends.Simd;
 /// <para>The sparse buffers are sized for the worst case (every feature active) and only what is written becomes
 /// resident, a 4 KiB page at a time: sparse x as rows (p n entries a row); g_z's nonzeros, listed per panel by the
 /// fused loss and g_h walk and per feature by each thread of the gradient phase; and there, after them, x's. g_z
-/// is nonzero where z &gt; 0: at initialisation about half the outputs (b and the W_out h are symmetric about 0), and training only lowers that, so the lists are counted at density
-/// <see cref="FirstStepsDensity"/>, the high-water mark of the first steps.</para>
+/// is nonzero where z &gt; 0: at initialisation about half the outputs (b and the W_out h are symmetric about 0),
+/// and training only lowers that, so the lists are counted at density <see cref="FirstStepsDensity"/>, the
+/// high-water mark of the first steps.</para>
 /// </remarks>
 internal static class SimdMemory
 {

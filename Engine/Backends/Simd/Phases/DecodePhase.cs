@@ -28,14 +28,10 @@ internal sealed class DecodePhase(StepState state) : Phase(state)
         int s = _instances[i], local = item - _firstItem[i], kept = W.Kept[s];
         int groups = kept > 0 ? 1 : _groups, i0 = local / groups * Blocking.ProductRows, i1 = Math.Min(i0 + Blocking.ProductRows, W.N);
         int lanes = Workspace.RoundUp(kept > 0 ? kept : _rows, Workspace.Tile), group = Blocking.LaneGroup * Workspace.Tile;
-        if (kept == 0)
-        {
-            int l0 = local % groups * group;
-            State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, lanes), W.Scratch[thread]);
-            return;
-        }
-        for (int l0 = 0; l0 < lanes; l0 += group)
-            State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, lanes), W.Scratch[thread]);
-        EmptySamples.Spread(W, s, i0, i1, _rows, State.Gathers);
+        // One group of panels, or (kept samples) every group of the kept lanes.
+        int from = kept > 0 ? 0 : local % groups * group, to = kept > 0 ? lanes : Math.Min(from + group, lanes);
+        for (int l0 = from; l0 < to; l0 += group)
+            State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, to), W.Scratch[thread]);
+        if (kept > 0) EmptySamples.Spread(W, s, i0, i1, _rows, State.Gathers);
     }
 }
