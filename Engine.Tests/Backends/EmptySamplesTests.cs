@@ -11,7 +11,7 @@ namespace ToyModels.Tests.Backends;
 /// The decoder over the kept samples only (<see cref="EmptySamples"/>): when it pays, and that z, the losses and
 /// every later state keep the reference's bits when most samples are empty, across panels whose kept samples
 /// straddle two panels of h^T, ragged batches, evaluation batches shorter than the training batch, tied and untied,
-/// at every instruction set here and 1 to 3 threads.
+/// at every instruction set here and 1 to 3 threads; and the backward pass that leaves them out.
 /// </summary>
 public sealed class EmptySamplesTests
 {
@@ -65,6 +65,78 @@ public sealed class EmptySamplesTests
         var actual = Run(new SimdBackend(config, threads: 2) { DecodeEmptyOnce = true }, config, parameters, out int kept);
         Assert.Equal(1, kept);
         for (int t = 0; t < expected.Count; t++) Bits.Equal(expected[t].Values, actual[t].Values, expected[t].What);
+    }
+
+    public static TheoryData<int, int, int, bool, double> BackwardShapes() => new()
+    {
+        { 20, 40, 2 * Workspace.Tile + 9, false, 0.02 },                 // about 2/3 empty; 3 panels, the last ragged
+        { 24, 9, 3 * Workspace.Tile, true, 0.04 },                       // about 1/3 empty, tied
+        { 2 * Blocking.Features + 5, 70, Workspace.Tile + 7, false, 0.01 }, // past two gradient items; m past a piece and its rest
+    };
+
+    /// <summary>
+    /// The backward pass leaves out the samples with no active feature: their h is +0, so the sparse gW_out walk drops
+    /// their terms, and their g_h is not computed (gW_in never takes it). With the bias positive on 2 of 3 features their
+    /// g_z is nonzero there, so the reference's chains have such terms. The stored gradients of a Backward and three fused
+    /// steps after it keep its bits, through the unfused walk from the panels (threshold 1: the first Backward), the
+    /// fused walk (threshold 2) and the default choice.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BackwardShapes))]
+    public void Leaving_empty_samples_out_of_the_backward_pass_keeps_the_reference_bits(int n, int m, int batch, bool tied, double p)
+    {
+        var config = ParityCases.Make(n, m, batch, tied, bias: true, p, Importance.Decay(0.95), 2);
+        var parameters = Initialization.Create(config);
+        for (int s = 0; s < config.InstanceCount; s++)
+        {
+            Span<float> bias = config.Layout.BiasVector.Of(config.Layout.Instance(parameters.AsSpan(), s));
+            for (int i = 0; i < bias.Length; i++) bias[i] = i % 3 == 2 ? -0.25f : 0.25f + 0.01f * i;
+        }
+        var expected = Backward(BackendFactory.Create(BackendKind.Reference, config), config, parameters, out int empty);
+        Assert.True(empty > 0, $"n{n} m{m} B{batch}: no empty sample in instance 0's batch");
+        foreach (var set in new[] { InstructionSet.Scalar, InstructionSet.Sse, InstructionSet.Avx2, InstructionSet.Avx512 })
+        {
+            if (set > InstructionSets.Best) continue;
+            foreach (int threads in new[] { 1, 2, 3 })
+                foreach (double? threshold in new double?[] { 1.0, 2.0, null })
+                {
+                    var simd = new SimdBackend(config, threads, set);
+                    if (threshold is double t) simd.DenseDensity = t;
+                    var actual = Backward(simd, config, parameters, out _);
+                    for (int k = 0; k < expected.Count; k++)
+                        Bits.Equal(expected[k].Values, actual[k].Values,
+                            $"n{n} m{m} B{batch} tied {tied}, {set}, {threads} threads, threshold {threshold}: {expected[k].What}");
+                }
+        }
+    }
+
+    /// <summary>
+    /// A Backward's stored gradients and row losses, its update, three fused steps' row losses, then the parameters and
+    /// optimizer state. <paramref name="empty"/>: instance 0's samples with no active feature in the first batch.
+    /// </summary>
+    private static List<(string What, float[] Values)> Backward(IBackend backend, AutoencoderConfig config, float[] parameters, out int empty)
+    {
+        using var _ = backend;
+        backend.SetParameters(parameters);
+        var tensors = new List<(string, float[])>();
+        backend.GenerateBatch(0);
+        var x = BackendTensors.Read(backend, TensorKind.X);
+        empty = 0;
+        for (int b = 0; b < config.Batch; b++)
+            if (x.AsSpan(b * config.N, config.N).IndexOfAnyExcept(0f) < 0) empty++;
+        backend.Forward();
+        backend.Backward();
+        tensors.Add(("backward gradients", BackendTensors.Read(backend, TensorKind.Gradients)));
+        tensors.Add(("backward row losses", BackendTensors.Read(backend, TensorKind.RowLoss)));
+        var scalars = new OptimizerScalars(config);
+        backend.Update(scalars.Set(0));
+        for (long step = 1; step < 4; step++)
+        {
+            backend.Step(scalars.Set(step));
+            tensors.Add(($"step {step} row losses", BackendTensors.Read(backend, TensorKind.RowLoss)));
+        }
+        BackendTensors.AddState(tensors, backend, config);
+        return tensors;
     }
 
     /// <summary>

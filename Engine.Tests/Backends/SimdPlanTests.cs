@@ -51,6 +51,22 @@ public sealed class SimdPlanTests
             BackwardPlan.Unfused(0.0, 0.0, float.PositiveInfinity, tiny, false, tiny, false));
     }
 
+    [Fact]
+    public void Empty_samples_leave_gW_out_when_their_terms_cannot_change_a_bit()
+    {
+        float tiny = MathF.ScaleB(1f, -60), small = MathF.ScaleB(1f, -44);
+        Assert.True(BackwardPlan.SkipsEmptySamples(1e-3f, false, false, 1e-6f));
+        // An h or a parameter that is not finite (an empty sample's z is the bias: 0 x inf would be NaN) keeps every term.
+        Assert.False(BackwardPlan.SkipsEmptySamples(1e-3f, true, false, 1e-6f));
+        Assert.False(BackwardPlan.SkipsEmptySamples(1e-3f, false, true, 1e-6f));
+        // A chain that could underflow to -0 (exponents summing to -104) keeps them; -103 does not.
+        Assert.False(BackwardPlan.SkipsEmptySamples(tiny, false, false, small));
+        Assert.True(BackwardPlan.SkipsEmptySamples(tiny, false, false, MathF.ScaleB(1f, -43)));
+        // h all zero or g_z all zero (smallest +inf): nothing can underflow.
+        Assert.True(BackwardPlan.SkipsEmptySamples(float.PositiveInfinity, false, false, tiny));
+        Assert.True(BackwardPlan.SkipsEmptySamples(tiny, false, false, float.PositiveInfinity));
+    }
+
     private static BackwardPaths Unfused(double density, float gzSmallest = 1e-6f, float decoderSmallest = 1e-4f, bool decoderNonFinite = false,
         float hSmallest = 1e-3f, bool hNonFinite = false) =>
         BackwardPlan.Unfused(density, Threshold, gzSmallest, decoderSmallest, decoderNonFinite, hSmallest, hNonFinite);

@@ -42,8 +42,10 @@ internal unsafe interface IStepKernels
     /// <summary>
     /// Every gradient of features [i0, i1): rows of gW_out (dense or sparse) and gW_in^T (tied: their sum) and
     /// g_b, handed to the optimizer as they are finished (<paramref name="fused"/> given) or stored in the gradient buffer.
+    /// With <paramref name="skipEmpty"/> (<see cref="Phases.BackwardPlan.SkipsEmptySamples"/>) the sparse gW_out walk
+    /// leaves out the samples with no active feature, whose h row is +0.
     /// </summary>
-    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path);
+    UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path, bool skipEmpty);
     /// <summary>The optimizer over the stored gradients of features [i0, i1).</summary>
     UpdateResult Update(Workspace w, int s, int i0, int i1, OptimizerScalars scalars);
 }
@@ -298,6 +300,12 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
         float* gh = w.Tiles(w.GH, s);
         int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        // A sample with no active feature has x = 0, so gW_in, the only reader of g_h, never takes its row: its
+        // chains are not run (the row stays +0). At small p that is most of the batch, and its g_z is not zero
+        // wherever the bias is positive.
+        int* xCounts = w.XCountOf(s) + first;
+        for (int l = 0; l < live; l++)
+            if (xCounts[l] == 0) counts[l] = 0;
         // The samples with a list, and (sparse) the block's rows that some list takes: only those rows are fetched.
         ulong active = 0;
         for (int l = 0; l < live; l++) active |= (ulong)(counts[l] > 0 ? 1 : 0) << l;
@@ -358,16 +366,16 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             Squares.Transpose(panel + (nint)j0 * Tile, Tile, gh + (j0 >> 6) * w.HiddenTile, Tile, Math.Min(Tile, w.M - j0), live);
     }
 
-    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path)
+    public UpdateResult Gradients(Workspace w, int s, int i0, int i1, ThreadScratch scratch, OptimizerScalars? fused, DecoderGradient path, bool skipEmpty)
     {
         if (fused is null)
         {
             var store = new StoreRow<TVec, TLanes>(w.Block(w.Gradients, s));
-            FeatureGradients(w, s, i0, i1, scratch, path, ref store);
+            FeatureGradients(w, s, i0, i1, scratch, path, skipEmpty, ref store);
             return new UpdateResult(false, float.PositiveInfinity);
         }
         var sink = Sink(w, s, fused);
-        FeatureGradients(w, s, i0, i1, scratch, path, ref sink);
+        FeatureGradients(w, s, i0, i1, scratch, path, skipEmpty, ref sink);
         return new UpdateResult(sink.NonFinite != 0, TLanes.Smallest(sink.Smallest));
     }
 
@@ -380,7 +388,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     /// rounded add). Every finished vector goes to the sink.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void FeatureGradients<TSink>(Workspace w, int s, int i0, int i1, ThreadScratch scratch, DecoderGradient path, ref TSink sink)
+    private static void FeatureGradients<TSink>(Workspace w, int s, int i0, int i1, ThreadScratch scratch, DecoderGradient path, bool skipEmpty,
+        ref TSink sink)
         where TSink : struct, IRowSink<TVec>
     {
         int width = TLanes.Count, features = i1 - i0, batch = w.Batch, ldm = w.Ldm;
@@ -411,28 +420,48 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         }
         else
         {
-            // Each feature's nonzero g_z over samples, ascending (lanes past the batch hold zeros). Lists are
-            // written in feature order, so the junk an append leaves past a list is overwritten by the next.
+            // Each feature's nonzero g_z over samples, ascending (lanes past the batch hold zeros), and g_b[i] = the
+            // plain sum of the feature's nonzero g_z over samples, ascending. Lists are written in feature order, so
+            // the junk an append leaves past a list is overwritten by the next.
             SparseEntry* lists = scratch.Lists;
             int* counts = scratch.Counts;
+            int* xCounts = w.XCountOf(s);
             for (int f = 0; f < features; f++)
             {
                 SparseEntry* list = lists + (nint)f * batch;
                 if (path != DecoderGradient.SparseFromLists)
                 {
-                    counts[f] = NonZeroLanes(w, gz + f * Tile, list);
+                    int nonzero = NonZeroLanes(w, gz + f * Tile, list);
+                    float sum = 0f;
+                    for (int e = 0; e < nonzero; e++) sum += list[e].Value;
+                    bias[f] = sum;
+                    counts[f] = skipEmpty ? WithoutEmptySamples(list, nonzero, xCounts) : nonzero;
                     continue;
                 }
                 int count = 0;
+                float gb = 0f;
                 for (int p = 0; p < w.Panels; p++)
                 {
                     // The fused walk's list of the panel: feature i0 + f's entries, already in sample order.
                     int* start = w.GzStartOf(s, p) + i0 + f;
                     int from = start[0], length = start[1] - from;
-                    long* source = (long*)(w.GzListOf(s, p) + from), target = (long*)(list + count);
-                    for (int e = 0; e < length; e++) target[e] = source[e];
-                    count += length;
+                    SparseEntry* source = w.GzListOf(s, p) + from;
+                    for (int e = 0; e < length; e++) gb += source[e].Value;
+                    if (!skipEmpty)
+                    {
+                        long* words = (long*)source, target = (long*)(list + count);
+                        for (int e = 0; e < length; e++) target[e] = words[e];
+                        count += length;
+                        continue;
+                    }
+                    // Every entry is written and only those of samples with an active feature are kept (no branch to mispredict).
+                    for (int e = 0; e < length; e++)
+                    {
+                        list[count] = source[e];
+                        count += xCounts[source[e].Index] != 0 ? 1 : 0;
+                    }
                 }
+                bias[f] = gb;
                 counts[f] = count;
             }
             // gW_out[i][j] = serial over i's nonzero g_z, ascending b, of fma(h[b][j], g_z[b][i], acc); either walk
@@ -446,17 +475,13 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 for (int f = 0; f < features; f++) featureLists[f] = lists + (nint)f * batch;
                 SampleBlocks(w, h, featureLists, counts, features, scratch.Rows);
             }
-            for (int f = 0; f < features; f++)
-            {
-                SparseEntry* list = lists + (nint)f * batch;
-                float gb = 0f;
-                for (int e = 0; e < counts[f]; e++) gb += list[e].Value;
-                bias[f] = gb;
-                if (w.Tied) continue;
-                sink.Start(w.DecoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: true);
-                float* row = scratch.Rows + (nint)f * ldm;
-                for (int j2 = 0; j2 < ldm; j2 += width) sink.Put(j2, TLanes.Load(row + j2));
-            }
+            if (!w.Tied)
+                for (int f = 0; f < features; f++)
+                {
+                    sink.Start(w.DecoderOffset + (nint)(i0 + f) * ldm, w.M, decoder: true);
+                    float* row = scratch.Rows + (nint)f * ldm;
+                    for (int j2 = 0; j2 < ldm; j2 += width) sink.Put(j2, TLanes.Load(row + j2));
+                }
         }
         // Each feature's nonzero x over samples, ascending, from the x^T panels: the lists of g_z above are done with.
         SparseEntry** columnLists = stackalloc SparseEntry*[features];
@@ -488,6 +513,21 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                     w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
             }
         if (w.Bias) PutBias(w, i0, i1, bias, ref sink);
+    }
+
+    /// <summary>
+    /// Drops from a feature's list over samples the entries of samples with no active feature
+    /// (<paramref name="xCounts"/>[sample] 0), keeping the order; returns how many are left.
+    /// </summary>
+    private static int WithoutEmptySamples(SparseEntry* list, int count, int* xCounts)
+    {
+        int kept = 0;
+        for (int e = 0; e < count; e++)
+        {
+            list[kept] = list[e];
+            kept += xCounts[list[e].Index] != 0 ? 1 : 0;
+        }
+        return kept;
     }
 
     /// <summary>

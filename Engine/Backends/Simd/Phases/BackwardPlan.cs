@@ -55,6 +55,19 @@ internal static class BackwardPlan
         var decoder = dense && !hNonFinite && ExactDense.SkipsAreExact(hSmallest, gzSmallest) ? DecoderGradient.Dense : DecoderGradient.SparseFromPanels;
         return new BackwardPaths(hidden, decoder);
     }
+
+    /// <summary>
+    /// Whether the sparse gW_out walk may leave out the samples with no active feature. Their h row is +0 (the encoder's
+    /// chains take no entry), so each of their terms adds fma(+0, g_z, acc) = acc + (+-0): the same acc unless acc is -0,
+    /// which needs a nonzero sum to underflow to zero (ruled out as for a dense product, <see cref="ExactDense"/>), or
+    /// g_z is not finite (0 x inf is NaN; an empty sample's z is the bias, so every parameter must be finite).
+    /// </summary>
+    /// <param name="hSmallest">Smallest nonzero finite |h| of this step's Forward (+inf when h is all zero).</param>
+    /// <param name="hNonFinite">Whether some h was not finite.</param>
+    /// <param name="parametersNonFinite">Whether some parameter may not be finite (the bias among them).</param>
+    /// <param name="gzSmallest">Smallest nonzero |g_z| of this step (+inf when g_z is all zero).</param>
+    public static bool SkipsEmptySamples(float hSmallest, bool hNonFinite, bool parametersNonFinite, float gzSmallest) =>
+        !hNonFinite && !parametersNonFinite && ExactDense.SkipsAreExact(hSmallest, gzSmallest);
 }
 
 internal static class ExactDense

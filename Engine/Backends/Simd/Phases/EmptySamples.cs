@@ -11,6 +11,10 @@ namespace ToyModels.Backends.Simd.Phases;
 /// the first empty sample (the representative), in ascending order, their h^T columns packed to the front
 /// (<see cref="Plan"/>, <see cref="KeptRows"/>); then each z^T row is spread back in place (<see cref="Spread"/>),
 /// every empty sample taking the representative's z. The bits are those of decoding every sample.
+/// The backward pass leaves them out too, whether or not they were decoded once: their g_h is not computed (only
+/// gW_in reads g_h, and only where x != 0), and the sparse gW_out walk drops their terms (h = +0) where
+/// <see cref="BackwardPlan.SkipsEmptySamples"/> proves that exact. Early in training, when the bias is positive,
+/// their g_z is not zero, and those terms were most of the backward pass at p 0.001.
 /// </summary>
 internal static unsafe class EmptySamples
 {

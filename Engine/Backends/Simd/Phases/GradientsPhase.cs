@@ -22,6 +22,6 @@ internal sealed class GradientsPhase(StepState state) : Phase(state)
     {
         int s = _instances[item / State.FeatureBlocks], block = item % State.FeatureBlocks, i0 = block * Blocking.Features;
         State.BlockResults[s * State.FeatureBlocks + block] = State.Kernels.Gradients(W, s, i0, Math.Min(i0 + Blocking.Features, W.N),
-            W.Scratch[thread], _fused, State.Records[s].Paths.Decoder);
+            W.Scratch[thread], _fused, State.Records[s].Paths.Decoder, State.Records[s].SkipsEmpty);
     }
 }

@@ -16,4 +16,6 @@ internal struct InstanceRecord
     public double LastDensity;
     /// <summary>The paths of the Backward in progress.</summary>
     public BackwardPaths Paths;
+    /// <summary>Whether the Backward in progress leaves the samples with no active feature out of the sparse gW_out walk (<see cref="BackwardPlan.SkipsEmptySamples"/>).</summary>
+    public bool SkipsEmpty;
 }
