@@ -228,7 +228,7 @@ internal static class RugGridTime
                 Seconds += seconds;
                 windowSeconds += seconds;
                 density += Density;
-                double flop = StepFlop(config, x, Density * config.N * config.Batch, Paths, _backend.DecodedSamplesOf(0));
+                double flop = StepFlop(config, x, Density * config.N * config.Batch, _backend.EmptySampleGzOf(0), Paths, _backend.DecodedSamplesOf(0));
                 Flop += flop;
                 if (_step >= SkipSteps && _step < early)
                 {
@@ -261,13 +261,16 @@ internal static class RugGridTime
 
         public void Dispose() => _backend?.Dispose();
 
+        /// <param name="empty">The nonzero g_z of samples with no active feature, which the sparse g_h walk leaves out, and
+        /// whether the sparse gW_out walk left them out too.</param>
         /// <param name="kept">The samples the decoder took when it left out empty ones (whole panels of 64 of them run), or 0 when it took all.</param>
-        private static double StepFlop(AutoencoderConfig config, double nonzeroX, double nonzeroGz, BackwardPaths paths, int kept)
+        private static double StepFlop(AutoencoderConfig config, double nonzeroX, double nonzeroGz, (long Nonzero, bool DecoderSkips) empty,
+            BackwardPaths paths, int kept)
         {
             double n = config.N, m = config.M, b = config.Batch, dense = 2 * n * m * b;
             double decode = kept > 0 ? 2 * n * m * Workspace.RoundUp(kept, Workspace.Tile) : dense;
-            double hidden = paths.Hidden == HiddenGradient.Dense ? dense : 2 * m * nonzeroGz;
-            double decoder = paths.Decoder == DecoderGradient.Dense ? dense : 2 * m * nonzeroGz;
+            double hidden = paths.Hidden == HiddenGradient.Dense ? dense : 2 * m * (nonzeroGz - empty.Nonzero);
+            double decoder = paths.Decoder == DecoderGradient.Dense ? dense : 2 * m * (nonzeroGz - (empty.DecoderSkips ? empty.Nonzero : 0));
             return decode + 4 * m * nonzeroX + hidden + decoder + 7 * b * n + 13 * (double)config.Layout.Total;
         }
     }

@@ -136,6 +136,32 @@ internal sealed unsafe class SimdBackend : Backend
     /// <summary>The g_z density of instance s's last Backward (for benchmarks).</summary>
     internal double GzDensityOf(int s) => _state.Records[s].LastDensity;
 
+    /// <summary>
+    /// For benchmarks: of instance s's last training batch, the outputs with z &gt; 0 (and importance not 0) in samples
+    /// with no active feature, which the sparse g_h walk leaves out; and whether the sparse gW_out walk left them out
+    /// too (<see cref="BackwardPlan.SkipsEmptySamples"/>). Every such sample's z is the bias, so each has the first one's
+    /// count. Read from the activation rooms, which hold instance s's batch after a step of it alone or of its block.
+    /// </summary>
+    internal (long Nonzero, bool DecoderSkips) EmptySampleGzOf(int s)
+    {
+        int* counts = _w.XCountOf(s);
+        int empty = 0, first = -1;
+        for (int b = 0; b < _w.Batch; b++)
+            if (counts[b] == 0)
+            {
+                empty++;
+                if (first < 0) first = b;
+            }
+        bool skips = _state.Records[s].SkipsEmpty;
+        if (empty == 0) return (0, skips);
+        float* z = _w.FeaturePanelOf(_w.ZT, s, first / Workspace.Tile) + first % Workspace.Tile;
+        float* importance = _w.Importance + (nint)s * _w.N;
+        int positive = 0;
+        for (int i = 0; i < _w.N; i++)
+            if (z[(nint)i * Workspace.Tile] > 0f && importance[i] != 0f) positive++;
+        return ((long)empty * positive, skips);
+    }
+
     /// <summary>The samples instance s's last Forward decoded when it left out empty ones, or 0 when it decoded all (for tests).</summary>
     internal int DecodedSamplesOf(int s) => _w.Kept[s];
 
