@@ -111,6 +111,43 @@ public sealed class EmptySamplesTests
     }
 
     /// <summary>
+    /// A bias that is not finite makes an empty sample's g_z infinite, and the reference's term fma(+0, inf, acc) NaN:
+    /// the sparse gW_out walk must keep those terms, from the very first Backward after the parameters were set.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_infinite_bias_keeps_the_empty_samples_terms(bool tied)
+    {
+        var config = ParityCases.Make(20, 40, 2 * Workspace.Tile + 9, tied, bias: true, 0.02, Importance.Decay(0.95), 1);
+        var parameters = Initialization.Create(config);
+        // Weights of one sign make every h of a sample with an entry positive, so their terms of gW_out's row 3 are +inf
+        // and only the empty samples' 0 x inf makes the reference's chain NaN.
+        for (int k = 0; k < parameters.Length; k++) parameters[k] = MathF.Abs(parameters[k]);
+        Span<float> bias = config.Layout.BiasVector.Of(parameters.AsSpan());
+        bias[3] = float.PositiveInfinity;
+        var expected = Gradients(BackendFactory.Create(BackendKind.Reference, config), parameters);
+        Assert.Contains(expected, float.IsNaN);
+        foreach (var set in new[] { InstructionSet.Scalar, InstructionSet.Avx2, InstructionSet.Avx512 })
+        {
+            if (set > InstructionSets.Best) continue;
+            foreach (double threshold in new[] { 1.0, 2.0 })
+                Bits.Equal(expected, Gradients(new SimdBackend(config, 2, set) { DenseDensity = threshold }, parameters),
+                    $"tied {tied}, {set}, threshold {threshold}: backward gradients");
+        }
+
+        static float[] Gradients(IBackend backend, float[] parameters)
+        {
+            using var _ = backend;
+            backend.SetParameters(parameters);
+            backend.GenerateBatch(0);
+            backend.Forward();
+            backend.Backward();
+            return BackendTensors.Read(backend, TensorKind.Gradients);
+        }
+    }
+
+    /// <summary>
     /// A Backward's stored gradients and row losses, its update, three fused steps' row losses, then the parameters and
     /// optimizer state. <paramref name="empty"/>: instance 0's samples with no active feature in the first batch.
     /// </summary>

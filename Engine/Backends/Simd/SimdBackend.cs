@@ -177,7 +177,7 @@ internal sealed unsafe class SimdBackend : Backend
         _scanDecoder = true;
     }
 
-    /// <summary>W_out's statistics of every instance, once parameters were written (in pieces, so not per piece).</summary>
+    /// <summary>W_out's and the bias's statistics of every instance, once parameters were written (in pieces, so not per piece).</summary>
     private void ScanDecodersIfWritten()
     {
         if (!_scanDecoder) return;
@@ -185,10 +185,13 @@ internal sealed unsafe class SimdBackend : Backend
         _scanDecoder = false;
     }
 
-    /// <summary>The smallest nonzero |W_out| and whether W_out is finite, which the exact dense paths need (updates keep them current).</summary>
+    /// <summary>
+    /// The smallest nonzero |W_out|, and whether W_out and the bias are finite, which the exact dense paths and leaving
+    /// out empty samples need (an empty sample's z is the bias); updates keep them current.
+    /// </summary>
     private void ScanDecoder(int s)
     {
-        float* decoder = _w.Block(_w.Parameters, s) + (Config.Tied ? _w.EncoderOffset : _w.DecoderOffset);
+        float* block = _w.Block(_w.Parameters, s), decoder = block + (Config.Tied ? _w.EncoderOffset : _w.DecoderOffset);
         float smallest = float.PositiveInfinity;
         bool nonFinite = false;
         for (int i = 0; i < Config.N; i++)
@@ -198,6 +201,8 @@ internal sealed unsafe class SimdBackend : Backend
                 nonFinite |= !float.IsFinite(v);
                 if (v != 0f && float.IsFinite(v)) smallest = MathF.Min(smallest, MathF.Abs(v));
             }
+        if (_w.Bias)
+            for (int i = 0; i < Config.N; i++) nonFinite |= !float.IsFinite(block[_w.BiasOffset + i]);
         _state.Records[s].DecoderSmallest = smallest;
         _state.Records[s].DecoderNonFinite = nonFinite;
     }

@@ -64,7 +64,7 @@ internal static class BackwardPlan
     /// </summary>
     /// <param name="hSmallest">Smallest nonzero finite |h| of this step's Forward (+inf when h is all zero).</param>
     /// <param name="hNonFinite">Whether some h was not finite.</param>
-    /// <param name="parametersNonFinite">Whether some parameter may not be finite (the bias among them).</param>
+    /// <param name="parametersNonFinite">Whether W_out or the bias may not be finite (InstanceRecord.DecoderNonFinite).</param>
     /// <param name="gzSmallest">Smallest nonzero |g_z| of this step (+inf when g_z is all zero).</param>
     public static bool SkipsEmptySamples(float hSmallest, bool hNonFinite, bool parametersNonFinite, float gzSmallest) =>
         !hNonFinite && !parametersNonFinite && ExactDense.SkipsAreExact(hSmallest, gzSmallest);

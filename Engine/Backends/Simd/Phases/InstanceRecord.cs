@@ -9,7 +9,7 @@ internal struct InstanceRecord
     /// <summary>g_z's smallest nonzero magnitude and nonzero count, from the last loss with gradients.</summary>
     public float GzSmallest;
     public long GzNonzero;
-    /// <summary>Smallest nonzero |W_out|, and whether some parameter is not finite (conservative for W_out); updates keep them current.</summary>
+    /// <summary>Smallest nonzero |W_out|, and whether W_out or the bias may not be finite (after an update: any parameter, conservative); updates keep them current.</summary>
     public float DecoderSmallest;
     public bool DecoderNonFinite;
     /// <summary>The g_z density of the last Backward (1 before any): the guess that chooses the fused walk before g_z exists.</summary>
