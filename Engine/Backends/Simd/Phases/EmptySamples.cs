@@ -38,6 +38,9 @@ internal static unsafe class EmptySamples
         return saved > 0 && saved * m >= SpreadCost * lanes;
     }
 
+    /// <summary>Whether one of instance s's first <paramref name="rows"/> samples (x as its sparse rows now hold it) has no active feature.</summary>
+    public static bool Any(Workspace w, int s, int rows) => new ReadOnlySpan<int>(w.XCountOf(s), rows).IndexOf(0) >= 0;
+
     /// <summary>
     /// Instance s's plan for its first <paramref name="rows"/> samples (x as its sparse rows now hold it): where each
     /// panel's kept samples start among the kept, and per lane of the panels (padding lanes too, whose h^T is zeroed

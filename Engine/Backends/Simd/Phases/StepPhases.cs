@@ -64,7 +64,8 @@ internal sealed class StepPhases(StepState state)
             r.LastDensity = BackwardPlan.Density(r.GzNonzero, w.N, w.Batch);
             r.Paths = together ? BackwardPaths.Fused
                 : BackwardPlan.Unfused(r.LastDensity, denseDensity, r.GzSmallest, r.DecoderSmallest, r.DecoderNonFinite, r.HSmallest, r.HNonFinite);
-            r.SkipsEmpty = BackwardPlan.SkipsEmptySamples(r.HSmallest, r.HNonFinite, r.DecoderNonFinite, r.GzSmallest);
+            // Filtering the lists costs a little, so only a batch with an empty sample has them filtered.
+            r.SkipsEmpty = EmptySamples.Any(w, s, w.Batch) && BackwardPlan.SkipsEmptySamples(r.HSmallest, r.HNonFinite, r.DecoderNonFinite, r.GzSmallest);
             if (r.Paths.Hidden == HiddenGradient.Dense) _denseHidden.Add(s);
         }
         _hidden.Run(runner, _unfused);
