@@ -435,7 +435,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                     float sum = 0f;
                     for (int e = 0; e < nonzero; e++) sum += list[e].Value;
                     bias[f] = sum;
-                    counts[f] = skipEmpty ? WithoutEmptySamples(list, nonzero, xCounts) : nonzero;
+                    counts[f] = skipEmpty ? KeepNonEmpty(list, list, nonzero, xCounts) : nonzero;
                     continue;
                 }
                 int count = 0;
@@ -454,12 +454,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                         count += length;
                         continue;
                     }
-                    // Every entry is written and only those of samples with an active feature are kept (no branch to mispredict).
-                    for (int e = 0; e < length; e++)
-                    {
-                        list[count] = source[e];
-                        count += xCounts[source[e].Index] != 0 ? 1 : 0;
-                    }
+                    count += KeepNonEmpty(list + count, source, length, xCounts);
                 }
                 bias[f] = gb;
                 counts[f] = count;
@@ -516,16 +511,18 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     }
 
     /// <summary>
-    /// Drops from a feature's list over samples the entries of samples with no active feature
-    /// (<paramref name="xCounts"/>[sample] 0), keeping the order; returns how many are left.
+    /// Copies the entries of a feature's list over samples to <paramref name="target"/> (which may be the source itself),
+    /// leaving out those of samples with no active feature (<paramref name="xCounts"/>[sample] 0) and keeping the
+    /// order; returns how many it kept. Every entry is written and the kept ones advance (no branch to mispredict).
     /// </summary>
-    private static int WithoutEmptySamples(SparseEntry* list, int count, int* xCounts)
+    private static int KeepNonEmpty(SparseEntry* target, SparseEntry* source, int count, int* xCounts)
     {
         int kept = 0;
         for (int e = 0; e < count; e++)
         {
-            list[kept] = list[e];
-            kept += xCounts[list[e].Index] != 0 ? 1 : 0;
+            SparseEntry entry = source[e];
+            target[kept] = entry;
+            kept += xCounts[entry.Index] != 0 ? 1 : 0;
         }
         return kept;
     }
