@@ -16,7 +16,11 @@ namespace ToyModels.Backends.Simd;
 /// <para>Activations are cut into tiles of 64 lanes (4 AVX-512 vectors, the dense product's tile width).
 /// Those walked across samples (x^T, h^T, z^T, g_z^T, g_h^T) are panels of 64 samples: element (i, b) at
 /// (b / 64) * panelStride + 64 i + b % 64, so a vector holds one feature of several samples and a walk
-/// down the features of a panel is one contiguous run. h and g_h, walked across hidden units, are tiles of
+/// down the features of a panel is one contiguous run. h^T, the decoder's right operand, cuts each panel further
+/// into strips of the dense product's tile lanes S (16 with AVX2): element (j, b) at (b / 64) * panelStride +
+/// (b % 64 / S) S m + S j + b % S, so the lanes a tile reads over a run of j are one contiguous block, not rows 256
+/// bytes apart that share a few cache sets (<see cref="Loops.DenseProduct.TileLanes"/>; with AVX-512, S is 64 and a
+/// strip is the whole panel). h and g_h, walked across hidden units, are tiles of
 /// 64 units: element (b, j) at (j / 64) * tileStride + 64 b + j % 64. Every stride adds one cache line so
 /// rows of different panels never alias. Sparse x is kept as rows (per sample, ascending features); gW_in lists
 /// each feature's nonzero x from the x^T panels.</para>
@@ -56,7 +60,7 @@ internal sealed unsafe class Workspace : IDisposable
     public readonly int* GzStart;            // [k][panels][n + 1]
     public readonly nint PanelEntries;
     public readonly float* XT, ZT, GzT;      // [k] panels of n features
-    public readonly float* HT, GhT;          // [k] panels of m units
+    public readonly float* HT, GhT;          // [k] panels of m units (h^T in strips)
     public readonly float* H, GH;            // [k] tiles of B samples
     public readonly float* RowLoss;          // [k][ldb]
     public readonly ThreadScratch[] Scratch;

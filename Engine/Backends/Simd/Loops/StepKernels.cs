@@ -124,14 +124,13 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         if (w.Kept[s] > 0) KeptHiddenColumns(w, s, p, rows, h, scratch.GradientBlock);
         else
         {
-            // The h^T panel for the decoder, whose lanes are samples: 64 x 64 blocks of h transposed; lanes past
-            // the last sample are zeroed so junk never enters.
+            // The h^T panel for the decoder, whose lanes are samples: 64 x 64 blocks of h transposed into its strips;
+            // lanes past the last sample are zeroed so junk never enters.
             float* panel = w.HiddenPanelOf(w.HT, s, p);
             int live = b1 - b0, end = b1 == rows ? Tile : live;
             for (int j0 = 0; j0 < w.M; j0 += Tile)
-                Squares.Transpose(h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile, Tile, panel + (nint)j0 * Tile, Tile, live, Math.Min(Tile, w.M - j0));
-            if (end > live)
-                for (int j = 0; j < w.M; j++) new Span<float>(panel + (nint)j * Tile + live, end - live).Clear();
+                IntoStrips(h + (j0 >> 6) * w.HiddenTile + (nint)b0 * Tile, panel, 0, live, j0, Math.Min(Tile, w.M - j0), w.M);
+            if (end > live) ClearStrips(panel, live, end, w.M);
         }
         return (TLanes.Smallest(smallest), bad != 0);
     }
@@ -146,7 +145,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         int* samples = stackalloc int[Tile];
         int count = EmptySamples.KeptRows(w, s, p, rows, samples), first = w.KeptStartOf(s)[p];
         int head = Math.Min(count, Tile - first % Tile);
-        float* panel = w.HiddenPanelOf(w.HT, s, first / Tile) + first % Tile, next = w.HiddenPanelOf(w.HT, s, first / Tile + 1);
+        float* panel = w.HiddenPanelOf(w.HT, s, first / Tile), next = w.HiddenPanelOf(w.HT, s, first / Tile + 1);
         for (int j0 = 0; j0 < w.M; j0 += Tile)
         {
             // The kept rows of this tile of h, gathered into one 64 x 64 block, then transposed in one or two runs.
@@ -154,14 +153,39 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             for (int r = 0; r < count; r++)
                 new ReadOnlySpan<float>(tile + (nint)samples[r] * Tile, Tile).CopyTo(new Span<float>(rowsBlock + r * Tile, Tile));
             int columns = Math.Min(Tile, w.M - j0);
-            Squares.Transpose(rowsBlock, Tile, panel + (nint)j0 * Tile, Tile, head, columns);
-            if (count > head) Squares.Transpose(rowsBlock + head * Tile, Tile, next + (nint)j0 * Tile, Tile, count - head, columns);
+            IntoStrips(rowsBlock, panel, first % Tile, head, j0, columns, w.M);
+            if (count > head) IntoStrips(rowsBlock + head * Tile, next, 0, count - head, j0, columns, w.M);
         }
         int kept = w.Kept[s], end = Workspace.RoundUp(kept, Tile);
-        if (p == StepState.Panels(rows) - 1 && end > kept)
+        if (p == StepState.Panels(rows) - 1 && end > kept) ClearStrips(w.HiddenPanelOf(w.HT, s, kept / Tile), kept % Tile, Tile, w.M);
+    }
+
+    /// <summary>
+    /// Rows [0, <paramref name="count"/>) of <paramref name="source"/> (64 floats apart, the first <paramref name="columns"/>
+    /// of each: units j0 onward) transposed into lanes [firstLane, firstLane + count) of an h^T panel of
+    /// <paramref name="m"/> units, strip by strip (<see cref="Workspace"/>: unit j, lane l at (l / S) S m + S j + l % S).
+    /// </summary>
+    private static void IntoStrips(float* source, float* panel, int firstLane, int count, int j0, int columns, int m)
+    {
+        int strip = DenseProduct.TileLanes(TLanes.Count);
+        for (int l = firstLane, last = firstLane + count; l < last;)
         {
-            float* last = w.HiddenPanelOf(w.HT, s, kept / Tile);
-            for (int j = 0; j < w.M; j++) new Span<float>(last + (nint)j * Tile + kept % Tile, end - kept).Clear();
+            int q = l / strip, end = Math.Min(last, (q + 1) * strip);
+            Squares.Transpose(source + (nint)(l - firstLane) * Tile, Tile, panel + (nint)q * strip * m + (nint)j0 * strip + l % strip, strip, end - l, columns);
+            l = end;
+        }
+    }
+
+    /// <summary>Lanes [from, to) of every unit of an h^T panel of <paramref name="m"/> units, zeroed strip by strip.</summary>
+    private static void ClearStrips(float* panel, int from, int to, int m)
+    {
+        int strip = DenseProduct.TileLanes(TLanes.Count);
+        for (int l = from; l < to;)
+        {
+            int q = l / strip, end = Math.Min(to, (q + 1) * strip);
+            float* lanes = panel + (nint)q * strip * m + l % strip;
+            for (int j = 0; j < m; j++) new Span<float>(lanes + (nint)j * strip, end - l).Clear();
+            l = end;
         }
     }
 
@@ -172,7 +196,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         float* decoder = block + (w.Tied ? w.EncoderOffset : w.DecoderOffset) + (nint)i0 * w.Ldm;
         float* zT = w.FeaturePanelOf(w.ZT, s, l0 / Tile) + (nint)i0 * Tile;
         // z = (the chain over j) + b, the bias added as each finished sum is stored rather than in a pass of its own.
-        DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, w.Ldm, 1), w.HiddenPanelOf(w.HT, s, l0 / Tile), w.HiddenPanel, Tile,
+        int strip = DenseProduct.TileLanes(TLanes.Count);
+        DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, w.Ldm, 1), w.HiddenPanelOf(w.HT, s, l0 / Tile), w.HiddenPanel, strip, (nint)strip * w.M,
             zT, w.FeaturePanel, Tile, i1 - i0, l1 - l0, w.M, scratch.Pack, w.Bias ? block + w.BiasOffset + i0 : null);
     }
 
@@ -352,7 +377,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         // A(j, i) = W_out[i][j] is read down the columns of W_out, B is g_z^T: contiguous 64-lane rows.
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset) + j0;
         int p = l0 / Tile;
-        DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, 1, w.Ldm), w.FeaturePanelOf(w.GzT, s, p), w.FeaturePanel, Tile,
+        DenseProduct.Multiply<TVec, TLanes>(Operand.Strided(decoder, 1, w.Ldm), w.FeaturePanelOf(w.GzT, s, p), w.FeaturePanel, Tile, 0,
             w.HiddenPanelOf(w.GhT, s, p) + (nint)j0 * Tile, w.HiddenPanel, Tile, j1 - j0, l1 - l0, w.N, scratch.Pack);
     }
 
@@ -400,7 +425,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         if (path == DecoderGradient.Dense)
         {
             // gW_out[i][j] = sum over b of fma(g_z[b][i], h[b][j], acc), every b kept (exact: see ExactDense).
-            DenseProduct.Multiply<TVec, TLanes>(new Operand(gz, Tile * Tile, Tile, w.FeaturePanel, 1), h, w.HiddenTile, Tile,
+            DenseProduct.Multiply<TVec, TLanes>(new Operand(gz, Tile * Tile, Tile, w.FeaturePanel, 1), h, w.HiddenTile, Tile, 0,
                 scratch.Rows, Tile, ldm, features, ldm, batch, scratch.Pack);
             // g_b[i] = sum over b of g_z (adding the zeros is exact): the block's chains interleaved.
             for (int f = 0; f < features; f++) bias[f] = 0f;
