@@ -21,6 +21,31 @@ public sealed class SimdPlanTests
         Assert.Equal(fuses, BackwardPlan.Fuses(lastDensity, threshold));
 
     [Fact]
+    public void The_dense_products_blocks_of_rows_are_whole_tiles_shared_out_evenly_and_never_over_the_product_rows()
+    {
+        const int unit = ToyModels.Backends.Simd.Loops.DenseProduct.TileRows;
+        for (int total = 1; total <= 5000; total++)
+        {
+            int blocks = Blocking.Count(total, Blocking.ProductRows), tiles = Blocking.Count(total, unit);
+            Assert.Equal(0, Blocking.Even(0, blocks, total, unit));
+            Assert.Equal(total, Blocking.Even(blocks, blocks, total, unit));
+            for (int b = 0; b < blocks; b++)
+            {
+                int start = Blocking.Even(b, blocks, total, unit), end = Blocking.Even(b + 1, blocks, total, unit);
+                Assert.True(end > start, $"total {total}: block {b} is empty");
+                Assert.True(end - start <= Blocking.ProductRows, $"total {total}: block {b} holds {end - start} rows");
+                Assert.Equal(0, start % unit);
+                // Tiles per block differ by at most one.
+                int blockTiles = Blocking.Count(end, unit) - start / unit;
+                Assert.InRange(blockTiles, tiles / blocks, Blocking.Count(tiles, blocks));
+            }
+        }
+        // n 512: six blocks of 14, 14, 15, 14, 14 and 15 tiles (the last tile holding 2 rows): 258 and 254 rows to 2 threads taking them in turn.
+        int[] starts = Enumerable.Range(0, 7).Select(b => Blocking.Even(b, 6, 512, unit)).ToArray();
+        Assert.Equal([0, 84, 168, 258, 342, 426, 512], starts);
+    }
+
+    [Fact]
     public void Density_is_the_nonzero_share_of_g_z() => Assert.Equal(0.25, BackwardPlan.Density(1024, 64, 64));
 
     [Fact]

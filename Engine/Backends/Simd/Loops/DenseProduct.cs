@@ -34,7 +34,8 @@ internal readonly unsafe struct Operand(float* a, nint rowPanel, nint row, nint 
 /// </remarks>
 internal static unsafe class DenseProduct
 {
-    private const int TileRows = 6;
+    /// <summary>Rows of a tile.</summary>
+    public const int TileRows = 6;
     /// <summary>k per block of packing: one 64-term panel of A's k (the layouts of <see cref="Workspace"/> cut k there).</summary>
     public const int KBlock = Workspace.Tile;
 

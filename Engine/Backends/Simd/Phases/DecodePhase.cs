@@ -1,7 +1,10 @@
+using ToyModels.Backends.Simd.Loops;
+
 namespace ToyModels.Backends.Simd.Phases;
 
 /// <summary>
-/// z^T = W_out h + b, the one dense product: an item per block of <see cref="Blocking.ProductRows"/> features and
+/// z^T = W_out h + b, the one dense product: an item per block of at most <see cref="Blocking.ProductRows"/> features
+/// (<see cref="Blocking.Even"/>) and
 /// <see cref="Blocking.LaneGroup"/> panels. An instance that decodes only its kept samples (<see cref="EmptySamples"/>)
 /// has an item per block of features over all its kept lanes, which then spreads those rows of z^T back to every sample.
 /// </summary>
@@ -26,7 +29,8 @@ internal sealed class DecodePhase(StepState state) : Phase(state)
         int i = Array.BinarySearch(_firstItem, 0, _instances.Count + 1, item);
         if (i < 0) i = ~i - 1; // every instance has items, so the starts ascend strictly
         int s = _instances[i], local = item - _firstItem[i], kept = W.Kept[s];
-        int groups = kept > 0 ? 1 : _groups, i0 = local / groups * Blocking.ProductRows, i1 = Math.Min(i0 + Blocking.ProductRows, W.N);
+        int groups = kept > 0 ? 1 : _groups, block = local / groups;
+        int i0 = Blocking.Even(block, _blocks, W.N, DenseProduct.TileRows), i1 = Blocking.Even(block + 1, _blocks, W.N, DenseProduct.TileRows);
         int lanes = Workspace.RoundUp(kept > 0 ? kept : _rows, Workspace.Tile), group = Blocking.LaneGroup * Workspace.Tile;
         // One group of panels, or (kept samples) every group of the kept lanes.
         int from = kept > 0 ? 0 : local % groups * group, to = kept > 0 ? lanes : Math.Min(from + group, lanes);

@@ -1,8 +1,10 @@
+using ToyModels.Backends.Simd.Loops;
+
 namespace ToyModels.Backends.Simd.Phases;
 
 /// <summary>
 /// g_h after the loss, for instances that did not fuse it: per instance sparse (an item per panel) or dense (an
-/// item per block of <see cref="Blocking.ProductRows"/> hidden units and <see cref="Blocking.LaneGroup"/> panels,
+/// item per block of at most <see cref="Blocking.ProductRows"/> hidden units (<see cref="Blocking.Even"/>) and <see cref="Blocking.LaneGroup"/> panels,
 /// into g_h^T, transposed after by <see cref="TransposeHiddenPhase"/>), as its paths say.
 /// </summary>
 internal sealed class HiddenPhase(StepState state) : Phase(state)
@@ -32,8 +34,8 @@ internal sealed class HiddenPhase(StepState state) : Phase(state)
             State.Kernels.HiddenGradientSparse(W, s, block, W.Scratch[thread]);
             return;
         }
-        int j0 = block / _groups * Blocking.ProductRows, l0 = block % _groups * Blocking.LaneGroup * Workspace.Tile;
-        State.Kernels.HiddenGradientDense(W, s, j0, Math.Min(j0 + Blocking.ProductRows, W.M), l0,
+        int blocks = Blocking.Count(W.M, Blocking.ProductRows), rows = block / _groups, l0 = block % _groups * Blocking.LaneGroup * Workspace.Tile;
+        State.Kernels.HiddenGradientDense(W, s, Blocking.Even(rows, blocks, W.M, DenseProduct.TileRows), Blocking.Even(rows + 1, blocks, W.M, DenseProduct.TileRows), l0,
             Math.Min(l0 + Blocking.LaneGroup * Workspace.Tile, W.Ldb), W.Scratch[thread]);
     }
 }
