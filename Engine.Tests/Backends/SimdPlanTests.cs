@@ -45,6 +45,22 @@ public sealed class SimdPlanTests
         Assert.Equal([0, 84, 168, 258, 342, 426, 512], starts);
     }
 
+    [Theory]
+    [InlineData(16, 6, 2, 1)]    // n 512: six blocks of rows share out between 2 threads
+    [InlineData(16, 1, 2, 2)]    // m 26: one block of rows, so two groups of 8 panels
+    [InlineData(16, 3, 2, 2)]    // m 256: three blocks, six items
+    [InlineData(16, 3, 3, 1)]
+    [InlineData(16, 1, 3, 3)]
+    [InlineData(32, 1, 1, 2)]    // B 2048: groups of 16 panels at most
+    [InlineData(1, 1, 2, 1)]     // one panel cannot be split
+    public void Dense_products_take_enough_groups_of_panels_to_share_out_among_the_threads(int panels, int rowBlocks, int threads, int groups)
+    {
+        Assert.Equal(groups, Blocking.LaneGroups(panels, rowBlocks, threads));
+        Assert.Equal(panels, Blocking.Even(groups, groups, panels, 1));
+        for (int g = 0; g < groups; g++)
+            Assert.InRange(Blocking.Even(g + 1, groups, panels, 1) - Blocking.Even(g, groups, panels, 1), 1, Blocking.LaneGroup);
+    }
+
     [Fact]
     public void Density_is_the_nonzero_share_of_g_z() => Assert.Equal(0.25, BackwardPlan.Density(1024, 64, 64));
 

@@ -19,11 +19,16 @@ internal interface IWorkItems
 internal interface IItemRunner
 {
     void Run(IWorkItems work, int count);
+
+    /// <summary>The threads the items run on (1 inline).</summary>
+    int Threads { get; }
 }
 
 /// <summary>Every item in order on the calling thread, which uses thread <paramref name="thread"/>'s scratch memory.</summary>
 internal sealed class InlineItems(int thread) : IItemRunner
 {
+    public int Threads => 1;
+
     public void Run(IWorkItems work, int count)
     {
         for (int item = 0; item < count; item++) work.Run(item, thread);

@@ -5,7 +5,7 @@ namespace ToyModels.Backends.Simd.Phases;
 /// <summary>
 /// z^T = W_out h + b, the one dense product: an item per block of at most <see cref="Blocking.ProductRows"/> features
 /// (<see cref="Blocking.Even"/>) and
-/// <see cref="Blocking.LaneGroup"/> panels. An instance that decodes only its kept samples (<see cref="EmptySamples"/>)
+/// group of panels (<see cref="Blocking.LaneGroups"/>). An instance that decodes only its kept samples (<see cref="EmptySamples"/>)
 /// has an item per block of features over all its kept lanes, which then spreads those rows of z^T back to every sample.
 /// </summary>
 internal sealed class DecodePhase(StepState state) : Phase(state)
@@ -17,8 +17,8 @@ internal sealed class DecodePhase(StepState state) : Phase(state)
 
     public void Run(IItemRunner runner, InstanceSet instances, int rows)
     {
-        (_instances, _rows, _groups) = (instances, rows, Blocking.Count(StepState.Panels(rows), Blocking.LaneGroup));
         _blocks = Blocking.Count(W.N, Blocking.ProductRows);
+        (_instances, _rows, _groups) = (instances, rows, Blocking.LaneGroups(StepState.Panels(rows), _blocks, runner.Threads));
         for (int i = 0; i < instances.Count; i++)
             _firstItem[i + 1] = _firstItem[i] + _blocks * (W.Kept[instances[i]] > 0 ? 1 : _groups);
         runner.Run(this, _firstItem[instances.Count]);
@@ -31,9 +31,10 @@ internal sealed class DecodePhase(StepState state) : Phase(state)
         int s = _instances[i], local = item - _firstItem[i], kept = W.Kept[s];
         int groups = kept > 0 ? 1 : _groups, block = local / groups;
         int i0 = Blocking.Even(block, _blocks, W.N, DenseProduct.TileRows), i1 = Blocking.Even(block + 1, _blocks, W.N, DenseProduct.TileRows);
-        int lanes = Workspace.RoundUp(kept > 0 ? kept : _rows, Workspace.Tile), group = Blocking.LaneGroup * Workspace.Tile;
+        int lanes = Workspace.RoundUp(kept > 0 ? kept : _rows, Workspace.Tile), group = Blocking.LaneGroup * Workspace.Tile, panels = StepState.Panels(_rows);
         // One group of panels, or (kept samples) every group of the kept lanes.
-        int from = kept > 0 ? 0 : local % groups * group, to = kept > 0 ? lanes : Math.Min(from + group, lanes);
+        int from = kept > 0 ? 0 : Blocking.Even(local % groups, groups, panels, 1) * Workspace.Tile;
+        int to = kept > 0 ? lanes : Blocking.Even(local % groups + 1, groups, panels, 1) * Workspace.Tile;
         for (int l0 = from; l0 < to; l0 += group)
             State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, to), W.Scratch[thread]);
         if (kept > 0) EmptySamples.Spread(W, s, i0, i1, _rows, State.Gathers);
