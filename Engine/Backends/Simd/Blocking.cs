@@ -70,7 +70,8 @@ internal static class Blocking
     /// when [0, <paramref name="total"/>) is cut into whole units of <paramref name="unit"/> shared out evenly. The dense
     /// products cut their rows so, in <see cref="Count"/>(total, <see cref="ProductRows"/>) blocks of whole 6-row tiles:
     /// none is over <see cref="ProductRows"/> (ceil(total / 6) &lt;= 16 ceil(total / 96)), and at n 512 the six blocks take
-    /// 14, 14, 15, 14, 14 and 15 tiles (258 and 254 rows to 2 threads taking them in turn), where blocks of 96 rows (5 and a rest of 32) gave one 288 rows and the other 224.
+    /// 14, 14, 15, 14, 14 and 15 tiles (258 and 254 rows to 2 threads taking them in turn), where blocks of 96 rows (5 and
+    /// a rest of 32) gave one 288 rows and the other 224.
     /// </summary>
     public static int Even(int block, int blocks, int total, int unit) =>
         Math.Min(total, unit * (int)((long)block * Count(total, unit) / blocks));

@@ -4,9 +4,9 @@ namespace ToyModels.Backends.Simd.Phases;
 
 /// <summary>
 /// z^T = W_out h + b, the one dense product: an item per block of at most <see cref="Blocking.ProductRows"/> features
-/// (<see cref="Blocking.Even"/>) and
-/// group of panels (<see cref="Blocking.LaneGroups"/>). An instance that decodes only its kept samples (<see cref="EmptySamples"/>)
-/// has an item per block of features over all its kept lanes, which then spreads those rows of z^T back to every sample.
+/// (<see cref="Blocking.Even"/>) and group of panels (<see cref="Blocking.LaneGroups"/>). An instance that decodes only
+/// its kept samples (<see cref="EmptySamples"/>) has an item per block of features over all its kept lanes, which then
+/// spreads those rows of z^T back to every sample.
 /// </summary>
 internal sealed class DecodePhase(StepState state) : Phase(state)
 {

@@ -4,8 +4,8 @@ namespace ToyModels.Backends.Simd.Phases;
 
 /// <summary>
 /// g_h after the loss, for instances that did not fuse it: per instance sparse (an item per panel) or dense (an
-/// item per block of at most <see cref="Blocking.ProductRows"/> hidden units (<see cref="Blocking.Even"/>) and group of panels (<see cref="Blocking.LaneGroups"/>),
-/// into g_h^T, transposed after by <see cref="TransposeHiddenPhase"/>), as its paths say.
+/// item per block of at most <see cref="Blocking.ProductRows"/> hidden units (<see cref="Blocking.Even"/>) and group of
+/// panels (<see cref="Blocking.LaneGroups"/>), into g_h^T, transposed after by <see cref="TransposeHiddenPhase"/>), as its paths say.
 /// </summary>
 internal sealed class HiddenPhase(StepState state) : Phase(state)
 {
