@@ -76,6 +76,10 @@ internal static class Blocking
     public static int Even(int block, int blocks, int total, int unit) =>
         Math.Min(total, unit * (int)((long)block * Count(total, unit) / blocks));
 
+    /// <summary>Block <paramref name="block"/> of <paramref name="blocks"/> as <see cref="Even"/> cuts it: its start and its end.</summary>
+    public static (int Start, int End) Share(int block, int blocks, int total, int unit) =>
+        (Even(block, blocks, total, unit), Even(block + 1, blocks, total, unit));
+
     /// <summary>
     /// How many groups of panels a dense product's items take (each group's panels: <see cref="Even"/> with unit 1): groups
     /// of <see cref="LaneGroup"/> panels, or more and smaller ones where the blocks of rows alone do not share out evenly

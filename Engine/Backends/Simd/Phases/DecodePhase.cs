@@ -29,12 +29,11 @@ internal sealed class DecodePhase(StepState state) : Phase(state)
         int i = Array.BinarySearch(_firstItem, 0, _instances.Count + 1, item);
         if (i < 0) i = ~i - 1; // every instance has items, so the starts ascend strictly
         int s = _instances[i], local = item - _firstItem[i], kept = W.Kept[s];
-        int groups = kept > 0 ? 1 : _groups, block = local / groups;
-        int i0 = Blocking.Even(block, _blocks, W.N, DenseProduct.TileRows), i1 = Blocking.Even(block + 1, _blocks, W.N, DenseProduct.TileRows);
-        int lanes = Workspace.RoundUp(kept > 0 ? kept : _rows, Workspace.Tile), group = Blocking.LaneGroup * Workspace.Tile, panels = StepState.Panels(_rows);
+        int groups = kept > 0 ? 1 : _groups, group = Blocking.LaneGroup * Workspace.Tile;
+        var (i0, i1) = Blocking.Share(local / groups, _blocks, W.N, DenseProduct.TileRows);
         // One group of panels, or (kept samples) every group of the kept lanes.
-        int from = kept > 0 ? 0 : Blocking.Even(local % groups, groups, panels, 1) * Workspace.Tile;
-        int to = kept > 0 ? lanes : Blocking.Even(local % groups + 1, groups, panels, 1) * Workspace.Tile;
+        var (p0, p1) = Blocking.Share(local % groups, groups, StepState.Panels(_rows), 1);
+        int from = kept > 0 ? 0 : p0 * Workspace.Tile, to = kept > 0 ? Workspace.RoundUp(kept, Workspace.Tile) : p1 * Workspace.Tile;
         for (int l0 = from; l0 < to; l0 += group)
             State.Kernels.Decode(W, s, i0, i1, l0, Math.Min(l0 + group, to), W.Scratch[thread]);
         if (kept > 0) EmptySamples.Spread(W, s, i0, i1, _rows, State.Gathers);

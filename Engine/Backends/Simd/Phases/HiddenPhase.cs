@@ -12,14 +12,15 @@ internal sealed class HiddenPhase(StepState state) : Phase(state)
     private InstanceSet _instances = null!;
     /// <summary>The first item of each instance of the set, and one past the last.</summary>
     private readonly int[] _start = new int[state.W.Instances + 1];
-    private int _groups;
+    // The dense items: blocks of rows (hidden units) times groups of panels.
+    private int _blocks, _groups;
 
     public void Run(IItemRunner runner, InstanceSet instances)
     {
         _instances = instances;
-        int blocks = Blocking.Count(W.M, Blocking.ProductRows);
-        _groups = Blocking.LaneGroups(W.Panels, blocks, runner.Threads);
-        int dense = blocks * _groups;
+        _blocks = Blocking.Count(W.M, Blocking.ProductRows);
+        _groups = Blocking.LaneGroups(W.Panels, _blocks, runner.Threads);
+        int dense = _blocks * _groups;
         _start[0] = 0;
         for (int i = 0; i < instances.Count; i++)
             _start[i + 1] = _start[i] + (State.Records[instances[i]].Paths.Hidden == HiddenGradient.Dense ? dense : W.Panels);
@@ -36,8 +37,8 @@ internal sealed class HiddenPhase(StepState state) : Phase(state)
             State.Kernels.HiddenGradientSparse(W, s, block, W.Scratch[thread]);
             return;
         }
-        int blocks = Blocking.Count(W.M, Blocking.ProductRows), rows = block / _groups, group = block % _groups;
-        State.Kernels.HiddenGradientDense(W, s, Blocking.Even(rows, blocks, W.M, DenseProduct.TileRows), Blocking.Even(rows + 1, blocks, W.M, DenseProduct.TileRows),
-            Blocking.Even(group, _groups, W.Panels, 1) * Workspace.Tile, Blocking.Even(group + 1, _groups, W.Panels, 1) * Workspace.Tile, W.Scratch[thread]);
+        var (j0, j1) = Blocking.Share(block / _groups, _blocks, W.M, DenseProduct.TileRows);
+        var (p0, p1) = Blocking.Share(block % _groups, _groups, W.Panels, 1);
+        State.Kernels.HiddenGradientDense(W, s, j0, j1, p0 * Workspace.Tile, p1 * Workspace.Tile, W.Scratch[thread]);
     }
 }
