@@ -32,6 +32,11 @@ internal sealed unsafe class Workspace : IDisposable
     public const int Tile = 64;
 
     public readonly int N, M, Ldm, Batch, Ldb, Instances, BiasLength, Panels, HiddenTiles;
+    /// <summary>
+    /// m rounded up to whole vectors of 16: the lanes the sparse products run. A row's lanes past them, up to Ldm, are
+    /// padding, +0 in every parameter, Adam state and activation row.
+    /// </summary>
+    public readonly int RowLanes;
     public readonly bool Tied, Bias;
     /// <summary>Floats per instance in the internal parameter layout, and where E, D and b start in a block.</summary>
     public readonly nint PerInstance, EncoderOffset, DecoderOffset, BiasOffset;
@@ -72,7 +77,8 @@ internal sealed unsafe class Workspace : IDisposable
     {
         N = config.N; M = config.M; Batch = config.Batch; Instances = config.InstanceCount;
         Tied = config.Tied; Bias = config.Bias;
-        Ldm = OddLines(RoundUp(M, Alignment));
+        RowLanes = RoundUp(M, Alignment);
+        Ldm = OddLines(RowLanes);
         Ldb = RoundUp(Batch, Tile);
         Panels = Ldb / Tile;
         HiddenTiles = (Ldm + Tile - 1) / Tile;

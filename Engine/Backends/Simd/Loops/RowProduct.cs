@@ -24,23 +24,41 @@ internal static unsafe class RowProduct
     /// <summary>How many entries ahead the rows are prefetched.</summary>
     private const int Lookahead = 4;
 
-    /// <summary>A whole output row of <paramref name="width"/> lanes (a multiple of 16): its pieces, then the rest.</summary>
+    /// <summary>
+    /// A whole output row of <paramref name="width"/> lanes (a multiple of 16): the pieces and the rest of its first
+    /// <paramref name="lanes"/>, then +0 (plus the addend) for the padding lanes past them.
+    /// </summary>
     /// <param name="rows">Element (r, j) at rows + r * rowStride + (j / 64) * tileStride + j % 64 (row-major: tileStride 64).</param>
     /// <param name="rowStride">Floats between rows r and r + 1 of <paramref name="rows"/> (the row length, or 64 for rows inside tiles).</param>
     /// <param name="tileStride">Floats between lanes j and j + 64 of a row of <paramref name="rows"/>.</param>
     /// <param name="list">The nonzero factors, ascending: entry t picks row list[t].Index and scales it by list[t].Value.</param>
     /// <param name="count">Entries in <paramref name="list"/>; 0 gives a row of +0 (plus the addend).</param>
-    /// <param name="width">Lanes of the output row, every one computed and put (padding lanes included): the padded row length.</param>
+    /// <param name="lanes">Lanes whose chains are run: the real ones rounded up to whole vectors (a multiple of 16, at most
+    /// <paramref name="width"/>). Past them the rows' lanes are +0 and every factor is finite, so each chain would stay +0.</param>
+    /// <param name="width">Lanes of the output row, every one put (padding lanes included): the padded row length.</param>
     /// <param name="addend">null, or a row-major row added after the chain (one rounded add: out = chain + addend[j]).</param>
     /// <param name="sink">Takes each finished vector (Put, lanes [j, j + Count)); the caller has started the row on it (Start).</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Combine<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int width,
+    public static void Combine<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* list, int count, int lanes, int width,
         float* addend, ref TSink sink)
         where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
     {
         int j = 0, span = RowPieces.Span(TLanes.Count);
-        for (; j + span <= width; j += span) Piece<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, addend, ref sink);
-        if (j < width) Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, width, addend, ref sink);
+        for (; j + span <= lanes; j += span) Piece<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, addend, ref sink);
+        if (j < lanes) Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, list, count, j, lanes, addend, ref sink);
+        Padding<TVec, TLanes, TSink>(lanes, width, addend, ref sink);
+    }
+
+    /// <summary>
+    /// Lanes [<paramref name="lanes"/>, <paramref name="width"/>) of a row: the chain +0 (the padding lanes of the rows are +0,
+    /// so no chain was run there), plus the addend. The padding's Adam state and parameters thus stay +0, as they were made.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Padding<TVec, TLanes, TSink>(int lanes, int width, float* addend, ref TSink sink)
+        where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
+    {
+        for (int j = lanes; j < width; j += TLanes.Count)
+            sink.Put(j, addend == null ? TLanes.Zero : TLanes.Add(TLanes.Zero, TLanes.Load(addend + j)));
     }
 
     /// <summary>
@@ -56,28 +74,35 @@ internal static unsafe class RowProduct
     /// <param name="listStride">Entries between the starts of lists t and t + 1.</param>
     /// <param name="counts">Entries in each list, <paramref name="listCount"/> of them.</param>
     /// <param name="listCount">Lists, and output rows.</param>
-    /// <param name="width">As for <see cref="Combine"/>: lanes of each output row.</param>
+    /// <param name="lanes">As for <see cref="Combine"/>: lanes whose chains are run.</param>
+    /// <param name="width">As for <see cref="Combine"/>: lanes of each output row, those past <paramref name="lanes"/> put as +0.</param>
     /// <param name="realWidth">The real lanes of each output row (Start's width).</param>
     /// <param name="firstOffset">Where output row 0 starts on the sink.</param>
     /// <param name="outputStride">Floats between the starts of output rows t and t + 1 on the sink.</param>
     /// <param name="sink">Takes each finished vector of the row last started.</param>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void PiecesOutermost<TVec, TLanes, TSink>(float* rows, nint rowStride, nint tileStride, SparseEntry* lists, nint listStride,
-        int* counts, int listCount, int width, int realWidth, nint firstOffset, nint outputStride, ref TSink sink)
+        int* counts, int listCount, int lanes, int width, int realWidth, nint firstOffset, nint outputStride, ref TSink sink)
         where TVec : unmanaged where TLanes : ILanes<TVec> where TSink : struct, IRowSink<TVec>
     {
         int j = 0, span = RowPieces.Span(TLanes.Count);
-        for (; j + span <= width; j += span)
+        for (; j + span <= lanes; j += span)
             for (int t = 0; t < listCount; t++)
             {
                 sink.Start(firstOffset + t * outputStride, realWidth);
                 Piece<TVec, TLanes, TSink>(rows, rowStride, tileStride, lists + t * listStride, counts[t], j, null, ref sink);
             }
-        if (j < width)
+        if (j < lanes)
             for (int t = 0; t < listCount; t++)
             {
                 sink.Start(firstOffset + t * outputStride, realWidth);
-                Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, lists + t * listStride, counts[t], j, width, null, ref sink);
+                Rest<TVec, TLanes, TSink>(rows, rowStride, tileStride, lists + t * listStride, counts[t], j, lanes, null, ref sink);
+            }
+        if (lanes < width)
+            for (int t = 0; t < listCount; t++)
+            {
+                sink.Start(firstOffset + t * outputStride, realWidth);
+                Padding<TVec, TLanes, TSink>(lanes, width, null, ref sink);
             }
     }
 

@@ -102,12 +102,12 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             // Piece by piece of lanes, each over the panel's samples: one piece of W_in^T (n x 64 lanes, 128 KiB at
             // n 512) stays in L2 while the 64 samples' rows pass, where whole rows (2 KiB each) would stream from L3.
             RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b0), w.RowCapacity,
-                counts + b0, b1 - b0, w.Ldm, w.M, (nint)b0 * Tile, Tile, ref sink);
+                counts + b0, b1 - b0, w.RowLanes, w.Ldm, w.M, (nint)b0 * Tile, Tile, ref sink);
         else
             for (int b = b0; b < b1; b++)
             {
                 sink.Start((nint)b * Tile, w.M);
-                RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], w.Ldm, null, ref sink);
+                RowProduct.Combine<TVec, TLanes, StoreRow<TVec, TLanes>>(encoder, w.Ldm, Tile, xRows + w.SparseRow(s, b), counts[b], w.RowLanes, w.Ldm, null, ref sink);
             }
         for (int b = b0; b < b1; b++)
         {
@@ -324,7 +324,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
         else SampleLists.Build(panel, i0, i1, w.N, lists, counts);
         float* decoder = w.Block(w.Parameters, s) + (w.Tied ? w.EncoderOffset : w.DecoderOffset);
         float* gh = w.Tiles(w.GH, s);
-        int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        int first = p * Tile, live = Math.Min(Tile, w.Batch - first), span = RowPieces.Span(width), lanes = w.RowLanes;
         // A sample with no active feature has x = 0, so gW_in, the only reader of g_h, never takes its row: its
         // chains are not run (the row stays +0). At small p that is most of the batch, and its g_z is not zero
         // wherever the bias is positive.
@@ -529,7 +529,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
             for (int i = i0; i < i1; i++)
             {
                 sink.Start(w.EncoderOffset + (nint)i * ldm, w.M, decoder: w.Tied);
-                RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columnLists[i - i0], columnCounts[i - i0], ldm,
+                RowProduct.Combine<TVec, TLanes, TSink>(gh, Tile, w.HiddenTile, columnLists[i - i0], columnCounts[i - i0], w.RowLanes, ldm,
                     w.Tied ? scratch.Rows + (nint)(i - i0) * ldm : null, ref sink);
             }
         if (w.Bias) PutBias(w, i0, i1, bias, ref sink);
@@ -582,9 +582,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DecoderGradientPieces(Workspace w, float* h, SparseEntry* lists, int* counts, int features, float* rows)
     {
-        int batch = w.Batch, ldm = w.Ldm, lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        int batch = w.Batch, ldm = w.Ldm, lanes = w.RowLanes;
         var store = new StoreRow<TVec, TLanes>(rows, Tile);
-        RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists, batch, counts, features, lanes, w.M, 0, ldm, ref store);
+        RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists, batch, counts, features, lanes, lanes, w.M, 0, ldm, ref store);
         for (int f = 0; f < features; f++) new Span<float>(rows + (nint)f * ldm + lanes, ldm - lanes).Clear();
     }
 
@@ -612,7 +612,7 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     private static void BlockWalk(Workspace w, float* rows, nint rowStride, nint tileStride, SparseEntry** lists, int* counts, int listCount,
         int block, float* output, nint outputStride, nint outputTileStride)
     {
-        int span = RowPieces.Span(TLanes.Count), lanes = Workspace.RoundUp(w.M, Workspace.Alignment);
+        int span = RowPieces.Span(TLanes.Count), lanes = w.RowLanes;
         // List t's entries in the current block: lengths[t] of them from starts[t].
         SparseEntry** starts = stackalloc SparseEntry*[listCount];
         int* lengths = stackalloc int[listCount];
