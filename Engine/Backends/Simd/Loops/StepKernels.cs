@@ -458,9 +458,8 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 {
                     int nonzero = NonZeroLanes(w, gz + f * Tile, list);
                     float sum = 0f;
-                    for (int e = 0; e < nonzero; e++) sum += list[e].Value;
-                    bias[f] = sum;
-                    counts[f] = skipEmpty ? KeepNonEmpty(list, list, nonzero, xCounts) : nonzero;
+                    counts[f] = skipEmpty ? KeepNonEmpty(list, list, nonzero, xCounts, ref sum) : nonzero;
+                    bias[f] = skipEmpty ? sum : AddValues(list, nonzero);
                     continue;
                 }
                 int count = 0;
@@ -471,15 +470,13 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                     int* start = w.GzStartOf(s, p) + i0 + f;
                     int from = start[0], length = start[1] - from;
                     SparseEntry* source = w.GzListOf(s, p) + from;
-                    for (int e = 0; e < length; e++) gb += source[e].Value;
                     if (!skipEmpty)
                     {
-                        long* words = (long*)source, target = (long*)(list + count);
-                        for (int e = 0; e < length; e++) target[e] = words[e];
+                        gb = CopyAndAdd(list + count, source, length, gb);
                         count += length;
                         continue;
                     }
-                    count += KeepNonEmpty(list + count, source, length, xCounts);
+                    count += KeepNonEmpty(list + count, source, length, xCounts, ref gb);
                 }
                 bias[f] = gb;
                 counts[f] = count;
@@ -536,19 +533,47 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     }
 
     /// <summary>
+    /// Copies <paramref name="count"/> entries to <paramref name="target"/> and returns <paramref name="sum"/> plus their
+    /// values, added in order: one pass over the entries, whose first touch (the other thread may have written them)
+    /// is the cost, with the sum in a register (inlined into the gradients, the JIT kept it on the stack between adds).
+    /// </summary>
+    private static float CopyAndAdd(SparseEntry* target, SparseEntry* source, int count, float sum)
+    {
+        for (int e = 0; e < count; e++)
+        {
+            SparseEntry entry = source[e];
+            target[e] = entry;
+            sum += entry.Value;
+        }
+        return sum;
+    }
+
+    /// <summary>The plain sum of <paramref name="count"/> entries' values, in order from +0.</summary>
+    private static float AddValues(SparseEntry* entries, int count)
+    {
+        float sum = 0f;
+        for (int e = 0; e < count; e++) sum += entries[e].Value;
+        return sum;
+    }
+
+    /// <summary>
     /// Copies the entries of a feature's list over samples to <paramref name="target"/> (which may be the source itself),
     /// leaving out those of samples with no active feature (<paramref name="xCounts"/>[sample] 0) and keeping the
     /// order; returns how many it kept. Every entry is written and the kept ones advance (no branch to mispredict).
+    /// Every entry's value, kept or not, is added in order to <paramref name="sum"/> (g_b takes them all).
     /// </summary>
-    private static int KeepNonEmpty(SparseEntry* target, SparseEntry* source, int count, int* xCounts)
+    private static int KeepNonEmpty(SparseEntry* target, SparseEntry* source, int count, int* xCounts, ref float sum)
     {
         int kept = 0;
+        float total = sum;
         for (int e = 0; e < count; e++)
         {
             SparseEntry entry = source[e];
             target[kept] = entry;
+            total += entry.Value;
             kept += xCounts[entry.Index] != 0 ? 1 : 0;
         }
+        sum = total;
         return kept;
     }
 
