@@ -457,9 +457,13 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
                 if (path != DecoderGradient.SparseFromLists)
                 {
                     int nonzero = NonZeroLanes(w, gz + f * Tile, list);
-                    float sum = 0f;
-                    counts[f] = skipEmpty ? KeepNonEmpty(list, list, nonzero, xCounts, ref sum) : nonzero;
-                    bias[f] = skipEmpty ? sum : AddValues(list, nonzero);
+                    if (skipEmpty)
+                    {
+                        float sum = 0f;
+                        counts[f] = KeepNonEmpty(list, list, nonzero, xCounts, ref sum);
+                        bias[f] = sum;
+                    }
+                    else (counts[f], bias[f]) = (nonzero, AddValues(list, nonzero));
                     continue;
                 }
                 int count = 0;
@@ -607,10 +611,9 @@ internal sealed unsafe class StepKernels<TVec, TWords, TLanes> : IStepKernels
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DecoderGradientPieces(Workspace w, float* h, SparseEntry* lists, int* counts, int features, float* rows)
     {
-        int batch = w.Batch, ldm = w.Ldm, lanes = w.RowLanes;
         var store = new StoreRow<TVec, TLanes>(rows, Tile);
-        RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists, batch, counts, features, lanes, lanes, w.M, 0, ldm, ref store);
-        for (int f = 0; f < features; f++) new Span<float>(rows + (nint)f * ldm + lanes, ldm - lanes).Clear();
+        RowProduct.PiecesOutermost<TVec, TLanes, StoreRow<TVec, TLanes>>(h, Tile, w.HiddenTile, lists, w.Batch, counts, features, w.RowLanes, w.Ldm, w.M,
+            0, w.Ldm, ref store);
     }
 
     /// <summary>
